@@ -1,0 +1,3 @@
+#pragma once
+// Module umbrella: analyses of a trained student.
+#include "analysis/cosine.hpp"

@@ -1,0 +1,295 @@
+#pragma once
+// The student: a wide MLP trained to reproduce the teacher with sparse hidden activations.
+//   x̃ = x − b_pre (optional),  z = x̃·W_encᵀ + b_enc,  a = act(z),  ŷ = a·W_dec + b_dec
+// All parameters live in one flat buffer (w_enc | b_enc | w_dec | b_dec | b_pre) with a gradient
+// buffer of the same layout, so one optimizer state covers the model and a checkpoint is one write.
+#include "../backend/cpu.hpp"
+#include "../random/fill.hpp"
+#include "../tensor/view.hpp"
+#include "student_config.hpp"
+#include "student_weights.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace sparse_distill {
+
+/// Scratch memory for one batch of forward and backward passes, sized by `reserve`.
+template <class Scalar, class Backend = backend::cpu>
+struct student_workspace {
+    index batch = 0;
+    typename Backend::template buffer<Scalar> centered;         ///< x̃ [batch, d_in]; after backward, ∂loss/∂x̃
+    typename Backend::template buffer<Scalar> pre_activation;   ///< z [batch, d_sae]
+    typename Backend::template buffer<Scalar> activations;      ///< a [batch, d_sae]
+    typename Backend::template buffer<Scalar> hidden_grad;      ///< ∂loss/∂a, then ∂loss/∂z
+    typename Backend::template buffer<Scalar> prediction;       ///< ŷ [batch, d_out]
+    typename Backend::template buffer<Scalar> prediction_grad;  ///< ∂loss/∂ŷ, written by the loss
+
+    /// Grows the buffers for `rows` tokens; a smaller or equal batch reuses them without allocating.
+    void reserve(index rows, const student_config& c) {
+        if (rows > capacity_) {
+            if (c.input_bias != pre_bias::none) centered.resize(rows * c.d_in);
+            pre_activation.resize(rows * c.d_sae);
+            activations.resize(rows * c.d_sae);
+            hidden_grad.resize(rows * c.d_sae);
+            prediction.resize(rows * c.d_out);
+            prediction_grad.resize(rows * c.d_out);
+            capacity_ = rows;
+        }
+        batch = rows;
+    }
+
+private:
+    index capacity_ = 0;
+};
+
+template <class Scalar, class Backend = backend::cpu>
+class student_mlp {
+public:
+    using scalar_type = Scalar;
+    using backend_type = Backend;
+    using workspace = student_workspace<Scalar, Backend>;
+
+    /// A freshly initialised student (see student_init); the draws depend only on `seed`.
+    student_mlp(const student_config& config, std::uint64_t seed) : config_(checked(config)) {
+        allocate();
+        load(initial_weights(seed));
+    }
+
+    /// A student with the given weights.
+    student_mlp(const student_config& config, const student_weights<Scalar>& weights) : config_(checked(config)) {
+        allocate();
+        load(weights);
+    }
+
+    const student_config& config() const { return config_; }
+    index d_in() const { return config_.d_in; }
+    index d_sae() const { return config_.d_sae; }
+    index d_out() const { return config_.d_out; }
+
+    // --- flat parameter and gradient buffers ---
+    Scalar* parameters() { return params_.data(); }
+    const Scalar* parameters() const { return params_.data(); }
+    Scalar* gradients() { return grads_.data(); }
+    const Scalar* gradients() const { return grads_.data(); }
+    index parameter_count() const { return params_.size(); }
+
+    // --- views of the parameters (and, with the `_grad` twins, of their gradients) ---
+    matrix_view<Scalar> w_enc() { return {params_.data() + off_w_enc_, config_.d_sae, config_.d_in}; }
+    matrix_view<const Scalar> w_enc() const { return {params_.data() + off_w_enc_, config_.d_sae, config_.d_in}; }
+    vector_view<Scalar> b_enc() { return {params_.data() + off_b_enc_, n_b_enc_}; }
+    vector_view<const Scalar> b_enc() const { return {params_.data() + off_b_enc_, n_b_enc_}; }
+    matrix_view<Scalar> w_dec() { return {params_.data() + off_w_dec_, config_.d_sae, config_.d_out}; }
+    matrix_view<const Scalar> w_dec() const { return {params_.data() + off_w_dec_, config_.d_sae, config_.d_out}; }
+    vector_view<Scalar> b_dec() { return {params_.data() + off_b_dec_, n_b_dec_}; }
+    vector_view<const Scalar> b_dec() const { return {params_.data() + off_b_dec_, n_b_dec_}; }
+    vector_view<Scalar> b_pre() { return {params_.data() + off_b_pre_, n_b_pre_}; }
+    vector_view<const Scalar> b_pre() const { return {params_.data() + off_b_pre_, n_b_pre_}; }
+
+    matrix_view<Scalar> w_enc_grad() { return {grads_.data() + off_w_enc_, config_.d_sae, config_.d_in}; }
+    vector_view<Scalar> b_enc_grad() { return {grads_.data() + off_b_enc_, n_b_enc_}; }
+    matrix_view<Scalar> w_dec_grad() { return {grads_.data() + off_w_dec_, config_.d_sae, config_.d_out}; }
+    vector_view<Scalar> b_dec_grad() { return {grads_.data() + off_b_dec_, n_b_dec_}; }
+    vector_view<Scalar> b_pre_grad() { return {grads_.data() + off_b_pre_, n_b_pre_}; }
+
+    /// Forward pass for x [batch, d_in]: fills ws.pre_activation, ws.activations and ws.prediction
+    /// (after ws.reserve(batch, config())); returns Σ|a| and #(a > 0) for the loss.
+    backend::activation_sums forward(matrix_view<const Scalar> x, workspace& ws) const {
+        check_input(x, ws);
+        const matrix_view<const Scalar> encoder_input = centre(x, ws);
+        const matrix_view<Scalar> z = hidden_view(ws.pre_activation, x.rows);
+        const matrix_view<Scalar> a = hidden_view(ws.activations, x.rows);
+        const matrix_view<Scalar> y = output_view(ws.prediction, x.rows);
+        Backend::matmul(encoder_input, false, w_enc(), true, z);
+        const backend::activation_sums sums = Backend::bias_activate(z, b_enc(), config_.act, a);
+        Backend::matmul(matrix_view<const Scalar>(a), false, w_dec(), false, y);
+        Backend::add_row_vector(y, b_dec());
+        return sums;
+    }
+
+    /// Backward pass after `forward(x, ws)` and after the loss wrote ∂loss/∂ŷ into ws.prediction_grad.
+    /// `l1_grad` is ∂(L1 penalty)/∂|a| (λ/batch or λ by the reduction). Overwrites gradients():
+    ///   ∂W_dec = aᵀ·∂ŷ,  ∂b_dec = Σ_b ∂ŷ,  ∂z = (∂ŷ·W_decᵀ + l1_grad·sign(a)) ⊙ act'(z),
+    ///   ∂W_enc = ∂zᵀ·x̃,  ∂b_enc = Σ_b ∂z,  ∂b_pre = −Σ_b ∂z·W_enc  (to b_dec when tied).
+    void backward(matrix_view<const Scalar> x, workspace& ws, Scalar l1_grad) {
+        check_input(x, ws);
+        const index rows = x.rows;
+        const matrix_view<const Scalar> encoder_input =
+            config_.input_bias == pre_bias::none ? x : matrix_view<const Scalar>(centred_view(ws, rows));
+        const matrix_view<const Scalar> z = hidden_view(ws.pre_activation, rows);
+        const matrix_view<const Scalar> a = hidden_view(ws.activations, rows);
+        const matrix_view<const Scalar> dy = output_view(ws.prediction_grad, rows);
+        const matrix_view<Scalar> dz = hidden_view(ws.hidden_grad, rows);
+
+        Backend::matmul(a, true, dy, false, w_dec_grad());
+        if (config_.biases) Backend::column_sums(dy, b_dec_grad());
+        Backend::matmul(dy, false, matrix_view<const Scalar>(w_dec()), true, dz);
+        Backend::activation_backward(dz, z, a, config_.act, l1_grad);
+        Backend::matmul(matrix_view<const Scalar>(dz), true, encoder_input, false, w_enc_grad());
+        if (config_.biases) Backend::column_sums(matrix_view<const Scalar>(dz), b_enc_grad());
+        if (config_.input_bias != pre_bias::none) {
+            // x̃ is no longer needed: its buffer receives ∂loss/∂x̃ = ∂z·W_enc.
+            const matrix_view<Scalar> dx = centred_view(ws, rows);
+            Backend::matmul(matrix_view<const Scalar>(dz), false, w_enc(), false, dx);
+            if (config_.input_bias == pre_bias::learned)
+                Backend::column_sums(matrix_view<const Scalar>(dx), b_pre_grad(), Scalar(-1));
+            else
+                Backend::column_sums(matrix_view<const Scalar>(dx), b_dec_grad(), Scalar(-1), Scalar(1));
+        }
+    }
+
+    /// Applies config().decoder_constraint to the decoder rows.
+    void apply_decoder_constraint() { Backend::constrain_rows(w_dec(), config_.decoder_constraint); }
+
+    /// Host copy of the weights.
+    student_weights<Scalar> weights() const {
+        student_weights<Scalar> w;
+        w.w_enc.resize(config_.d_sae, config_.d_in);
+        w.w_dec.resize(config_.d_sae, config_.d_out);
+        w.b_enc.resize(n_b_enc_);
+        w.b_dec.resize(n_b_dec_);
+        w.b_pre.resize(n_b_pre_);
+        Backend::copy_to_host(w_enc().data, w.w_enc.data(), w.w_enc.size());
+        Backend::copy_to_host(w_dec().data, w.w_dec.data(), w.w_dec.size());
+        Backend::copy_to_host(b_enc().data, w.b_enc.data(), n_b_enc_);
+        Backend::copy_to_host(b_dec().data, w.b_dec.data(), n_b_dec_);
+        Backend::copy_to_host(b_pre().data, w.b_pre.data(), n_b_pre_);
+        return w;
+    }
+
+    /// Replaces the weights; throws std::invalid_argument naming the field whose shape is wrong.
+    void load(const student_weights<Scalar>& w) {
+        expect_shape("w_enc", w.w_enc.rows(), w.w_enc.cols(), config_.d_sae, config_.d_in);
+        expect_shape("w_dec", w.w_dec.rows(), w.w_dec.cols(), config_.d_sae, config_.d_out);
+        expect_shape("b_enc", w.b_enc.size(), 1, n_b_enc_, 1);
+        expect_shape("b_dec", w.b_dec.size(), 1, n_b_dec_, 1);
+        expect_shape("b_pre", w.b_pre.size(), 1, n_b_pre_, 1);
+        Backend::copy_from_host(w.w_enc.data(), w_enc().data, w.w_enc.size());
+        Backend::copy_from_host(w.w_dec.data(), w_dec().data, w.w_dec.size());
+        Backend::copy_from_host(w.b_enc.data(), b_enc().data, n_b_enc_);
+        Backend::copy_from_host(w.b_dec.data(), b_dec().data, n_b_dec_);
+        Backend::copy_from_host(w.b_pre.data(), b_pre().data, n_b_pre_);
+    }
+
+    /// Host convenience: the feature activations a [rows, d_sae] for host inputs.
+    matrix<Scalar> encode(const matrix<Scalar>& x) const { return run_host(x).first; }
+    /// Host convenience: the reconstruction ŷ [rows, d_out] for host inputs.
+    matrix<Scalar> predict(const matrix<Scalar>& x) const { return run_host(x).second; }
+
+    /// The initial weights that student_mlp(config, seed) starts from (host).
+    student_weights<Scalar> initial_weights(std::uint64_t seed) const;
+
+private:
+    static const student_config& checked(const student_config& c) {
+        c.validate();
+        return c;
+    }
+
+    void allocate() {
+        n_b_enc_ = config_.biases ? config_.d_sae : 0;
+        n_b_dec_ = config_.biases ? config_.d_out : 0;
+        n_b_pre_ = config_.input_bias == pre_bias::learned ? config_.d_in : 0;
+        off_w_enc_ = 0;
+        off_b_enc_ = off_w_enc_ + config_.d_sae * config_.d_in;
+        off_w_dec_ = off_b_enc_ + n_b_enc_;
+        off_b_dec_ = off_w_dec_ + config_.d_sae * config_.d_out;
+        off_b_pre_ = off_b_dec_ + n_b_dec_;
+        const index total = off_b_pre_ + n_b_pre_;
+        params_.resize(total);
+        grads_.resize(total);
+    }
+
+    static void expect_shape(const char* field, index rows, index cols, index want_rows, index want_cols) {
+        if (rows != want_rows || cols != want_cols)
+            throw std::invalid_argument(std::string("student weights: ") + field + " is [" + std::to_string(rows) +
+                                        ", " + std::to_string(cols) + "], expected [" + std::to_string(want_rows) +
+                                        ", " + std::to_string(want_cols) + "]");
+    }
+
+    void check_input(matrix_view<const Scalar> x, const workspace& ws) const {
+        if (x.cols != config_.d_in)
+            throw std::invalid_argument("student_mlp: input has " + std::to_string(x.cols) +
+                                        " columns, expected d_in = " + std::to_string(config_.d_in));
+        if (x.rows != ws.batch)
+            throw std::invalid_argument("student_mlp: input has " + std::to_string(x.rows) +
+                                        " rows but the workspace was reserved for " + std::to_string(ws.batch));
+    }
+
+    matrix_view<Scalar> hidden_view(typename Backend::template buffer<Scalar>& b, index rows) const {
+        return {b.data(), rows, config_.d_sae};
+    }
+    matrix_view<Scalar> output_view(typename Backend::template buffer<Scalar>& b, index rows) const {
+        return {b.data(), rows, config_.d_out};
+    }
+    matrix_view<Scalar> centred_view(workspace& ws, index rows) const { return {ws.centered.data(), rows, config_.d_in}; }
+
+    /// The encoder's input: x itself, or x − b_pre / x − b_dec written into the workspace.
+    matrix_view<const Scalar> centre(matrix_view<const Scalar> x, workspace& ws) const {
+        if (config_.input_bias == pre_bias::none) return x;
+        const matrix_view<Scalar> centred = centred_view(ws, x.rows);
+        Backend::subtract_row_vector(x, config_.input_bias == pre_bias::learned ? b_pre() : b_dec(), centred);
+        return centred;
+    }
+
+    std::pair<matrix<Scalar>, matrix<Scalar>> run_host(const matrix<Scalar>& x) const {
+        workspace ws;
+        ws.reserve(x.rows(), config_);
+        typename Backend::template buffer<Scalar> xb(x.size());
+        Backend::copy_from_host(x.data(), xb.data(), x.size());
+        forward(matrix_view<const Scalar>{xb.data(), x.rows(), x.cols()}, ws);
+        std::pair<matrix<Scalar>, matrix<Scalar>> out{matrix<Scalar>(x.rows(), config_.d_sae),
+                                                      matrix<Scalar>(x.rows(), config_.d_out)};
+        Backend::copy_to_host(ws.activations.data(), out.first.data(), out.first.size());
+        Backend::copy_to_host(ws.prediction.data(), out.second.data(), out.second.size());
+        return out;
+    }
+
+    student_config config_;
+    typename Backend::template buffer<Scalar> params_;
+    typename Backend::template buffer<Scalar> grads_;
+    index off_w_enc_ = 0, off_b_enc_ = 0, off_w_dec_ = 0, off_b_dec_ = 0, off_b_pre_ = 0;
+    index n_b_enc_ = 0, n_b_dec_ = 0, n_b_pre_ = 0;
+};
+
+template <class Scalar, class Backend>
+student_weights<Scalar> student_mlp<Scalar, Backend>::initial_weights(std::uint64_t seed) const {
+    enum stream : std::uint64_t { w_enc_stream = 201, b_enc_stream, w_dec_stream, b_dec_stream };
+    const student_config& c = config_;
+    student_weights<Scalar> w;
+    w.w_enc = matrix<Scalar>::Zero(c.d_sae, c.d_in);
+    w.w_dec = matrix<Scalar>::Zero(c.d_sae, c.d_out);
+    w.b_enc = vector<Scalar>::Zero(n_b_enc_);
+    w.b_dec = vector<Scalar>::Zero(n_b_dec_);
+    w.b_pre = vector<Scalar>::Zero(n_b_pre_);
+    const random::counter_rng enc_rng(seed, w_enc_stream), dec_rng(seed, w_dec_stream);
+    switch (c.init) {
+        case student_init::kaiming_uniform: {
+            const double enc_bound = std::sqrt(6.0 / double(c.d_sae)), dec_bound = std::sqrt(6.0 / double(c.d_out));
+            random::fill_uniform(w.w_enc, enc_rng, -enc_bound, enc_bound);
+            random::fill_uniform(w.w_dec, dec_rng, -dec_bound, dec_bound);
+            break;
+        }
+        case student_init::tied_transpose: {
+            random::fill_normal(w.w_dec, dec_rng);
+            w.w_dec.rowwise().normalize();
+            w.w_dec *= Scalar(c.tied_init_norm);
+            w.w_enc = w.w_dec;
+            break;
+        }
+        case student_init::linear_default: {
+            const double enc_bound = 1.0 / std::sqrt(double(c.d_in)), dec_bound = 1.0 / std::sqrt(double(c.d_sae));
+            random::fill_uniform(w.w_enc, enc_rng, -enc_bound, enc_bound);
+            random::fill_uniform(w.w_dec, dec_rng, -dec_bound, dec_bound);
+            random::fill_uniform(w.b_enc, random::counter_rng(seed, b_enc_stream), -enc_bound, enc_bound);
+            random::fill_uniform(w.b_dec, random::counter_rng(seed, b_dec_stream), -dec_bound, dec_bound);
+            break;
+        }
+    }
+    // The post's code (and SAELens) start from a decoder that already satisfies the constraint.
+    if (c.init == student_init::kaiming_uniform) backend::detail::cpu_constrain_rows(view(w.w_dec), c.decoder_constraint);
+    return w;
+}
+
+}  // namespace sparse_distill

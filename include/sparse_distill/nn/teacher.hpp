@@ -1,0 +1,107 @@
+#pragma once
+// The teacher: the MLP being distilled, y = W_out·act(W_in·x + b_in) + b_out, act GELU (exact or
+// tanh) for a transformer's MLP, or ReLU for toy setups. Forward only: the teacher is never trained.
+#include "../backend/cpu.hpp"
+#include "../tensor/view.hpp"
+#include "mlp_weights.hpp"
+
+namespace sparse_distill {
+
+template <class Scalar, class Backend = backend::cpu>
+class teacher_mlp {
+public:
+    using scalar_type = Scalar;
+    using backend_type = Backend;
+
+    /// Copies (and validates) host weights into backend memory.
+    explicit teacher_mlp(const mlp_weights<Scalar>& weights) { load(weights); }
+
+    void load(const mlp_weights<Scalar>& weights) {
+        weights.validate();
+        d_model_ = weights.d_model();
+        d_mlp_ = weights.d_mlp();
+        has_b_in_ = weights.b_in.size() != 0;
+        has_b_out_ = weights.b_out.size() != 0;
+        act_ = weights.act;
+        storage_.resize(2 * d_mlp_ * d_model_ + d_mlp_ + d_model_);
+        Backend::copy_from_host(weights.w_in.data(), w_in().data, d_mlp_ * d_model_);
+        Backend::copy_from_host(weights.w_out.data(), w_out().data, d_mlp_ * d_model_);
+        if (has_b_in_) Backend::copy_from_host(weights.b_in.data(), b_in().data, d_mlp_);
+        if (has_b_out_) Backend::copy_from_host(weights.b_out.data(), b_out().data, d_model_);
+    }
+
+    /// Host copy of the weights.
+    mlp_weights<Scalar> weights() const {
+        mlp_weights<Scalar> w;
+        w.act = act_;
+        w.w_in.resize(d_mlp_, d_model_);
+        w.w_out.resize(d_mlp_, d_model_);
+        Backend::copy_to_host(w_in().data, w.w_in.data(), d_mlp_ * d_model_);
+        Backend::copy_to_host(w_out().data, w.w_out.data(), d_mlp_ * d_model_);
+        if (has_b_in_) {
+            w.b_in.resize(d_mlp_);
+            Backend::copy_to_host(b_in().data, w.b_in.data(), d_mlp_);
+        }
+        if (has_b_out_) {
+            w.b_out.resize(d_model_);
+            Backend::copy_to_host(b_out().data, w.b_out.data(), d_model_);
+        }
+        return w;
+    }
+
+    index d_model() const { return d_model_; }
+    index d_mlp() const { return d_mlp_; }
+    activation act() const { return act_; }
+
+    /// hidden = act(x·W_inᵀ + b_in), [batch, d_mlp]: the neuron activations (for analyses).
+    void hidden(matrix_view<const Scalar> x, matrix_view<Scalar> hidden_out) {
+        check_input(x);
+        Backend::matmul(x, false, matrix_view<const Scalar>(w_in()), true, hidden_out);
+        Backend::bias_activate(hidden_out, vector_view<const Scalar>(b_in()), act_, hidden_out);
+    }
+
+    /// y = act(x·W_inᵀ + b_in)·W_out + b_out, x [batch, d_model] → y [batch, d_model].
+    void forward(matrix_view<const Scalar> x, matrix_view<Scalar> y) {
+        if (hidden_.size() < x.rows * d_mlp_) hidden_.resize(x.rows * d_mlp_);
+        const matrix_view<Scalar> h{hidden_.data(), x.rows, d_mlp_};
+        hidden(x, h);
+        Backend::matmul(matrix_view<const Scalar>(h), false, matrix_view<const Scalar>(w_out()), false, y);
+        Backend::add_row_vector(y, vector_view<const Scalar>(b_out()));
+    }
+
+    /// Host convenience: y for host inputs (uploads, computes, downloads).
+    matrix<Scalar> forward(const matrix<Scalar>& x) {
+        typename Backend::template buffer<Scalar> xb(x.size()), yb(x.rows() * d_model_);
+        Backend::copy_from_host(x.data(), xb.data(), x.size());
+        forward(matrix_view<const Scalar>{xb.data(), x.rows(), x.cols()}, matrix_view<Scalar>{yb.data(), x.rows(), d_model_});
+        matrix<Scalar> y(x.rows(), d_model_);
+        Backend::copy_to_host(yb.data(), y.data(), y.size());
+        return y;
+    }
+
+    matrix_view<Scalar> w_in() { return {storage_.data(), d_mlp_, d_model_}; }
+    matrix_view<const Scalar> w_in() const { return {storage_.data(), d_mlp_, d_model_}; }
+    matrix_view<Scalar> w_out() { return {storage_.data() + d_mlp_ * d_model_, d_mlp_, d_model_}; }
+    matrix_view<const Scalar> w_out() const { return {storage_.data() + d_mlp_ * d_model_, d_mlp_, d_model_}; }
+    vector_view<Scalar> b_in() { return {storage_.data() + 2 * d_mlp_ * d_model_, has_b_in_ ? d_mlp_ : 0}; }
+    vector_view<const Scalar> b_in() const { return {storage_.data() + 2 * d_mlp_ * d_model_, has_b_in_ ? d_mlp_ : 0}; }
+    vector_view<Scalar> b_out() { return {storage_.data() + 2 * d_mlp_ * d_model_ + d_mlp_, has_b_out_ ? d_model_ : 0}; }
+    vector_view<const Scalar> b_out() const {
+        return {storage_.data() + 2 * d_mlp_ * d_model_ + d_mlp_, has_b_out_ ? d_model_ : 0};
+    }
+
+private:
+    void check_input(matrix_view<const Scalar> x) const {
+        if (x.cols != d_model_)
+            throw std::invalid_argument("teacher_mlp: input has " + std::to_string(x.cols) +
+                                        " columns, expected d_model = " + std::to_string(d_model_));
+    }
+
+    index d_model_ = 0, d_mlp_ = 0;
+    bool has_b_in_ = false, has_b_out_ = false;
+    activation act_ = activation::gelu;
+    typename Backend::template buffer<Scalar> storage_;  // w_in | w_out | b_in | b_out
+    typename Backend::template buffer<Scalar> hidden_;    // scratch, grown to the largest batch seen
+};
+
+}  // namespace sparse_distill

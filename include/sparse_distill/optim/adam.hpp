@@ -1,0 +1,79 @@
+#pragma once
+// Adam with decoupled (AdamW) or coupled (L2) weight decay. Settings and state are apart: `adam` is a
+// plain value; `adam_state` holds the moments of one flat parameter buffer, built on first use.
+//   coupled:   g ← g + wd·θ
+//   m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  m̂ = m/(1−β1^t);  v̂ = v/(1−β2^t)   (t = 1, 2, …)
+//   decoupled: θ ← θ(1 − lr·wd) − lr·m̂/(√v̂ + ε);   coupled: θ ← θ − lr·m̂/(√v̂ + ε)
+// Weight decay applies to every parameter, biases included, as torch.optim does.
+#include "../backend/cpu.hpp"
+#include "adam_update_args.hpp"
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace sparse_distill::optim {
+
+enum class weight_decay_mode { decoupled, coupled };
+
+inline std::string_view to_string(weight_decay_mode m) { return m == weight_decay_mode::decoupled ? "decoupled" : "coupled"; }
+inline weight_decay_mode parse_weight_decay_mode(std::string_view name) {
+    if (name == "decoupled" || name == "adamw") return weight_decay_mode::decoupled;
+    if (name == "coupled" || name == "l2") return weight_decay_mode::coupled;
+    throw std::invalid_argument("unknown weight decay mode '" + std::string(name) + "': expected decoupled or coupled");
+}
+
+/// Adam's settings (the learning rate comes from the schedule at each step).
+struct adam {
+    double beta1 = 0.9;
+    double beta2 = 0.999;
+    double eps = 1e-8;
+    double weight_decay = 0;
+    weight_decay_mode decay_mode = weight_decay_mode::decoupled;
+
+    void validate() const {
+        if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
+            throw std::invalid_argument("adam: beta1 and beta2 must lie in [0, 1)");
+        if (!(eps > 0)) throw std::invalid_argument("adam: eps must be positive");
+        if (!(weight_decay >= 0)) throw std::invalid_argument("adam: weight_decay must be non-negative");
+    }
+};
+
+/// First and second moments for one flat parameter buffer, and the number of updates made.
+template <class Scalar, class Backend = backend::cpu>
+class adam_state {
+public:
+    /// θ ← Adam(θ, g) with learning rate `lr`. The moments are allocated (zero) on the first call.
+    void update(const adam& settings, double lr, Scalar* params, const Scalar* grads, index n) {
+        if (steps_ == 0 && first_moment_.size() == 0) {
+            first_moment_.resize(n);
+            second_moment_.resize(n);
+        }
+        if (first_moment_.size() != n)
+            throw std::invalid_argument("adam_state: built for " + std::to_string(first_moment_.size()) +
+                                        " parameters, called with " + std::to_string(n));
+        ++steps_;
+        adam_update_args args;
+        args.lr = lr;
+        args.beta1 = settings.beta1;
+        args.beta2 = settings.beta2;
+        args.eps = settings.eps;
+        args.weight_decay = settings.weight_decay;
+        args.decoupled = settings.decay_mode == weight_decay_mode::decoupled;
+        args.step = steps_;
+        Backend::adam_update(params, grads, first_moment_.data(), second_moment_.data(), n, args);
+    }
+
+    std::int64_t steps() const { return steps_; }
+    const Scalar* first_moment() const { return first_moment_.data(); }
+    const Scalar* second_moment() const { return second_moment_.data(); }
+    index size() const { return first_moment_.size(); }
+
+private:
+    std::int64_t steps_ = 0;
+    typename Backend::template buffer<Scalar> first_moment_;
+    typename Backend::template buffer<Scalar> second_moment_;
+};
+
+}  // namespace sparse_distill::optim

@@ -1,0 +1,4 @@
+#pragma once
+// Module umbrella: counter-based random numbers.
+#include "random/philox.hpp"
+#include "random/fill.hpp"

@@ -1,0 +1,49 @@
+#pragma once
+// Optional training hooks, detected at compile time: a callback object may define any of
+//   void on_step(const step_report<Scalar, Backend>&)   every `callback_every` steps and at the last
+//   bool should_stop()                                  checked after each step
+//   void on_finish(const train_summary&)                once, at the end
+// and the trainer calls only what exists.
+#include "../loss/distill_loss.hpp"
+#include "../nn/student.hpp"
+
+#include <concepts>
+#include <cstdint>
+
+namespace sparse_distill {
+
+/// What one step measured (before its update: the loss of the weights that saw the batch).
+struct step_metrics {
+    std::int64_t step = 0;         ///< 1-based number of updates made, this one included
+    std::int64_t tokens_seen = 0;  ///< tokens trained on so far, this batch included
+    double lr = 0;                 ///< the learning rate this update used
+    loss_terms terms;
+};
+
+template <class Scalar, class Backend>
+struct step_report {
+    const step_metrics& metrics;
+    const student_mlp<Scalar, Backend>& student;
+};
+
+struct train_summary {
+    std::int64_t steps = 0;
+    std::int64_t tokens = 0;
+    double seconds = 0;
+    step_metrics last;
+    bool stopped_early = false;  ///< a callback's should_stop() ended the run, or the source ran out
+};
+
+/// The callback type that does nothing.
+struct no_callbacks {};
+
+namespace detail {
+template <class C, class Report>
+concept has_on_step = requires(C& c, const Report& r) { c.on_step(r); };
+template <class C>
+concept has_should_stop = requires(C& c) { { c.should_stop() } -> std::convertible_to<bool>; };
+template <class C>
+concept has_on_finish = requires(C& c, const train_summary& s) { c.on_finish(s); };
+}  // namespace detail
+
+}  // namespace sparse_distill

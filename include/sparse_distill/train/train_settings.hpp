@@ -1,0 +1,34 @@
+#pragma once
+// What a training run does: how many tokens, in which batches, with which loss, optimizer and schedule.
+#include "../loss/distill_loss.hpp"
+#include "../optim/adam.hpp"
+#include "../optim/schedule.hpp"
+
+#include <cstdint>
+#include <stdexcept>
+
+namespace sparse_distill {
+
+struct train_settings {
+    index batch_size = 1024;
+    std::int64_t tokens = 0;              ///< tokens to train on; steps = tokens / batch_size (full batches)
+    loss_settings loss;
+    optim::adam adam;
+    optim::warmup_cosine schedule;        ///< schedule.total_steps ≤ 0 means "the run's step count"
+    std::int64_t callback_every = 100;    ///< callbacks' on_step runs every this many steps, and at the last
+
+    std::int64_t steps() const { return batch_size > 0 ? tokens / batch_size : 0; }
+
+    void validate() const {
+        if (batch_size <= 0) throw std::invalid_argument("train_settings: batch_size must be positive");
+        if (tokens < batch_size)
+            throw std::invalid_argument("train_settings: tokens (" + std::to_string(tokens) +
+                                        ") must be at least one batch (" + std::to_string(batch_size) + ")");
+        if (callback_every <= 0) throw std::invalid_argument("train_settings: callback_every must be positive");
+        if (!(loss.l1_coeff >= 0)) throw std::invalid_argument("train_settings: loss.l1_coeff must be non-negative");
+        adam.validate();
+        schedule.validate();
+    }
+};
+
+}  // namespace sparse_distill

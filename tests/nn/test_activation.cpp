@@ -1,0 +1,54 @@
+// Activation values and derivatives against known values (computed independently with Python's
+// math.erf / math.tanh, printed with repr).
+#include <doctest/doctest.h>
+#include <sparse_distill/nn/activation.hpp>
+
+#include <cmath>
+
+namespace sd = sparse_distill;
+
+TEST_CASE("gelu (erf) values") {
+    // gelu(z) = z·Φ(z); Φ(1) = 0.8413447460685429, Φ(-1) = 0.15865525393145707, Φ(2) = 0.9772498680518208
+    CHECK(sd::activate(sd::activation::gelu, 0.0) == 0.0);
+    CHECK(sd::activate(sd::activation::gelu, 1.0) == doctest::Approx(0.8413447460685429).epsilon(1e-15));
+    CHECK(sd::activate(sd::activation::gelu, -1.0) == doctest::Approx(-0.15865525393145707).epsilon(1e-15));
+    CHECK(sd::activate(sd::activation::gelu, 2.0) == doctest::Approx(1.9544997361036416).epsilon(1e-15));
+    CHECK(sd::activate(sd::activation::gelu, -3.0) == doctest::Approx(-0.00404969409489031).epsilon(1e-13));
+}
+
+TEST_CASE("gelu_tanh (gelu_new) values") {
+    // ½z(1 + tanh(√(2/π)(z + 0.044715z³))) at z = 1: tanh(0.8370795...) = 0.6841...
+    CHECK(sd::activate(sd::activation::gelu_tanh, 1.0) == doctest::Approx(0.8411919906082768).epsilon(1e-14));
+    CHECK(sd::activate(sd::activation::gelu_tanh, -1.0) == doctest::Approx(-0.15880800939172324).epsilon(1e-14));
+    CHECK(sd::activate(sd::activation::gelu_tanh, 2.0) == doctest::Approx(1.954597694087775).epsilon(1e-14));
+    CHECK(sd::activate(sd::activation::gelu_tanh, 0.0) == 0.0);
+}
+
+TEST_CASE("gelu derivatives: closed forms and finite differences") {
+    // d/dz gelu at 0 is ½; at 1 it is Φ(1) + φ(1) = 0.8413447460685429 + 0.24197072451914337.
+    CHECK(sd::activate_derivative(sd::activation::gelu, 0.0) == doctest::Approx(0.5).epsilon(1e-15));
+    CHECK(sd::activate_derivative(sd::activation::gelu, 1.0) == doctest::Approx(1.0833154705876864).epsilon(1e-14));
+    CHECK(sd::activate_derivative(sd::activation::gelu_tanh, 0.0) == doctest::Approx(0.5).epsilon(1e-15));
+    for (const sd::activation a : {sd::activation::gelu, sd::activation::gelu_tanh, sd::activation::relu}) {
+        for (double z : {-3.1, -1.2, -0.4, 0.3, 0.9, 2.5}) {
+            const double h = 1e-6;
+            const double numeric = (sd::activate(a, z + h) - sd::activate(a, z - h)) / (2 * h);
+            CAPTURE(z);
+            CHECK(sd::activate_derivative(a, z) == doctest::Approx(numeric).epsilon(1e-8));
+        }
+    }
+}
+
+TEST_CASE("relu and its derivative, 0 at the kink as torch") {
+    CHECK(sd::activate(sd::activation::relu, -2.0) == 0.0);
+    CHECK(sd::activate(sd::activation::relu, 3.5f) == 3.5f);
+    CHECK(sd::activate_derivative(sd::activation::relu, 0.0) == 0.0);
+    CHECK(sd::activate_derivative(sd::activation::relu, 1e-30) == 1.0);
+}
+
+TEST_CASE("activation names parse and print") {
+    CHECK(sd::parse_activation("gelu_new") == sd::activation::gelu_tanh);
+    CHECK(sd::to_string(sd::parse_activation("gelu")) == "gelu");
+    CHECK_THROWS_WITH_AS(sd::parse_activation("swish"), doctest::Contains("expected relu, gelu or gelu_tanh"),
+                         std::invalid_argument);
+}
