@@ -1,0 +1,405 @@
+// .npy reading and writing: round trips, files built byte by byte for the variants numpy.save
+// does not write by default (big-endian, Fortran order, versions 2.0 and 3.0), error messages,
+// and the project's reference files.
+#include "sparse_distill/io.hpp"
+#include "support/shared_data.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace io = sparse_distill::io;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh directory per test case, removed afterwards, so tests can run in parallel processes.
+struct temp_dir {
+    fs::path path;
+    temp_dir() {
+        std::random_device random;
+        path = fs::temp_directory_path() / ("sd_test_npy_" + std::to_string(random()) + std::to_string(random()));
+        fs::create_directories(path);
+    }
+    ~temp_dir() {
+        std::error_code ignored;
+        fs::remove_all(path, ignored);
+    }
+    fs::path operator/(const std::string& name) const { return path / name; }
+};
+
+void write_file(const fs::path& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string le_bytes(std::uint64_t value, int count) {
+    std::string out;
+    for (int i = 0; i < count; ++i) out += static_cast<char>((value >> (8 * i)) & 0xFF);
+    return out;
+}
+
+std::string be_bytes(std::uint64_t value, int count) {
+    std::string out;
+    for (int i = count - 1; i >= 0; --i) out += static_cast<char>((value >> (8 * i)) & 0xFF);
+    return out;
+}
+
+template <class T>
+std::uint64_t bits_of(T value) {
+    if constexpr (sizeof(T) == 4) return std::bit_cast<std::uint32_t>(value);
+    else return std::bit_cast<std::uint64_t>(value);
+}
+
+// A .npy file of the given major version with `dict` as header text, unpadded.
+std::string make_npy(int major, const std::string& dict, const std::string& data) {
+    std::string out = "\x93NUMPY";
+    out += static_cast<char>(major);
+    out += '\0';
+    out += le_bytes(dict.size(), major == 1 ? 2 : 4);
+    return out + dict + data;
+}
+
+// Runs `action`, expecting an io_error whose message contains every one of `parts`.
+template <class Action>
+void check_error(Action&& action, std::initializer_list<std::string> parts) {
+    std::string message = "<no io_error thrown>";
+    try {
+        action();
+    } catch (const io::io_error& error) {
+        message = error.what();
+    }
+    INFO("message: " << message);
+    for (const auto& part : parts) CHECK(message.find(part) != std::string::npos);
+}
+
+std::vector<double> iota_values(std::size_t count, double start, double step) {
+    std::vector<double> values(count);
+    for (std::size_t i = 0; i < count; ++i) values[i] = start + step * static_cast<double>(i);
+    return values;
+}
+
+}  // namespace
+
+TEST_CASE("npy round trip keeps dtype, shape and values for every npy dtype") {
+    temp_dir dir;
+    const auto values = iota_values(24, -6.0, 0.5);
+    for (const auto type : {io::dtype::f16, io::dtype::f32, io::dtype::f64, io::dtype::i32, io::dtype::i64}) {
+        CAPTURE(io::dtype_name(type));
+        const bool integer = type == io::dtype::i32 || type == io::dtype::i64;
+        const auto source = integer ? iota_values(24, -12.0, 1.0) : values;
+        const auto tensor = io::from_values<double>({2, 3, 4}, type, source);
+        const auto path = dir / "t.npy";
+        io::write_npy(path, tensor);
+        const auto back = io::read_npy(path);
+        CHECK(back.type == type);
+        CHECK(back.shape == std::vector<std::int64_t>{2, 3, 4});
+        CHECK(back.bytes == tensor.bytes);
+        CHECK(io::to_values<double>(back) == source);
+        CHECK_FALSE(fs::exists(dir / "t.npy.tmp"));
+    }
+}
+
+TEST_CASE("npy round trip of scalar, empty and 1-D tensors, with the header numpy expects") {
+    temp_dir dir;
+    SUBCASE("0-d") {
+        const std::vector<float> value{3.25f};
+        io::write_npy(dir / "s.npy", io::from_values<float>({}, io::dtype::f32, value));
+        const auto back = io::read_npy(dir / "s.npy");
+        CHECK(back.shape.empty());
+        CHECK(back.numel() == 1);
+        CHECK(io::to_values<float>(back) == value);
+        CHECK(read_file(dir / "s.npy").find("'shape': ()") != std::string::npos);
+    }
+    SUBCASE("empty [0, 4]") {
+        io::write_npy(dir / "e.npy", io::from_values<double>({0, 4}, io::dtype::f64, std::vector<double>{}));
+        const auto back = io::read_npy(dir / "e.npy");
+        CHECK(back.shape == std::vector<std::int64_t>{0, 4});
+        CHECK(back.numel() == 0);
+        CHECK(back.bytes.empty());
+        CHECK(io::to_matrix<double>(back, "e").rows() == 0);
+        CHECK(io::to_matrix<double>(back, "e").cols() == 4);
+    }
+    SUBCASE("1-D header layout") {
+        io::write_npy(dir / "v.npy", io::from_values<std::int64_t>({3}, io::dtype::i64, std::vector<std::int64_t>{7, 8, 9}));
+        const auto bytes = read_file(dir / "v.npy");
+        // The 58-byte dict does not fit in the first 64 bytes, so the data starts at 128.
+        REQUIRE(bytes.size() == 128 + 24);
+        CHECK(bytes.substr(0, 8) == std::string("\x93NUMPY\x01\x00", 8));
+        CHECK(static_cast<unsigned char>(bytes[8]) + 256 * static_cast<unsigned char>(bytes[9]) == 128 - 10);
+        CHECK(bytes.substr(10).find("{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }  ") == 0);
+        CHECK(bytes[127] == '\n');
+        CHECK(io::to_values<std::int64_t>(io::read_npy(dir / "v.npy")) == std::vector<std::int64_t>{7, 8, 9});
+    }
+}
+
+TEST_CASE("npy header longer than 65535 bytes is written as format 2.0 and read back") {
+    temp_dir dir;
+    const std::vector<std::int64_t> shape(25000, 1);  // "1, " per extent: about 75 kB of header
+    io::write_npy(dir / "wide.npy", io::from_values<float>(shape, io::dtype::f32, std::vector<float>{1.5f}));
+    const auto bytes = read_file(dir / "wide.npy");
+    CHECK(bytes[6] == '\x02');
+    CHECK((bytes.size() - 4) % 64 == 0);
+    const auto back = io::read_npy(dir / "wide.npy");
+    CHECK(back.shape == shape);
+    CHECK(io::to_values<float>(back) == std::vector<float>{1.5f});
+}
+
+TEST_CASE("npy reads hand-built format 2.0 and 3.0 files") {
+    temp_dir dir;
+    std::string data;
+    for (std::int32_t v : {1, -2, 3}) data += le_bytes(static_cast<std::uint32_t>(v), 4);
+    for (const int major : {2, 3}) {
+        CAPTURE(major);
+        write_file(dir / "v.npy", make_npy(major, "{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }\n", data));
+        const auto back = io::read_npy(dir / "v.npy");
+        CHECK(back.type == io::dtype::i32);
+        CHECK(io::to_values<std::int32_t>(back) == std::vector<std::int32_t>{1, -2, 3});
+    }
+}
+
+TEST_CASE("npy reads big-endian data and stores it little-endian") {
+    temp_dir dir;
+    const auto path = dir / "be.npy";
+    SUBCASE(">f8") {
+        std::string data;
+        for (double v : {1.5, -2.25, 1e300}) data += be_bytes(bits_of(v), 8);
+        write_file(path, make_npy(1, "{'descr': '>f8', 'fortran_order': False, 'shape': (3,), }", data));
+        const auto back = io::read_npy(path);
+        CHECK(back.type == io::dtype::f64);
+        CHECK(io::to_values<double>(back) == std::vector<double>{1.5, -2.25, 1e300});
+    }
+    SUBCASE(">f4") {
+        std::string data;
+        for (float v : {0.1f, -7.0f}) data += be_bytes(bits_of(v), 4);
+        write_file(path, make_npy(1, "{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", data));
+        CHECK(io::to_values<float>(io::read_npy(path)) == std::vector<float>{0.1f, -7.0f});
+    }
+    SUBCASE(">f2") {
+        write_file(path, make_npy(1, "{'descr': '>f2', 'fortran_order': False, 'shape': (2,), }",
+                                  be_bytes(0x3C00, 2) + be_bytes(0xC500, 2)));
+        CHECK(io::to_values<double>(io::read_npy(path)) == std::vector<double>{1.0, -5.0});
+    }
+    SUBCASE(">i4 and >i8") {
+        write_file(path, make_npy(1, "{'descr': '>i4', 'fortran_order': False, 'shape': (2,), }",
+                                  be_bytes(0x01020304, 4) + be_bytes(0xFFFFFFFF, 4)));
+        CHECK(io::to_values<std::int64_t>(io::read_npy(path)) == std::vector<std::int64_t>{0x01020304, -1});
+        write_file(path, make_npy(1, "{'descr': '>i8', 'fortran_order': False, 'shape': (1,), }",
+                                  be_bytes(0x0102030405060708ULL, 8)));
+        CHECK(io::to_values<std::int64_t>(io::read_npy(path)) == std::vector<std::int64_t>{0x0102030405060708LL});
+    }
+}
+
+TEST_CASE("npy converts Fortran order to C order") {
+    temp_dir dir;
+    const auto path = dir / "f.npy";
+    SUBCASE("2-D") {
+        // C-order [[0, 1, 2], [3, 4, 5]] stored column by column.
+        std::string data;
+        for (double v : {0, 3, 1, 4, 2, 5}) data += le_bytes(bits_of(v), 8);
+        write_file(path, make_npy(1, "{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }", data));
+        const auto back = io::read_npy(path);
+        CHECK(back.shape == std::vector<std::int64_t>{2, 3});
+        CHECK(io::to_values<double>(back) == iota_values(6, 0, 1));
+    }
+    SUBCASE("3-D, big-endian") {
+        // Element (i, j, k) of a [2, 3, 4] tensor has value 12i + 4j + k; Fortran order runs i fastest.
+        std::string data;
+        for (int k = 0; k < 4; ++k)
+            for (int j = 0; j < 3; ++j)
+                for (int i = 0; i < 2; ++i) data += be_bytes(static_cast<std::uint32_t>(12 * i + 4 * j + k), 4);
+        write_file(path, make_npy(1, "{'descr': '>i4', 'fortran_order': True, 'shape': (2, 3, 4), }", data));
+        const auto back = io::read_npy(path);
+        CHECK(back.shape == std::vector<std::int64_t>{2, 3, 4});
+        CHECK(io::to_values<double>(back) == iota_values(24, 0, 1));
+    }
+    SUBCASE("empty and 1-D are unaffected") {
+        write_file(path, make_npy(1, "{'descr': '<f8', 'fortran_order': True, 'shape': (0, 3), }", ""));
+        CHECK(io::read_npy(path).shape == std::vector<std::int64_t>{0, 3});
+        write_file(path, make_npy(1, "{'descr': '<i8', 'fortran_order': True, 'shape': (2,), }",
+                                  le_bytes(5, 8) + le_bytes(6, 8)));
+        CHECK(io::to_values<std::int64_t>(io::read_npy(path)) == std::vector<std::int64_t>{5, 6});
+    }
+}
+
+TEST_CASE("npy header dict: any key order, optional spaces, double quotes, trailing commas") {
+    temp_dir dir;
+    const auto path = dir / "h.npy";
+    const std::string data = le_bytes(bits_of(2.0f), 4) + le_bytes(bits_of(-1.0f), 4);
+    for (const std::string dict : {
+             "{'shape':(1,2),'fortran_order':False,'descr':'<f4'}",
+             "{ \"descr\" : \"<f4\" , 'shape' : ( 1 , 2 , ) , 'fortran_order' : False , }   \n",
+             "{'fortran_order': False, 'descr': '<f4', 'shape': (1L, 2L)}",
+             "{'descr': 'f4', 'fortran_order': False, 'shape': (1, 2), }",
+         }) {
+        CAPTURE(dict);
+        write_file(path, make_npy(1, dict, data));
+        const auto back = io::read_npy(path);
+        CHECK(back.shape == std::vector<std::int64_t>{1, 2});
+        CHECK(io::to_values<float>(back) == std::vector<float>{2.0f, -1.0f});
+    }
+}
+
+TEST_CASE("npy errors name the file and the field") {
+    temp_dir dir;
+    const auto path = dir / "broken.npy";
+    const std::string good_dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }";
+    const std::string two_doubles = le_bytes(bits_of(1.0), 8) + le_bytes(bits_of(2.0), 8);
+    auto read = [&] { io::read_npy(path); };
+
+    SUBCASE("missing file") { check_error(read, {"broken.npy", "does not exist"}); }
+    SUBCASE("shorter than the magic") {
+        write_file(path, "\x93NUM");
+        check_error(read, {"broken.npy", "magic"});
+    }
+    SUBCASE("bad magic") {
+        write_file(path, "PK\x03\x04 this is a zip file");
+        check_error(read, {"broken.npy", "magic", "NUMPY"});
+    }
+    SUBCASE("unsupported version") {
+        auto bytes = make_npy(1, good_dict, two_doubles);
+        bytes[6] = '\x04';
+        write_file(path, bytes);
+        check_error(read, {"broken.npy", "version", "4.0"});
+    }
+    SUBCASE("header length past the end of the file") {
+        write_file(path, std::string("\x93NUMPY\x01\x00", 8) + le_bytes(500, 2) + "{'descr'");
+        check_error(read, {"broken.npy", "header length", "500"});
+    }
+    SUBCASE("truncated data") {
+        write_file(path, make_npy(1, good_dict, two_doubles.substr(0, 12)));
+        check_error(read, {"broken.npy", "data", "expected 16 bytes", "found 12"});
+    }
+    SUBCASE("trailing data") {
+        write_file(path, make_npy(1, good_dict, two_doubles + "xx"));
+        check_error(read, {"broken.npy", "data", "found 18"});
+    }
+    SUBCASE("unknown descr") {
+        write_file(path, make_npy(1, "{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }", two_doubles));
+        check_error(read, {"broken.npy", "descr", "<c16"});
+    }
+    SUBCASE("'|' byte order on a multi-byte type") {
+        write_file(path, make_npy(1, "{'descr': '|f8', 'fortran_order': False, 'shape': (2,), }", two_doubles));
+        check_error(read, {"broken.npy", "descr", "|f8"});
+    }
+    SUBCASE("structured descr") {
+        write_file(path, make_npy(1, "{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (2,), }", two_doubles));
+        check_error(read, {"broken.npy", "descr", "structured"});
+    }
+    SUBCASE("missing key") {
+        write_file(path, make_npy(1, "{'descr': '<f8', 'shape': (2,), }", two_doubles));
+        check_error(read, {"broken.npy", "fortran_order", "missing"});
+    }
+    SUBCASE("unexpected key") {
+        write_file(path, make_npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), 'x': 1}", two_doubles));
+        check_error(read, {"broken.npy", "key 'x'", "unexpected"});
+    }
+    SUBCASE("negative extent") {
+        write_file(path, make_npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (-2,), }", two_doubles));
+        check_error(read, {"broken.npy", "shape", "non-negative"});
+    }
+    SUBCASE("bad fortran_order") {
+        write_file(path, make_npy(1, "{'descr': '<f8', 'fortran_order': 0, 'shape': (2,), }", two_doubles));
+        check_error(read, {"broken.npy", "fortran_order", "True or False"});
+    }
+    SUBCASE("unterminated dict") {
+        write_file(path, make_npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,)", two_doubles));
+        check_error(read, {"broken.npy", "header", "expected ',' or '}'"});
+    }
+    SUBCASE("shape overflow") {
+        write_file(path, make_npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", ""));
+        check_error(read, {"broken.npy", "shape", "overflows"});
+    }
+    SUBCASE("writing bf16") {
+        check_error([&] { io::write_npy(path, io::from_values<float>({1}, io::dtype::bf16, std::vector<float>{1.0f})); },
+                    {"broken.npy", "dtype", "bfloat16"});
+        CHECK_FALSE(fs::exists(path));
+    }
+    SUBCASE("writing inconsistent tensor_data") {
+        io::tensor_data bad{{2, 2}, io::dtype::f32, std::vector<std::byte>(12)};
+        check_error([&] { io::write_npy(path, bad); }, {"broken.npy", "expected 16 bytes", "found 12"});
+    }
+}
+
+TEST_CASE("npy write replaces an existing file") {
+    temp_dir dir;
+    const auto path = dir / "x.npy";
+    io::write_npy(path, io::from_values<double>({2}, io::dtype::f64, std::vector<double>{1, 2}));
+    io::write_npy(path, io::from_values<double>({3}, io::dtype::i32, std::vector<double>{4, 5, 6}));
+    CHECK(io::to_values<int>(io::read_npy(path)) == std::vector<int>{4, 5, 6});
+    CHECK_FALSE(fs::exists(dir / "x.npy.tmp"));
+}
+
+TEST_CASE_TEMPLATE("matrices and vectors round trip through npy", Scalar, float, double) {
+    temp_dir dir;
+    sparse_distill::matrix<Scalar> m(2, 3);
+    m << Scalar(1), Scalar(2.5), Scalar(-3), Scalar(4), Scalar(0.125), Scalar(6);
+    sparse_distill::vector<Scalar> v(4);
+    v << Scalar(-1), Scalar(0), Scalar(1), Scalar(1e-3);
+    io::write_npy(dir / "m.npy", io::from_matrix<Scalar>(m));
+    io::write_npy(dir / "v.npy", io::from_vector<Scalar>(v));
+    const auto m_back = io::read_npy(dir / "m.npy");
+    CHECK(m_back.type == (std::is_same_v<Scalar, float> ? io::dtype::f32 : io::dtype::f64));
+    CHECK(io::to_matrix<Scalar>(m_back, "m.npy") == m);
+    CHECK(io::to_vector<Scalar>(io::read_npy(dir / "v.npy"), "v.npy") == v);
+    // Row-major storage: element (0, 1) is the second value in the file.
+    CHECK(io::to_values<double>(m_back)[1] == 2.5);
+}
+
+TEST_CASE("to_matrix and to_vector reject the wrong rank, naming the source") {
+    const auto vector3 = io::from_values<double>({3}, io::dtype::f64, std::vector<double>{1, 2, 3});
+    const auto matrix = io::from_values<double>({1, 3}, io::dtype::f64, std::vector<double>{1, 2, 3});
+    check_error([&] { (void)io::to_matrix<double>(vector3, "file.safetensors: tensor 'W_enc'"); },
+                {"file.safetensors: tensor 'W_enc': expected a 2-D tensor, got shape [3]"});
+    check_error([&] { (void)io::to_vector<float>(matrix, "b.npy"); }, {"b.npy: expected a 1-D tensor, got shape [1, 3]"});
+    io::tensor_data short_bytes{{2, 2}, io::dtype::f64, std::vector<std::byte>(8)};
+    check_error([&] { (void)io::to_matrix<double>(short_bytes, "w.npy"); }, {"w.npy", "expected 32 bytes", "found 8"});
+}
+
+TEST_CASE("integer conversions are exact or throw") {
+    const auto fractional = io::from_values<double>({2}, io::dtype::f64, std::vector<double>{1.0, 2.5});
+    check_error([&] { (void)io::to_values<std::int64_t>(fractional); }, {"index 1", "not an integer"});
+    const auto nan = io::from_values<double>({1}, io::dtype::f32, std::vector<double>{std::nan("")});
+    check_error([&] { (void)io::to_values<int>(nan); }, {"index 0"});
+    const auto large = io::from_values<std::int64_t>({1}, io::dtype::i64, std::vector<std::int64_t>{1LL << 40});
+    check_error([&] { (void)io::to_values<std::int32_t>(large); }, {"does not fit"});
+    check_error([&] { (void)io::from_values<double>({1}, io::dtype::i32, std::vector<double>{3e9}); }, {"index 0"});
+    check_error([&] { (void)io::from_values<double>({2, 2}, io::dtype::f32, std::vector<double>{1, 2, 3}); },
+                {"from_values", "expected 16 bytes", "found 12"});
+    CHECK(io::to_values<std::int64_t>(io::from_values<float>({1}, io::dtype::f32, std::vector<float>{-7.0f})) ==
+          std::vector<std::int64_t>{-7});
+}
+
+TEST_CASE("reference npy files read with the documented shapes") {
+    SD_REQUIRE_SHARED_DATA("reference/train_step/inputs.npy");
+    const auto reference = sd_test::shared_data_dir() / "reference";
+    const auto inputs = io::read_npy(reference / "train_step/inputs.npy");
+    CHECK(inputs.type == io::dtype::f64);
+    CHECK(inputs.shape == std::vector<std::int64_t>{96, 16});
+    const auto x = io::to_matrix<double>(inputs, "inputs.npy");
+    CHECK(x.allFinite());
+    CHECK(x.norm() > 0.0);
+
+    const auto values = io::read_npy(reference / "safetensors_dtypes/values_f64.npy");
+    CHECK(values.shape == std::vector<std::int64_t>{3, 4});
+    // Writing it back reproduces numpy's file byte for byte: same header text, padding and data.
+    temp_dir dir;
+    io::write_npy(dir / "values_f64.npy", values);
+    CHECK(read_file(dir / "values_f64.npy") == read_file(reference / "safetensors_dtypes/values_f64.npy"));
+    const auto tokens = io::read_npy(reference / "mlp_gpt2/tokens.npy");
+    CHECK(tokens.type == io::dtype::i64);
+    CHECK(tokens.shape == std::vector<std::int64_t>{2, 16});
+    for (const auto token : io::to_values<std::int64_t>(tokens)) CHECK((token >= 0 && token < 64));
+}
