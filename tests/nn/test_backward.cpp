@@ -37,12 +37,12 @@ double central_difference(double& parameter, F&& f) {
 }
 
 gradient_check_result check_gradients(const sd::student_config& config, const sd::loss_settings& loss) {
-    const sd::index batch = 6;
+    const sd::index_t batch = 6;
     sd::student_mlp<double> student(config, 17);
     // Biases start at zero under the default init: give them values so their gradients are generic.
     double* p = student.parameters();
     const sd::random::counter_rng jitter(5, 77);
-    for (sd::index i = 0; i < student.parameter_count(); ++i) p[i] += 0.3 * jitter.normal(static_cast<std::uint64_t>(i));
+    for (sd::index_t i = 0; i < student.parameter_count(); ++i) p[i] += 0.3 * jitter.normal(static_cast<std::uint64_t>(i));
 
     sd::matrix<double> x(batch, config.d_in);
     sd::random::fill_normal(x, sd::random::counter_rng(9, 1));
@@ -57,12 +57,12 @@ gradient_check_result check_gradients(const sd::student_config& config, const sd
     const Eigen::VectorXd analytic = Eigen::Map<const Eigen::VectorXd>(student.gradients(), student.parameter_count());
 
     gradient_check_result result;
-    for (sd::index i = 0; i < student.parameter_count(); ++i) {
+    for (sd::index_t i = 0; i < student.parameter_count(); ++i) {
         const double numeric = central_difference(p[i], loss_at);
         const double err = relative_error(analytic[i], numeric);
         if (err > result.max_relative_error) {
             result.max_relative_error = err;
-            result.worst_parameter = "flat index " + std::to_string(i) + " (analytic " + std::to_string(analytic[i]) +
+            result.worst_parameter = "flat index_t " + std::to_string(i) + " (analytic " + std::to_string(analytic[i]) +
                                      ", numeric " + std::to_string(numeric) + ")";
         }
     }
@@ -110,7 +110,7 @@ TEST_CASE("student backward: a rectangular student (d_in != d_out) also checks o
     sd::student_mlp<double> student(config, 4);
     double* p = student.parameters();
     const sd::random::counter_rng jitter(6, 78);
-    for (sd::index i = 0; i < student.parameter_count(); ++i) p[i] += 0.3 * jitter.normal(static_cast<std::uint64_t>(i));
+    for (sd::index_t i = 0; i < student.parameter_count(); ++i) p[i] += 0.3 * jitter.normal(static_cast<std::uint64_t>(i));
     sd::matrix<double> x(5, 4), y(5, 6);
     sd::random::fill_normal(x, sd::random::counter_rng(1, 1));
     sd::random::fill_normal(y, sd::random::counter_rng(1, 2));
@@ -118,7 +118,7 @@ TEST_CASE("student backward: a rectangular student (d_in != d_out) also checks o
     sd::loss_and_gradients(student, sd::view(x), sd::view(y), loss, ws);
     const Eigen::VectorXd analytic = Eigen::Map<const Eigen::VectorXd>(student.gradients(), student.parameter_count());
     double worst = 0;
-    for (sd::index i = 0; i < student.parameter_count(); ++i) {
+    for (sd::index_t i = 0; i < student.parameter_count(); ++i) {
         const double numeric = central_difference(
             p[i], [&] { return sd::loss_and_gradients(student, sd::view(x), sd::view(y), loss, ws).loss; });
         worst = std::max(worst, relative_error(analytic[i], numeric));

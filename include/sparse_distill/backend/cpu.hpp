@@ -22,11 +22,11 @@ struct cpu {
 
     // --- data movement (host ↔ backend memory; plain copies here) ---
     template <class Scalar>
-    static void copy_from_host(const std::type_identity_t<Scalar>* host, Scalar* dst, index n) {
+    static void copy_from_host(const std::type_identity_t<Scalar>* host, Scalar* dst, index_t n) {
         if (n > 0 && host != dst) std::memcpy(dst, host, sizeof(Scalar) * static_cast<std::size_t>(n));
     }
     template <class Scalar>
-    static void copy_to_host(const std::type_identity_t<Scalar>* src, Scalar* host, index n) {
+    static void copy_to_host(const std::type_identity_t<Scalar>* src, Scalar* host, index_t n) {
         if (n > 0 && host != src) std::memcpy(host, src, sizeof(Scalar) * static_cast<std::size_t>(n));
     }
 
@@ -74,7 +74,7 @@ struct cpu {
 
     // --- parameter updates ---
     template <class Scalar>
-    static void adam_update(Scalar* params, const std::type_identity_t<Scalar>* grads, Scalar* m, Scalar* v, index n,
+    static void adam_update(Scalar* params, const std::type_identity_t<Scalar>* grads, Scalar* m, Scalar* v, index_t n,
                             const optim::adam_update_args& args) {
         detail::cpu_adam_update(params, grads, m, v, n, args);
     }

@@ -12,12 +12,12 @@ namespace sparse_distill::data {
 template <class Scalar>
 class gaussian_source {
 public:
-    gaussian_source(index dim, std::uint64_t seed, double stddev = 1.0, std::uint64_t stream = 1)
+    gaussian_source(index_t dim, std::uint64_t seed, double stddev = 1.0, std::uint64_t stream = 1)
         : dim_(dim), rng_(seed, stream), stddev_(stddev) {
         if (dim <= 0) throw std::invalid_argument("gaussian_source: dim must be positive");
     }
 
-    index dim() const { return dim_; }
+    index_t dim() const { return dim_; }
 
     /// Fills every row of x ([rows, dim]) with the next tokens. Never runs out.
     bool next_batch(matrix<Scalar>& x) {
@@ -32,7 +32,7 @@ public:
     void seek(std::uint64_t tokens) { position_ = tokens; }
 
 private:
-    index dim_;
+    index_t dim_;
     random::counter_rng rng_;
     double stddev_;
     std::uint64_t position_ = 0;

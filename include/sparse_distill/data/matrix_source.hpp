@@ -15,31 +15,31 @@ class matrix_source {
 public:
     explicit matrix_source(matrix<Scalar> inputs, bool cycle = false) : inputs_(std::move(inputs)), cycle_(cycle) {}
 
-    index dim() const { return inputs_.cols(); }
-    index rows() const { return inputs_.rows(); }
+    index_t dim() const { return inputs_.cols(); }
+    index_t rows() const { return inputs_.rows(); }
 
     /// Fills x with the next x.rows() rows; false (x untouched) when fewer remain and not cycling.
     bool next_batch(matrix<Scalar>& x) {
         if (x.cols() != inputs_.cols())
             throw std::invalid_argument("matrix_source: batch has " + std::to_string(x.cols()) + " columns, data has " +
                                         std::to_string(inputs_.cols()));
-        const index n = x.rows();
+        const index_t n = x.rows();
         if (!cycle_ && position_ + n > inputs_.rows()) return false;
         if (inputs_.rows() == 0) return false;
-        for (index r = 0; r < n; ++r) {
+        for (index_t r = 0; r < n; ++r) {
             x.row(r) = inputs_.row(position_);
             position_ = position_ + 1 == inputs_.rows() && cycle_ ? 0 : position_ + 1;
         }
         return true;
     }
 
-    index position() const { return position_; }
-    void seek(index row) { position_ = row; }
+    index_t position() const { return position_; }
+    void seek(index_t row) { position_ = row; }
 
 private:
     matrix<Scalar> inputs_;
     bool cycle_;
-    index position_ = 0;
+    index_t position_ = 0;
 };
 
 }  // namespace sparse_distill::data

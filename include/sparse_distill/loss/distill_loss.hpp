@@ -35,7 +35,7 @@ struct loss_terms {
 };
 
 /// ∂(λ·L1)/∂|a_bj|: λ/batch for batch_mean, λ for batch_sum.
-inline double l1_gradient(const loss_settings& s, index batch) {
+inline double l1_gradient(const loss_settings& s, index_t batch) {
     return s.reduction == l1_reduction::batch_mean ? s.l1_coeff / double(batch) : s.l1_coeff;
 }
 
@@ -44,7 +44,7 @@ inline double l1_gradient(const loss_settings& s, index batch) {
 template <class Backend, class Scalar>
 loss_terms distill_loss(const loss_settings& s, in_matrix<Scalar> prediction, in_matrix<Scalar> target,
                         matrix_view<Scalar> prediction_grad, const backend::activation_sums& sums) {
-    const index batch = target.rows;
+    const index_t batch = target.rows;
     if (batch == 0) throw std::invalid_argument("distill_loss: empty batch");
     const double squared = Backend::squared_error_gradient(prediction, target, prediction_grad, Scalar(2.0 / double(batch)));
     loss_terms t;

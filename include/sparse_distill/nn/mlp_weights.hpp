@@ -23,8 +23,8 @@ struct mlp_weights {
     vector<Scalar> b_out;  ///< [d_model], or empty for no bias
     activation act = activation::gelu;
 
-    index d_model() const { return w_in.cols(); }
-    index d_mlp() const { return w_in.rows(); }
+    index_t d_model() const { return w_in.cols(); }
+    index_t d_mlp() const { return w_in.rows(); }
 
     /// Throws std::invalid_argument naming the offending field when shapes disagree.
     void validate() const {
@@ -45,7 +45,7 @@ struct mlp_weights {
 /// A random teacher initialised as torch.nn.Linear does: every weight and bias ~ U(−1/√fan_in, 1/√fan_in),
 /// fan_in = d_model for the input layer and d_mlp for the output layer.
 template <class Scalar>
-mlp_weights<Scalar> random_mlp_weights(index d_model, index d_mlp, activation act, std::uint64_t seed,
+mlp_weights<Scalar> random_mlp_weights(index_t d_model, index_t d_mlp, activation act, std::uint64_t seed,
                                        bool biases = true) {
     enum stream : std::uint64_t { w_in_stream = 101, b_in_stream, w_out_stream, b_out_stream };
     mlp_weights<Scalar> w;

@@ -19,7 +19,7 @@ namespace sparse_distill {
 /// Scratch memory for one batch of forward and backward passes, sized by `reserve`.
 template <class Scalar, class Backend = backend::cpu>
 struct student_workspace {
-    index batch = 0;
+    index_t batch = 0;
     typename Backend::template buffer<Scalar> centered;         ///< x̃ [batch, d_in]; after backward, ∂loss/∂x̃
     typename Backend::template buffer<Scalar> pre_activation;   ///< z [batch, d_sae]
     typename Backend::template buffer<Scalar> activations;      ///< a [batch, d_sae]
@@ -28,7 +28,7 @@ struct student_workspace {
     typename Backend::template buffer<Scalar> prediction_grad;  ///< ∂loss/∂ŷ, written by the loss
 
     /// Grows the buffers for `rows` tokens; a smaller or equal batch reuses them without allocating.
-    void reserve(index rows, const student_config& c) {
+    void reserve(index_t rows, const student_config& c) {
         if (rows > capacity_) {
             if (c.input_bias != pre_bias::none) centered.resize(rows * c.d_in);
             pre_activation.resize(rows * c.d_sae);
@@ -42,7 +42,7 @@ struct student_workspace {
     }
 
 private:
-    index capacity_ = 0;
+    index_t capacity_ = 0;
 };
 
 template <class Scalar, class Backend = backend::cpu>
@@ -65,16 +65,16 @@ public:
     }
 
     const student_config& config() const { return config_; }
-    index d_in() const { return config_.d_in; }
-    index d_sae() const { return config_.d_sae; }
-    index d_out() const { return config_.d_out; }
+    index_t d_in() const { return config_.d_in; }
+    index_t d_sae() const { return config_.d_sae; }
+    index_t d_out() const { return config_.d_out; }
 
     // --- flat parameter and gradient buffers ---
     Scalar* parameters() { return params_.data(); }
     const Scalar* parameters() const { return params_.data(); }
     Scalar* gradients() { return grads_.data(); }
     const Scalar* gradients() const { return grads_.data(); }
-    index parameter_count() const { return params_.size(); }
+    index_t parameter_count() const { return params_.size(); }
 
     // --- views of the parameters (and, with the `_grad` twins, of their gradients) ---
     matrix_view<Scalar> w_enc() { return {params_.data() + off_w_enc_, config_.d_sae, config_.d_in}; }
@@ -115,7 +115,7 @@ public:
     ///   ∂W_enc = ∂zᵀ·x̃,  ∂b_enc = Σ_b ∂z,  ∂b_pre = −Σ_b ∂z·W_enc  (to b_dec when tied).
     void backward(matrix_view<const Scalar> x, workspace& ws, Scalar l1_grad) {
         check_input(x, ws);
-        const index rows = x.rows;
+        const index_t rows = x.rows;
         const matrix_view<const Scalar> encoder_input =
             config_.input_bias == pre_bias::none ? x : matrix_view<const Scalar>(centred_view(ws, rows));
         const matrix_view<const Scalar> z = hidden_view(ws.pre_activation, rows);
@@ -196,12 +196,12 @@ private:
         off_w_dec_ = off_b_enc_ + n_b_enc_;
         off_b_dec_ = off_w_dec_ + config_.d_sae * config_.d_out;
         off_b_pre_ = off_b_dec_ + n_b_dec_;
-        const index total = off_b_pre_ + n_b_pre_;
+        const index_t total = off_b_pre_ + n_b_pre_;
         params_.resize(total);
         grads_.resize(total);
     }
 
-    static void expect_shape(const char* field, index rows, index cols, index want_rows, index want_cols) {
+    static void expect_shape(const char* field, index_t rows, index_t cols, index_t want_rows, index_t want_cols) {
         if (rows != want_rows || cols != want_cols)
             throw std::invalid_argument(std::string("student weights: ") + field + " is [" + std::to_string(rows) +
                                         ", " + std::to_string(cols) + "], expected [" + std::to_string(want_rows) +
@@ -217,13 +217,13 @@ private:
                                         " rows but the workspace was reserved for " + std::to_string(ws.batch));
     }
 
-    matrix_view<Scalar> hidden_view(typename Backend::template buffer<Scalar>& b, index rows) const {
+    matrix_view<Scalar> hidden_view(typename Backend::template buffer<Scalar>& b, index_t rows) const {
         return {b.data(), rows, config_.d_sae};
     }
-    matrix_view<Scalar> output_view(typename Backend::template buffer<Scalar>& b, index rows) const {
+    matrix_view<Scalar> output_view(typename Backend::template buffer<Scalar>& b, index_t rows) const {
         return {b.data(), rows, config_.d_out};
     }
-    matrix_view<Scalar> centred_view(workspace& ws, index rows) const { return {ws.centered.data(), rows, config_.d_in}; }
+    matrix_view<Scalar> centred_view(workspace& ws, index_t rows) const { return {ws.centered.data(), rows, config_.d_in}; }
 
     /// The encoder's input: x itself, or x − b_pre / x − b_dec written into the workspace.
     matrix_view<const Scalar> centre(matrix_view<const Scalar> x, workspace& ws) const {
@@ -249,8 +249,8 @@ private:
     student_config config_;
     typename Backend::template buffer<Scalar> params_;
     typename Backend::template buffer<Scalar> grads_;
-    index off_w_enc_ = 0, off_b_enc_ = 0, off_w_dec_ = 0, off_b_dec_ = 0, off_b_pre_ = 0;
-    index n_b_enc_ = 0, n_b_dec_ = 0, n_b_pre_ = 0;
+    index_t off_w_enc_ = 0, off_b_enc_ = 0, off_w_dec_ = 0, off_b_dec_ = 0, off_b_pre_ = 0;
+    index_t n_b_enc_ = 0, n_b_dec_ = 0, n_b_pre_ = 0;
 };
 
 template <class Scalar, class Backend>

@@ -62,9 +62,9 @@ inline pre_bias parse_pre_bias(std::string_view name) {
 }
 
 struct student_config {
-    index d_in = 0;
-    index d_sae = 0;
-    index d_out = 0;
+    index_t d_in = 0;
+    index_t d_sae = 0;
+    index_t d_out = 0;
     activation act = activation::relu;
     bool biases = true;                        ///< b_enc and b_dec exist (the toy has none)
     pre_bias input_bias = pre_bias::none;

@@ -49,8 +49,8 @@ public:
         return w;
     }
 
-    index d_model() const { return d_model_; }
-    index d_mlp() const { return d_mlp_; }
+    index_t d_model() const { return d_model_; }
+    index_t d_mlp() const { return d_mlp_; }
     activation act() const { return act_; }
 
     /// hidden = act(x·W_inᵀ + b_in), [batch, d_mlp]: the neuron activations (for analyses).
@@ -97,7 +97,7 @@ private:
                                         " columns, expected d_model = " + std::to_string(d_model_));
     }
 
-    index d_model_ = 0, d_mlp_ = 0;
+    index_t d_model_ = 0, d_mlp_ = 0;
     bool has_b_in_ = false, has_b_out_ = false;
     activation act_ = activation::gelu;
     typename Backend::template buffer<Scalar> storage_;  // w_in | w_out | b_in | b_out

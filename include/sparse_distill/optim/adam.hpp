@@ -45,7 +45,7 @@ template <class Scalar, class Backend = backend::cpu>
 class adam_state {
 public:
     /// θ ← Adam(θ, g) with learning rate `lr`. The moments are allocated (zero) on the first call.
-    void update(const adam& settings, double lr, Scalar* params, const Scalar* grads, index n) {
+    void update(const adam& settings, double lr, Scalar* params, const Scalar* grads, index_t n) {
         if (steps_ == 0 && first_moment_.size() == 0) {
             first_moment_.resize(n);
             second_moment_.resize(n);
@@ -68,7 +68,7 @@ public:
     std::int64_t steps() const { return steps_; }
     const Scalar* first_moment() const { return first_moment_.data(); }
     const Scalar* second_moment() const { return second_moment_.data(); }
-    index size() const { return first_moment_.size(); }
+    index_t size() const { return first_moment_.size(); }
 
 private:
     std::int64_t steps_ = 0;

@@ -48,27 +48,39 @@ public:
     }
 
     /// Uniform double in the open interval (0, 1) for element `index` (53 random bits).
-    SD_HOST_DEVICE double uniform(std::uint64_t index) const {
-        return (static_cast<double>(bits(index) >> 11) + 0.5) * 0x1.0p-53;
-    }
+    SD_HOST_DEVICE double uniform(std::uint64_t index) const { return to_open_unit(bits(index)); }
 
     /// Uniform double in [low, high).
     SD_HOST_DEVICE double uniform(std::uint64_t index, double low, double high) const {
         return low + (high - low) * uniform(index);
     }
 
-    /// Standard normal for element `index` (Box-Muller on two uniforms of a private sub-stream,
-    /// so element i never shares its uniforms with element i+1).
-    SD_HOST_DEVICE double normal(std::uint64_t index) const {
-        const double u1 = uniform(2 * index);
-        const double u2 = uniform(2 * index + 1);
-        return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586476925 * u2);
+    /// Standard normals number 2k and 2k+1: Box-Muller (cos and sin) on the two 64-bit uniforms of
+    /// block k of a sub-stream of its own, so normals never share random bits with uniforms.
+    SD_HOST_DEVICE std::array<double, 2> normal_pair(std::uint64_t pair) const {
+        const philox_counter block = philox4x32_10(
+            {static_cast<std::uint32_t>(pair), static_cast<std::uint32_t>(pair >> 32),
+             static_cast<std::uint32_t>(stream_), static_cast<std::uint32_t>(stream_ >> 32) ^ 0x80000000u},
+            {static_cast<std::uint32_t>(seed_), static_cast<std::uint32_t>(seed_ >> 32)});
+        const double u1 = to_open_unit((std::uint64_t{block[0]} << 32) | block[1]);
+        const double u2 = to_open_unit((std::uint64_t{block[2]} << 32) | block[3]);
+        const double radius = std::sqrt(-2.0 * std::log(u1));
+        const double angle = 6.283185307179586476925 * u2;
+        return {radius * std::cos(angle), radius * std::sin(angle)};
     }
+
+    /// Standard normal number `index` (one half of normal_pair(index / 2)).
+    SD_HOST_DEVICE double normal(std::uint64_t index) const { return normal_pair(index >> 1)[index & 1u]; }
 
     std::uint64_t seed() const { return seed_; }
     std::uint64_t stream() const { return stream_; }
 
 private:
+    /// The top 53 bits as a double in the open interval (0, 1): never 0, so log() is finite.
+    SD_HOST_DEVICE static double to_open_unit(std::uint64_t bits) {
+        return (static_cast<double>(bits >> 11) + 0.5) * 0x1.0p-53;
+    }
+
     std::uint64_t seed_;
     std::uint64_t stream_;
 };

@@ -8,7 +8,7 @@
 
 namespace sparse_distill {
 
-using index = Eigen::Index;
+using index_t = Eigen::Index;
 
 /// Row-major dynamic matrix: rows are tokens (or features), columns are dimensions.
 template <class Scalar>

@@ -11,12 +11,12 @@ namespace sparse_distill {
 template <class Scalar>
 struct matrix_view {
     Scalar* data = nullptr;
-    index rows = 0;
-    index cols = 0;
+    index_t rows = 0;
+    index_t cols = 0;
 
-    index size() const { return rows * cols; }
+    index_t size() const { return rows * cols; }
     /// A view of rows [first, first + count).
-    matrix_view row_block(index first, index count) const { return {data + first * cols, count, cols}; }
+    matrix_view row_block(index_t first, index_t count) const { return {data + first * cols, count, cols}; }
     operator matrix_view<const Scalar>() const requires(!std::is_const_v<Scalar>) { return {data, rows, cols}; }
 };
 
@@ -24,7 +24,7 @@ struct matrix_view {
 template <class Scalar>
 struct vector_view {
     Scalar* data = nullptr;
-    index size = 0;
+    index_t size = 0;
 
     bool empty() const { return size == 0; }
     operator vector_view<const Scalar>() const requires(!std::is_const_v<Scalar>) { return {data, size}; }

@@ -10,7 +10,7 @@
 namespace sparse_distill {
 
 struct train_settings {
-    index batch_size = 1024;
+    index_t batch_size = 1024;
     std::int64_t tokens = 0;              ///< tokens to train on; steps = tokens / batch_size (full batches)
     loss_settings loss;
     optim::adam adam;

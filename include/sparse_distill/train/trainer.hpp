@@ -42,7 +42,7 @@ public:
             throw std::invalid_argument("trainer: teacher maps " + std::to_string(teacher_->d_model()) + " → " +
                                         std::to_string(teacher_->d_model()) + " but the student maps " +
                                         std::to_string(student.d_in()) + " → " + std::to_string(student.d_out()));
-        const index b = settings_.batch_size;
+        const index_t b = settings_.batch_size;
         host_x_.resize(b, student.d_in());
         host_y_.resize(b, student.d_out());
         x_.resize(b * student.d_in());
@@ -58,7 +58,7 @@ public:
     template <class Source>
     bool step(Source& source, step_metrics& metrics) {
         if (!fetch_batch(source)) return false;
-        const index b = settings_.batch_size;
+        const index_t b = settings_.batch_size;
         const matrix_view<const Scalar> x{x_.data(), b, student_.d_in()};
         const matrix_view<const Scalar> y{y_.data(), b, student_.d_out()};
         const std::int64_t t = optimizer_.steps();
@@ -107,7 +107,7 @@ public:
 private:
     template <class Source>
     bool fetch_batch(Source& source) {
-        const index b = settings_.batch_size;
+        const index_t b = settings_.batch_size;
         if constexpr (source_with_targets<Source, Scalar>) {
             if (!source.next_batch(host_x_, host_y_)) return false;
             Backend::copy_from_host(host_y_.data(), y_.data(), host_y_.size());

@@ -12,14 +12,14 @@ template <class Scalar>
 class host_buffer {
 public:
     host_buffer() = default;
-    explicit host_buffer(index n) : values_(static_cast<std::size_t>(n), Scalar(0)) {}
+    explicit host_buffer(index_t n) : values_(static_cast<std::size_t>(n), Scalar(0)) {}
 
     /// Resizes to n elements, all zero.
-    void resize(index n) { values_.assign(static_cast<std::size_t>(n), Scalar(0)); }
+    void resize(index_t n) { values_.assign(static_cast<std::size_t>(n), Scalar(0)); }
     void set_zero() { std::fill(values_.begin(), values_.end(), Scalar(0)); }
     Scalar* data() { return values_.data(); }
     const Scalar* data() const { return values_.data(); }
-    index size() const { return static_cast<index>(values_.size()); }
+    index_t size() const { return static_cast<index_t>(values_.size()); }
 
 private:
     std::vector<Scalar> values_;

@@ -18,8 +18,8 @@ matrix_map<Scalar> as_eigen(matrix_view<Scalar> v) { return {v.data, v.rows, v.c
 template <class Scalar>
 void cpu_matmul(matrix_view<const Scalar> a, bool transpose_a, matrix_view<const Scalar> b, bool transpose_b,
                 matrix_view<Scalar> c, Scalar alpha, Scalar beta) {
-    const index m = transpose_a ? a.cols : a.rows, k = transpose_a ? a.rows : a.cols;
-    const index kb = transpose_b ? b.cols : b.rows, n = transpose_b ? b.rows : b.cols;
+    const index_t m = transpose_a ? a.cols : a.rows, k = transpose_a ? a.rows : a.cols;
+    const index_t kb = transpose_b ? b.cols : b.rows, n = transpose_b ? b.rows : b.cols;
     if (k != kb || c.rows != m || c.cols != n)
         throw std::invalid_argument("matmul: shapes do not agree");
     auto C = as_eigen(c);
@@ -44,17 +44,17 @@ void cpu_matmul(matrix_view<const Scalar> a, bool transpose_a, matrix_view<const
 template <class Scalar>
 void cpu_column_sums(matrix_view<const Scalar> m, vector_view<Scalar> out, Scalar alpha, Scalar beta) {
     if (out.size != m.cols) throw std::invalid_argument("column_sums: output size differs from column count");
-    constexpr index block = 64;
-    const index blocks = (m.cols + block - 1) / block;
+    constexpr index_t block = 64;
+    const index_t blocks = (m.cols + block - 1) / block;
 #pragma omp parallel for schedule(static) if (m.size() > 65536)
-    for (index blk = 0; blk < blocks; ++blk) {
-        const index first = blk * block, last = std::min(m.cols, first + block);
+    for (index_t blk = 0; blk < blocks; ++blk) {
+        const index_t first = blk * block, last = std::min(m.cols, first + block);
         Scalar acc[block] = {};
-        for (index r = 0; r < m.rows; ++r) {
+        for (index_t r = 0; r < m.rows; ++r) {
             const Scalar* row = m.data + r * m.cols;
-            for (index c = first; c < last; ++c) acc[c - first] += row[c];
+            for (index_t c = first; c < last; ++c) acc[c - first] += row[c];
         }
-        for (index c = first; c < last; ++c)
+        for (index_t c = first; c < last; ++c)
             out.data[c] = alpha * acc[c - first] + (beta == Scalar(0) ? Scalar(0) : beta * out.data[c]);
     }
 }

@@ -12,7 +12,7 @@ namespace sparse_distill::backend::detail {
 /// One Adam step on n parameters (see optim::adam for the formula). The bias corrections are applied
 /// as torch does: θ −= (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + ε).
 template <class Scalar>
-void cpu_adam_update(Scalar* params, const Scalar* grads, Scalar* m, Scalar* v, index n,
+void cpu_adam_update(Scalar* params, const Scalar* grads, Scalar* m, Scalar* v, index_t n,
                      const optim::adam_update_args& args) {
     const Scalar beta1 = Scalar(args.beta1), beta2 = Scalar(args.beta2);
     const Scalar one_minus_beta1 = Scalar(1 - args.beta1), one_minus_beta2 = Scalar(1 - args.beta2);
@@ -24,7 +24,7 @@ void cpu_adam_update(Scalar* params, const Scalar* grads, Scalar* m, Scalar* v, 
     const bool decoupled = args.decoupled;
     // Each parameter is independent; a flat static split keeps memory streams contiguous per thread.
 #pragma omp parallel for schedule(static) if (n > 65536)
-    for (index i = 0; i < n; ++i) {
+    for (index_t i = 0; i < n; ++i) {
         Scalar g = grads[i];
         if (!decoupled) g += decay * params[i];
         m[i] = beta1 * m[i] + one_minus_beta1 * g;
@@ -39,15 +39,15 @@ template <class Scalar>
 void cpu_constrain_rows(matrix_view<Scalar> w, decoder_norm mode) {
     if (mode == decoder_norm::none) return;
 #pragma omp parallel for schedule(static) if (w.size() > 65536)
-    for (index r = 0; r < w.rows; ++r) {
+    for (index_t r = 0; r < w.rows; ++r) {
         Scalar* row = w.data + r * w.cols;
         double squared = 0;
-        for (index c = 0; c < w.cols; ++c) squared += double(row[c]) * double(row[c]);
+        for (index_t c = 0; c < w.cols; ++c) squared += double(row[c]) * double(row[c]);
         const double norm = std::sqrt(squared);
         // A zero row has no direction to keep: `unit` leaves it at zero rather than dividing by 0.
         const double divisor = mode == decoder_norm::cap ? std::max(1.0, norm) : (norm > 0 ? norm : 1.0);
         if (divisor == 1.0) continue;
-        for (index c = 0; c < w.cols; ++c) row[c] = Scalar(double(row[c]) / divisor);
+        for (index_t c = 0; c < w.cols; ++c) row[c] = Scalar(double(row[c]) / divisor);
     }
 }
 

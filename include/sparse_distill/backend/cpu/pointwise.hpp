@@ -14,13 +14,13 @@
 namespace sparse_distill::backend::detail {
 
 /// Per-row partial sums, reused between calls so the steady state allocates nothing.
-inline std::vector<double>& row_partials(index rows, int per_row) {
+inline std::vector<double>& row_partials(index_t rows, int per_row) {
     thread_local std::vector<double> partials;
     partials.assign(static_cast<std::size_t>(rows * per_row), 0.0);
     return partials;
 }
 
-inline bool worth_threads(index elements) { return elements > 32768; }
+inline bool worth_threads(index_t elements) { return elements > 32768; }
 
 /// out = x − b (row-wise). Used for the student's input pre-bias.
 template <class Scalar>
@@ -28,8 +28,8 @@ void cpu_subtract_row_vector(matrix_view<const Scalar> x, vector_view<const Scal
     if (b.size != x.cols || out.rows != x.rows || out.cols != x.cols)
         throw std::invalid_argument("subtract_row_vector: shapes do not agree");
 #pragma omp parallel for schedule(static) if (worth_threads(x.size()))
-    for (index r = 0; r < x.rows; ++r)
-        for (index c = 0; c < x.cols; ++c) out.data[r * x.cols + c] = x.data[r * x.cols + c] - b.data[c];
+    for (index_t r = 0; r < x.rows; ++r)
+        for (index_t c = 0; c < x.cols; ++c) out.data[r * x.cols + c] = x.data[r * x.cols + c] - b.data[c];
 }
 
 /// m += b (row-wise); an empty b is a no-op (a model without that bias).
@@ -38,8 +38,8 @@ void cpu_add_row_vector(matrix_view<Scalar> m, vector_view<const Scalar> b) {
     if (b.empty()) return;
     if (b.size != m.cols) throw std::invalid_argument("add_row_vector: bias size differs from column count");
 #pragma omp parallel for schedule(static) if (worth_threads(m.size()))
-    for (index r = 0; r < m.rows; ++r)
-        for (index c = 0; c < m.cols; ++c) m.data[r * m.cols + c] += b.data[c];
+    for (index_t r = 0; r < m.rows; ++r)
+        for (index_t c = 0; c < m.cols; ++c) m.data[r * m.cols + c] += b.data[c];
 }
 
 /// z += bias; a = act(z); returns Σ|a| and #(a > 0).
@@ -51,11 +51,11 @@ activation_sums cpu_bias_activate(matrix_view<Scalar> z, vector_view<const Scala
     std::vector<double>& partials = row_partials(z.rows, 2);
     const bool has_bias = !bias.empty();
 #pragma omp parallel for schedule(static) if (worth_threads(z.size()))
-    for (index r = 0; r < z.rows; ++r) {
+    for (index_t r = 0; r < z.rows; ++r) {
         Scalar* zr = z.data + r * z.cols;
         Scalar* ar = a.data + r * z.cols;
         double abs_sum = 0, positive = 0;
-        for (index c = 0; c < z.cols; ++c) {
+        for (index_t c = 0; c < z.cols; ++c) {
             if (has_bias) zr[c] += bias.data[c];
             const Scalar value = activate(act, zr[c]);
             ar[c] = value;
@@ -66,7 +66,7 @@ activation_sums cpu_bias_activate(matrix_view<Scalar> z, vector_view<const Scala
         partials[2 * r + 1] = positive;
     }
     activation_sums sums;
-    for (index r = 0; r < z.rows; ++r) {
+    for (index_t r = 0; r < z.rows; ++r) {
         sums.abs_sum += partials[2 * r];
         sums.positive_count += partials[2 * r + 1];
     }
@@ -82,10 +82,10 @@ double cpu_squared_error_gradient(matrix_view<const Scalar> prediction, matrix_v
         throw std::invalid_argument("squared_error_gradient: prediction, target and gradient shapes differ");
     std::vector<double>& partials = row_partials(target.rows, 1);
 #pragma omp parallel for schedule(static) if (worth_threads(target.size()))
-    for (index r = 0; r < target.rows; ++r) {
+    for (index_t r = 0; r < target.rows; ++r) {
         double sum = 0;
-        for (index c = 0; c < target.cols; ++c) {
-            const index i = r * target.cols + c;
+        for (index_t c = 0; c < target.cols; ++c) {
+            const index_t i = r * target.cols + c;
             const Scalar diff = prediction.data[i] - target.data[i];
             grad.data[i] = scale * diff;
             sum += static_cast<double>(diff) * static_cast<double>(diff);
@@ -93,7 +93,7 @@ double cpu_squared_error_gradient(matrix_view<const Scalar> prediction, matrix_v
         partials[r] = sum;
     }
     double total = 0;
-    for (index r = 0; r < target.rows; ++r) total += partials[r];
+    for (index_t r = 0; r < target.rows; ++r) total += partials[r];
     return total;
 }
 
@@ -105,9 +105,9 @@ void cpu_activation_backward(matrix_view<Scalar> grad, matrix_view<const Scalar>
     if (grad.rows != z.rows || grad.cols != z.cols || a.rows != z.rows || a.cols != z.cols)
         throw std::invalid_argument("activation_backward: shapes do not agree");
 #pragma omp parallel for schedule(static) if (worth_threads(z.size()))
-    for (index r = 0; r < z.rows; ++r) {
-        for (index c = 0; c < z.cols; ++c) {
-            const index i = r * z.cols + c;
+    for (index_t r = 0; r < z.rows; ++r) {
+        for (index_t c = 0; c < z.cols; ++c) {
+            const index_t i = r * z.cols + c;
             const Scalar sign = a.data[i] > Scalar(0) ? Scalar(1) : (a.data[i] < Scalar(0) ? Scalar(-1) : Scalar(0));
             grad.data[i] = (grad.data[i] + l1_grad * sign) * activate_derivative(act, z.data[i]);
         }
