@@ -1,6 +1,7 @@
 #pragma once
-// Module umbrella: tensors in file form, .npy and safetensors readers and writers.
-#include "sparse_distill/io/error.hpp"
-#include "sparse_distill/io/npy.hpp"
-#include "sparse_distill/io/safetensors.hpp"
-#include "sparse_distill/io/tensor_data.hpp"
+// Module umbrella: tensors in file form, .npy and safetensors readers and writers, model files.
+#include "io/error.hpp"
+#include "io/model_files.hpp"
+#include "io/npy.hpp"
+#include "io/safetensors.hpp"
+#include "io/tensor_data.hpp"
