@@ -1,0 +1,47 @@
+// One training step (teacher on the fly: teacher forward, student forward, loss, backward, AdamW,
+// decoder cap), in tokens per second, for the configurations of the peers in ../shared/peers.
+// Reports L0 with every figure: an untrained student is dense, a trained one sparse.
+//   ./benchmarks/bench_train_step --benchmark_filter=config_a
+#include <benchmark/benchmark.h>
+#include <sparse_distill.hpp>
+
+namespace sd = sparse_distill;
+
+namespace {
+
+template <class Scalar>
+void train_step(benchmark::State& state) {
+    const sd::index_t d = state.range(0), m = state.range(1), h = state.range(2), batch = state.range(3);
+    sd::teacher_mlp<Scalar> teacher(sd::random_mlp_weights<Scalar>(d, m, sd::activation::gelu, 1));
+    sd::student_config config;
+    config.d_in = config.d_out = d;
+    config.d_sae = h;
+    sd::student_mlp<Scalar> student(config, 2);
+    sd::train_settings settings;
+    settings.batch_size = batch;
+    settings.tokens = std::int64_t{1} << 40;
+    settings.loss.l1_coeff = 1e-3;
+    settings.adam.weight_decay = 1e-4;
+    settings.schedule = {1e-3, 0, 1000000, 0.1};
+    sd::trainer<Scalar> trainer(student, &teacher, settings);
+    sd::data::gaussian_source<Scalar> source(d, 3);
+    sd::step_metrics metrics;
+    trainer.step(source, metrics);  // allocates the optimizer state outside the timed loop
+    for (auto _ : state) {
+        trainer.step(source, metrics);
+        benchmark::DoNotOptimize(metrics.terms.loss);
+    }
+    state.counters["tokens/s"] = benchmark::Counter(double(batch) * double(state.iterations()), benchmark::Counter::kIsRate);
+    state.counters["L0"] = metrics.terms.l0;
+    state.counters["threads"] = sd::num_threads();
+}
+
+}  // namespace
+
+// {d, d_mlp, d_sae, batch}
+BENCHMARK(train_step<float>)->Name("train_step/toy")->Args({1000, 1, 1, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(train_step<float>)->Name("train_step/config_a")->Args({64, 256, 1024, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(train_step<float>)->Name("train_step/config_b")->Args({256, 1024, 4096, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(train_step<float>)->Name("train_step/config_c")->Args({1024, 4096, 16384, 512})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+
+BENCHMARK_MAIN();
