@@ -2,6 +2,7 @@
 // encoding, validation of hand-built headers, and the project's reference files.
 #include "sparse_distill/io.hpp"
 #include "support/shared_data.hpp"
+#include "support/temp_files.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -23,36 +24,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory per test case, removed afterwards, so tests can run in parallel processes.
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::random_device random;
-        path = fs::temp_directory_path() / ("sd_test_st_" + std::to_string(random()) + std::to_string(random()));
-        fs::create_directories(path);
-    }
-    ~temp_dir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    fs::path operator/(const std::string& name) const { return path / name; }
+using sd_test::le_bytes;
+using sd_test::read_file;
+using sd_test::write_file;
+
+struct temp_dir : sd_test::temp_dir {
+    temp_dir() : sd_test::temp_dir("sd_test_st") {}
 };
-
-void write_file(const fs::path& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::string le_bytes(std::uint64_t value, int count) {
-    std::string out;
-    for (int i = 0; i < count; ++i) out += static_cast<char>((value >> (8 * i)) & 0xFF);
-    return out;
-}
 
 // A safetensors file with `header` as its JSON text, unpadded, followed by `data`.
 std::string make_safetensors(const std::string& header, const std::string& data) {
