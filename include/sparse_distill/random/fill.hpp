@@ -37,6 +37,7 @@ void fill_uniform(Eigen::DenseBase<Derived>& out, const counter_rng& rng, double
                   std::uint64_t offset = 0) {
     using Scalar = typename Derived::Scalar;
     const index_t rows = out.rows(), cols = out.cols();
+    // As fill_normal: rows are independent, small fills stay on one thread.
 #pragma omp parallel for schedule(static) if (rows * cols > 16384)
     for (index_t r = 0; r < rows; ++r)
         for (index_t c = 0; c < cols; ++c)

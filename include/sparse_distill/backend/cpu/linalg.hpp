@@ -46,6 +46,7 @@ void cpu_column_sums(matrix_view<const Scalar> m, vector_view<Scalar> out, Scala
     if (out.size != m.cols) throw std::invalid_argument("column_sums: output size differs from column count");
     constexpr index_t block = 64;
     const index_t blocks = (m.cols + block - 1) / block;
+    // Split by column blocks, not rows: each thread owns its outputs and no reduction across threads is needed.
 #pragma omp parallel for schedule(static) if (m.size() > 65536)
     for (index_t blk = 0; blk < blocks; ++blk) {
         const index_t first = blk * block, last = std::min(m.cols, first + block);

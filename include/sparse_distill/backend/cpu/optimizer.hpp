@@ -38,6 +38,7 @@ void cpu_adam_update(Scalar* params, const Scalar* grads, Scalar* m, Scalar* v, 
 template <class Scalar>
 void cpu_constrain_rows(matrix_view<Scalar> w, decoder_norm mode) {
     if (mode == decoder_norm::none) return;
+    // Rows (features) are independent: each thread normalises whole rows.
 #pragma omp parallel for schedule(static) if (w.size() > 65536)
     for (index_t r = 0; r < w.rows; ++r) {
         Scalar* row = w.data + r * w.cols;

@@ -27,6 +27,7 @@ template <class Scalar>
 void cpu_subtract_row_vector(matrix_view<const Scalar> x, vector_view<const Scalar> b, matrix_view<Scalar> out) {
     if (b.size != x.cols || out.rows != x.rows || out.cols != x.cols)
         throw std::invalid_argument("subtract_row_vector: shapes do not agree");
+    // Rows (tokens) are independent.
 #pragma omp parallel for schedule(static) if (worth_threads(x.size()))
     for (index_t r = 0; r < x.rows; ++r)
         for (index_t c = 0; c < x.cols; ++c) out.data[r * x.cols + c] = x.data[r * x.cols + c] - b.data[c];
@@ -37,6 +38,7 @@ template <class Scalar>
 void cpu_add_row_vector(matrix_view<Scalar> m, vector_view<const Scalar> b) {
     if (b.empty()) return;
     if (b.size != m.cols) throw std::invalid_argument("add_row_vector: bias size differs from column count");
+    // Rows (tokens) are independent.
 #pragma omp parallel for schedule(static) if (worth_threads(m.size()))
     for (index_t r = 0; r < m.rows; ++r)
         for (index_t c = 0; c < m.cols; ++c) m.data[r * m.cols + c] += b.data[c];
@@ -50,6 +52,7 @@ activation_sums cpu_bias_activate(matrix_view<Scalar> z, vector_view<const Scala
         throw std::invalid_argument("bias_activate: shapes do not agree");
     std::vector<double>& partials = row_partials(z.rows, 2);
     const bool has_bias = !bias.empty();
+    // Rows (tokens) are independent; each writes its own partial sums.
 #pragma omp parallel for schedule(static) if (worth_threads(z.size()))
     for (index_t r = 0; r < z.rows; ++r) {
         Scalar* zr = z.data + r * z.cols;
@@ -81,6 +84,7 @@ double cpu_squared_error_gradient(matrix_view<const Scalar> prediction, matrix_v
         grad.cols != target.cols)
         throw std::invalid_argument("squared_error_gradient: prediction, target and gradient shapes differ");
     std::vector<double>& partials = row_partials(target.rows, 1);
+    // Rows (tokens) are independent; each writes its own partial sum.
 #pragma omp parallel for schedule(static) if (worth_threads(target.size()))
     for (index_t r = 0; r < target.rows; ++r) {
         double sum = 0;
@@ -104,6 +108,7 @@ void cpu_activation_backward(matrix_view<Scalar> grad, matrix_view<const Scalar>
                              activation act, Scalar l1_grad) {
     if (grad.rows != z.rows || grad.cols != z.cols || a.rows != z.rows || a.cols != z.cols)
         throw std::invalid_argument("activation_backward: shapes do not agree");
+    // Rows (tokens) are independent.
 #pragma omp parallel for schedule(static) if (worth_threads(z.size()))
     for (index_t r = 0; r < z.rows; ++r) {
         for (index_t c = 0; c < z.cols; ++c) {
