@@ -79,6 +79,16 @@ public:
         return y;
     }
 
+    /// Host convenience: the neuron activations [rows, d_mlp] for host inputs.
+    matrix<Scalar> hidden(const matrix<Scalar>& x) {
+        typename Backend::template buffer<Scalar> xb(x.size()), hb(x.rows() * d_mlp_);
+        Backend::copy_from_host(x.data(), xb.data(), x.size());
+        hidden(matrix_view<const Scalar>{xb.data(), x.rows(), x.cols()}, matrix_view<Scalar>{hb.data(), x.rows(), d_mlp_});
+        matrix<Scalar> h(x.rows(), d_mlp_);
+        Backend::copy_to_host(hb.data(), h.data(), h.size());
+        return h;
+    }
+
     matrix_view<Scalar> w_in() { return {storage_.data(), d_mlp_, d_model_}; }
     matrix_view<const Scalar> w_in() const { return {storage_.data(), d_mlp_, d_model_}; }
     matrix_view<Scalar> w_out() { return {storage_.data() + d_mlp_ * d_model_, d_mlp_, d_model_}; }

@@ -1,0 +1,99 @@
+// Activation statistics, reconstruction metrics, mean ablation and feature recovery on hand-computed cases.
+#include <doctest/doctest.h>
+#include <sparse_distill.hpp>
+
+namespace sd = sparse_distill;
+namespace an = sparse_distill::analysis;
+
+namespace {
+// ŷ = relu(x) − relu(−x) = x with two features (+x and −x), d = 1, on x = 1, −1, 2, −2.
+struct sign_split {
+    sd::student_config config;
+    sd::student_weights<double> weights;
+    an::eval_tokens<double> eval;
+
+    sign_split() {
+        config.d_in = config.d_out = 1;
+        config.d_sae = 2;
+        config.decoder_constraint = sd::decoder_norm::none;
+        weights.w_enc.resize(2, 1);
+        weights.w_enc << 1, -1;
+        weights.w_dec.resize(2, 1);
+        weights.w_dec << 1, -1;
+        weights.b_enc = sd::vector<double>::Zero(2);
+        weights.b_dec = sd::vector<double>::Zero(1);
+        eval.teacher_input.resize(4, 1);
+        eval.teacher_input << 1, -1, 2, -2;
+        eval.student_input = eval.target = eval.teacher_input;
+    }
+};
+}  // namespace
+
+TEST_CASE("activation statistics: firing counts, means over all tokens, maxima, L0") {
+    const sign_split c;
+    const sd::student_mlp<double> s(c.config, c.weights);
+    const auto st = an::activation_statistics(s, c.eval.student_input, /*chunk_rows=*/3);  // chunks of 3 and 1
+    CHECK(st.tokens == 4);
+    CHECK(st.fire_counts == std::vector<std::int64_t>{2, 2});
+    CHECK(st.mean_activation[0] == doctest::Approx(0.75));
+    CHECK(st.mean_activation[1] == doctest::Approx(0.75));
+    CHECK(st.max_activation[1] == doctest::Approx(2.0));
+    CHECK(st.l0 == doctest::Approx(1.0));
+    CHECK(st.frequency(0) == doctest::Approx(0.5));
+    CHECK(st.dead() == 0);
+    CHECK(an::log10_frequencies(st) == std::vector<double>{std::log10(0.5), std::log10(0.5)});
+}
+
+TEST_CASE("mean ablation: hand-computed errors when one feature is replaced by its mean") {
+    const sign_split c;
+    const sd::student_mlp<double> s(c.config, c.weights);
+    const auto st = an::activation_statistics(s, c.eval.student_input);
+    const std::vector<an::feature_type> types = {an::feature_type::neuron_simulator, an::feature_type::sparse_feature};
+    const auto ab = an::mean_ablation_by_type(s, c.eval, types, st, 3);
+    CHECK(ab.full.mse == doctest::Approx(0.0));
+    // Ablating feature 0 (mean 0.75): ŷ = 0.75 − relu(−x) → errors 0.25, 0.75, 1.25, 0.75.
+    CHECK(ab.sparse_only.mse == doctest::Approx(2.75 / 4));
+    CHECK(ab.sparse_only.fvu == doctest::Approx(2.75 / 10));  // ȳ = 0, Σy² = 10
+    CHECK(ab.sparse_only.explained_variance() == doctest::Approx(1 - 0.275));
+    CHECK(ab.simulators_only.mse == doctest::Approx(2.75 / 4));  // symmetric case
+}
+
+TEST_CASE("reconstruction: MSE is the loss's term and FVU divides by the targets' variation") {
+    sign_split c;
+    c.weights.w_dec << 0.5, -0.5;  // ŷ = x/2: error x/2
+    const sd::student_mlp<double> s(c.config, c.weights);
+    const auto m = an::reconstruction(s, c.eval);
+    CHECK(m.mse == doctest::Approx((0.25 + 0.25 + 1 + 1) / 4));
+    CHECK(m.fvu == doctest::Approx(0.25));
+    CHECK(m.explained_variance() == doctest::Approx(0.75));
+}
+
+TEST_CASE("feature recovery: best cosine per planted direction, optionally per feature type") {
+    sd::matrix<double> planted = sd::matrix<double>::Identity(3, 3);
+    sd::matrix<double> model(3, 3);
+    model << 2, 0, 0,   // finds e0
+        0, 1, 1,        // half-finds e1 and e2 (cos 1/√2)
+        0, 3, 0;        // finds e1
+    const auto all = an::recover_features(planted, model);
+    CHECK(all.mean_best_cosine == doctest::Approx((1 + 1 + 1 / std::sqrt(2.0)) / 3));
+    CHECK(all.per_planted[1].index == 2);
+    const std::vector<an::feature_type> types = {an::feature_type::sparse_feature, an::feature_type::neuron_simulator,
+                                                 an::feature_type::neuron_simulator};
+    const auto sparse = an::recover_features(planted, model, types, {an::feature_type::sparse_feature});
+    CHECK(sparse.mean_best_cosine == doctest::Approx(1.0 / 3));
+    CHECK(sparse.per_planted[0].index == 0);
+    const auto sims = an::recover_features(planted, model, types, {an::feature_type::neuron_simulator});
+    CHECK(sims.mean_best_cosine == doctest::Approx((0 + 1 + 1 / std::sqrt(2.0)) / 3));
+    CHECK(sims.per_planted[1].index == 2);  // index into the full model, not the subset
+}
+
+TEST_CASE("teacher responses: T(m·f) − T(0) for each planted direction") {
+    const auto w = sd::random_mlp_weights<double>(4, 8, sd::activation::gelu, 3);
+    sd::teacher_mlp<double> teacher(w);
+    const sd::matrix<double> planted = sd::matrix<double>::Identity(2, 4);
+    const auto r = an::teacher_responses(teacher, planted, 1.5);
+    sd::matrix<double> x = sd::matrix<double>::Zero(1, 4);
+    x(0, 1) = 1.5;
+    const sd::matrix<double> expected = teacher.forward(x) - teacher.forward(sd::matrix<double>::Zero(1, 4));
+    CHECK((r.row(1) - expected.row(0)).norm() < 1e-14);
+}

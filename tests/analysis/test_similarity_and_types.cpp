@@ -1,0 +1,124 @@
+// Decoder/encoder similarity, feature types, encoder–decoder consistency and clusters on constructed
+// students whose answers are known.
+#include <doctest/doctest.h>
+#include <sparse_distill.hpp>
+
+#include "analysis/constructed_models.hpp"
+
+namespace sd = sparse_distill;
+namespace an = sparse_distill::analysis;
+
+TEST_CASE("best_cosine_matches: the signed maximum and its index; zero vectors match nothing") {
+    sd::matrix<double> rows(4, 2), cand(3, 2);
+    rows << 1, 0,    // e0 → candidate 0 exactly
+        0, -1,       // −e1 → best is candidate 0 (cos 0), above candidate 2 (−1/√2) and 1 (−1)
+        0, 0,        // zero: no direction
+        3, 3;        // (1,1)/√2 → candidate 2 exactly
+    cand << 2, 0,    // e0
+        0, 5,            // e1
+        1, 1;            // (1,1)/√2
+    const auto m = an::best_cosine_matches(rows, cand);
+    REQUIRE(m.size() == 4);
+    CHECK(m[0].index == 0);
+    CHECK(m[0].cosine == doctest::Approx(1.0));
+    CHECK(m[1].index == 0);
+    CHECK(m[1].cosine == doctest::Approx(0.0));
+    CHECK(m[2].index == -1);
+    CHECK(m[3].index == 2);
+    CHECK(m[3].cosine == doctest::Approx(1.0));
+    sd::matrix<double> wrong(1, 3);
+    CHECK_THROWS_WITH(an::best_cosine_matches(wrong, cand), doctest::Contains("3 entries"));
+}
+
+TEST_CASE("a student made of copies of the teacher's neurons is 100% simulators, consistent, r = 1") {
+    const auto [teacher_w, student_w, config] = sd::testing::copied_teacher(/*dead_neuron=*/false);
+    sd::teacher_mlp<double> teacher(teacher_w);
+    const sd::student_mlp<double> student(config, student_w);
+    auto eval = sd::testing::gaussian_eval(teacher, 4000);
+    const auto a = an::analyse_student(student, teacher, eval);
+    CHECK(a.counts.simulators == config.d_sae);
+    CHECK(a.counts.sparse == 0);
+    CHECK(a.counts.dead == 0);
+    for (std::size_t j = 0; j < a.decoder_matches.size(); ++j) {
+        CHECK(a.decoder_matches[j].index == static_cast<sd::index_t>(j));
+        CHECK(a.decoder_matches[j].cosine == doctest::Approx(1.0));
+        CHECK(a.encoder_matches[j].index == static_cast<sd::index_t>(j));
+    }
+    CHECK(a.consistency.fraction() == 1.0);
+    CHECK(a.consistency.pairs.size() == static_cast<std::size_t>(config.d_sae));
+    REQUIRE(a.correlations.simulators.size() == static_cast<std::size_t>(config.d_sae));
+    for (const auto& s : a.correlations.simulators) CHECK(s.pearson == doctest::Approx(1.0).epsilon(1e-9));
+    CHECK(a.correlations.sample_student.size() == 2000);
+    CHECK(a.correlations.sample_student == a.correlations.sample_teacher);
+    CHECK(a.ablation.full.mse == doctest::Approx(0.0).epsilon(1e-20));
+    CHECK(a.ablation.full.fvu < 1e-24);
+    CHECK(a.clusters.neurons_with(1) == teacher.d_mlp());
+    CHECK(a.clusters.neurons_covered() == teacher.d_mlp());
+}
+
+TEST_CASE("a neuron that never fires gives a dead student feature, counted dead and not a simulator") {
+    const auto [teacher_w, student_w, config] = sd::testing::copied_teacher(/*dead_neuron=*/true);
+    sd::teacher_mlp<double> teacher(teacher_w);
+    const sd::student_mlp<double> student(config, student_w);
+    const auto a = an::analyse_student(student, teacher, sd::testing::gaussian_eval(teacher, 2000));
+    CHECK(a.counts.dead == 1);
+    CHECK(a.types[0] == an::feature_type::dead);
+    CHECK(a.activity.fire_counts[0] == 0);
+    CHECK(a.activity.dead_fraction() == doctest::Approx(1.0 / double(config.d_sae)));
+    CHECK(a.counts.simulators == config.d_sae - 1);
+    CHECK(a.clusters.neurons_with(0) == 1);  // neuron 0 has no live simulator
+}
+
+TEST_CASE("feature types: threshold on the max decoder cosine, dead first") {
+    const std::vector<an::best_match> m = {{0.95, 0}, {0.8, 1}, {0.81, 1}, {0.99, 2}, {-0.9, 0}};
+    const std::vector<std::int64_t> fires = {10, 10, 3, 0, 5};
+    const auto t = an::classify_features(m, fires, 0.8);
+    CHECK(t == std::vector<an::feature_type>{an::feature_type::neuron_simulator, an::feature_type::sparse_feature,
+                                             an::feature_type::neuron_simulator, an::feature_type::dead,
+                                             an::feature_type::sparse_feature});
+    const auto c = an::count_feature_types(t);
+    CHECK(c.simulators == 2);
+    CHECK(c.sparse == 2);
+    CHECK(c.dead == 1);
+    CHECK(c.fraction(c.sparse) == doctest::Approx(0.4));
+    CHECK_THROWS(an::classify_features(m, {1, 2}, 0.8));
+}
+
+TEST_CASE("encoder–decoder consistency counts simulators whose two matches agree") {
+    using an::feature_type;
+    const std::vector<an::best_match> enc = {{0.3, 4}, {0.2, 1}, {0.4, 2}, {0.1, 7}};
+    const std::vector<an::best_match> dec = {{0.9, 4}, {0.9, 3}, {0.1, 2}, {0.95, 7}};
+    const std::vector<feature_type> types = {feature_type::neuron_simulator, feature_type::neuron_simulator,
+                                             feature_type::sparse_feature, feature_type::neuron_simulator};
+    const auto m = an::encoder_decoder_consistency(enc, dec, types);
+    REQUIRE(m.pairs.size() == 3);
+    CHECK(m.consistent == 2);
+    CHECK(m.fraction() == doctest::Approx(2.0 / 3.0));
+    CHECK(m.pairs[1].feature == 1);
+    CHECK(m.pairs[1].encoder_neuron == 1);
+    CHECK(m.pairs[1].decoder_neuron == 3);
+}
+
+TEST_CASE("clusters: each teacher neuron copied twice gives pairs of identical encoders") {
+    const auto [teacher_w, student_w, config] = sd::testing::copied_teacher(false, /*copies=*/2);
+    sd::teacher_mlp<double> teacher(teacher_w);
+    const sd::student_mlp<double> student(config, student_w);
+    const auto a = an::analyse_student(student, teacher, sd::testing::gaussian_eval(teacher, 1000));
+    CHECK(a.counts.simulators == 2 * teacher.d_mlp());
+    CHECK(a.clusters.neurons_with(2) == teacher.d_mlp());
+    CHECK(a.clusters.neurons_with(1) == 0);
+    CHECK(a.clusters.mean_within_cluster_encoder_cosine == doctest::Approx(1.0));
+    CHECK(a.ablation.full.mse < 1e-20);  // two half-decoders sum to the neuron's output
+}
+
+TEST_CASE("an SAE analysis skips the encoder comparison") {
+    const auto [teacher_w, student_w, config] = sd::testing::copied_teacher(false);
+    sd::teacher_mlp<double> teacher(teacher_w);
+    const sd::student_mlp<double> student(config, student_w);
+    an::analysis_options o;
+    o.compare_encoder = false;
+    const auto a = an::analyse_student(student, teacher, an::as_sae_tokens(sd::testing::gaussian_eval(teacher, 500)), o);
+    CHECK(a.encoder_matches.empty());
+    CHECK(a.consistency.pairs.empty());
+    CHECK(a.decoder_matches.size() == static_cast<std::size_t>(config.d_sae));
+}
