@@ -30,8 +30,7 @@ inline std::string format_fixed(double value, int decimals) {
 // "1.50e-05" -> "1.5e-5", "2.00e+06" -> "2e6".
 inline std::string format_scientific(double value, int decimals) {
     char buffer[64];
-    const auto result =
-        std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific, decimals);
+    const auto result = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific, decimals);
     const std::string text(buffer, result.ptr);
     const auto e = text.find('e');
     std::string mantissa = strip_trailing_zeros(text.substr(0, e));
@@ -69,8 +68,9 @@ inline std::string format_linear_tick(double value, double step, double largest_
 // 10^exponent either as a plain decimal ("0.001", "100") or with Unicode superscripts ("10⁻³"):
 // plain reads faster, superscripts stay short far from 1.
 inline std::string format_power_of_ten(int exponent, bool plain) {
-    if (plain) return exponent >= 0 ? "1" + std::string(static_cast<std::size_t>(exponent), '0')
-                                    : "0." + std::string(static_cast<std::size_t>(-exponent - 1), '0') + "1";
+    if (plain)
+        return exponent >= 0 ? "1" + std::string(static_cast<std::size_t>(exponent), '0')
+                             : "0." + std::string(static_cast<std::size_t>(-exponent - 1), '0') + "1";
     static constexpr std::string_view superscript_digits[] = {"⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"};
     std::string text = "10";
     if (exponent < 0) text += "⁻";

@@ -72,7 +72,8 @@ public:
         drop_ticks_outside(x_), drop_ticks_outside(y_);
 
         double y_labels_width = 0;
-        for (const auto& t : y_.ticks) y_labels_width = std::max(y_labels_width, estimated_text_width(t.label, font_size));
+        for (const auto& t : y_.ticks)
+            y_labels_width = std::max(y_labels_width, estimated_text_width(t.label, font_size));
         left_ = 10 + (text.y_label.empty() ? 0 : 18) + y_labels_width + 9;
         double right = 14;
         for (const auto& t : x_.ticks)
@@ -91,15 +92,18 @@ public:
         write_tail(text);
     }
 
-    /// Pixel coordinates inside the data layer.
-    double px(double x) const { return clip_pad + x_.unit(x) * plot_width_; }
-    double py(double y) const { return clip_pad + (1 - y_.unit(y)) * plot_height_; }
+    // Pixel coordinates inside the data layer. A value far outside a fixed axis range is clipped from
+    // view anyway; the clamp only keeps its coordinate printable.
+    double px(double x) const { return std::clamp(clip_pad + x_.unit(x) * plot_width_, -1e6, 1e6); }
+    double py(double y) const { return std::clamp(clip_pad + (1 - y_.unit(y)) * plot_height_, -1e6, 1e6); }
+    // The data layer's bottom edge, where bars start when zero is not on the y axis.
+    double bottom_py() const { return clip_pad + plot_height_; }
     double plot_width() const { return plot_width_; }
     double plot_height() const { return plot_height_; }
     const scale& x_scale() const { return x_; }
     const scale& y_scale() const { return y_; }
 
-    /// The data layer's markup, appended to by the plot.
+    // The data layer's markup, appended to by the plot.
     std::string& layer() { return layer_; }
 
     std::string finish() const {
@@ -199,41 +203,45 @@ private:
         if (!legend_.empty()) {
             out += "<g class=\"sd-legend\">";
             const double first_row = 10 + title_height + 10;
-            for (const auto& item : legend_) write_legend_item(item.x, first_row + 16.0 * item.row, item.index, legend_names[item.index]);
+            for (const auto& item : legend_)
+                write_legend_item(item.x, first_row + 16.0 * item.row, item.index, legend_names[item.index]);
             out += "</g>";
         }
         std::string grid;
         for (const auto& t : y_.ticks)
             if (!t.label.empty())
-                grid += "M" + format_coordinate(left_) + ',' + format_coordinate(ay(t.value)) + 'h' + format_coordinate(plot_width_);
+                grid += "M" + format_coordinate(left_) + ',' + format_coordinate(ay(t.value)) + 'h' +
+                    format_coordinate(plot_width_);
         if (options_.grid_x)
             for (const auto& t : x_.ticks)
                 if (!t.label.empty())
-                    grid += "M" + format_coordinate(ax(t.value)) + ',' + format_coordinate(top_) + 'v' + format_coordinate(plot_height_);
+                    grid += "M" + format_coordinate(ax(t.value)) + ',' + format_coordinate(top_) + 'v' +
+                        format_coordinate(plot_height_);
         if (!grid.empty()) out += "<path class=\"sd-grid\" d=\"" + grid + "\" fill=\"none\" stroke=\"#e8e8e8\"/>";
     }
 
     void write_legend_item(double x, double y, std::size_t index, const std::string& name) {
         std::string& out = head_;
         const std::string colour(series_colour(index));
-        const std::string opacity = options_.mark_opacity < 1 ? " fill-opacity=\"" + format_number(options_.mark_opacity, 2) + '"' : "";
+        const std::string opacity =
+            options_.mark_opacity < 1 ? " fill-opacity=\"" + format_number(options_.mark_opacity, 2) + '"' : "";
         switch (options_.mark) {
-        case legend_mark::box:
-            out += "<rect";
-            add_attribute(out, "x", x), add_attribute(out, "y", y - 5);
-            out += " width=\"10\" height=\"10\" fill=\"" + colour + '"' + opacity + "/>";
-            break;
-        case legend_mark::line:
-            out += "<path d=\"M" + format_coordinate(x) + ',' + format_coordinate(y) + "h16\" stroke=\"" + colour +
-                   "\" stroke-width=\"2\"/><circle";
-            add_attribute(out, "cx", x + 8), add_attribute(out, "cy", y);
-            out += " r=\"3\" fill=\"" + colour + "\"/>";
-            break;
-        case legend_mark::dot:
-            out += "<circle";
-            add_attribute(out, "cx", x + 5), add_attribute(out, "cy", y);
-            out += " r=\"4\" fill=\"" + colour + '"' + opacity + "/>";
-            break;
+            case legend_mark::box:
+                out += "<rect";
+                add_attribute(out, "x", x), add_attribute(out, "y", y - 5);
+                out += " width=\"10\" height=\"10\" fill=\"" + colour + '"' + opacity + "/>";
+                break;
+            case legend_mark::line:
+                out += "<path d=\"M" + format_coordinate(x) + ',' + format_coordinate(y) + "h16\" stroke=\"" + colour +
+                    "\" stroke-width=\"2\"/><circle";
+                add_attribute(out, "cx", x + 8), add_attribute(out, "cy", y);
+                out += " r=\"3\" fill=\"" + colour + "\"/>";
+                break;
+            case legend_mark::dot:
+                out += "<circle";
+                add_attribute(out, "cx", x + 5), add_attribute(out, "cy", y);
+                out += " r=\"4\" fill=\"" + colour + '"' + opacity + "/>";
+                break;
         }
         out += "<text";
         add_attribute(out, "x", x + swatch_width() + 5);
@@ -249,20 +257,22 @@ private:
         const double bottom = top_ + plot_height_;
         std::string marks;
         for (const auto& t : x_.ticks)
-            marks += "M" + format_coordinate(ax(t.value)) + ',' + format_coordinate(bottom) + (t.label.empty() ? "v3" : "v5");
+            marks += "M" + format_coordinate(ax(t.value)) + ',' + format_coordinate(bottom) +
+                (t.label.empty() ? "v3" : "v5");
         for (const auto& t : y_.ticks)
-            marks += "M" + format_coordinate(left_) + ',' + format_coordinate(ay(t.value)) + (t.label.empty() ? "h-3" : "h-5");
+            marks += "M" + format_coordinate(left_) + ',' + format_coordinate(ay(t.value)) +
+                (t.label.empty() ? "h-3" : "h-5");
         if (!marks.empty()) out += "<path class=\"sd-ticks\" d=\"" + marks + "\" stroke=\"#333\"/>";
 
         if (!x_labels_.empty()) {
-            out += rotate_x_labels_ ? "<g class=\"sd-x-ticks\" text-anchor=\"end\">" : "<g class=\"sd-x-ticks\" text-anchor=\"middle\">";
+            out += rotate_x_labels_ ? "<g class=\"sd-x-ticks\" text-anchor=\"end\">"
+                                    : "<g class=\"sd-x-ticks\" text-anchor=\"middle\">";
             for (const auto& label : x_labels_) {
                 out += "<text";
                 if (rotate_x_labels_)
-                    out += " transform=\"translate(" + format_coordinate(label.x + 3) + ',' + format_coordinate(bottom + 9) +
-                           ") rotate(-45)\" dy=\"0.35em\"";
-                else
-                    add_attribute(out, "x", label.x), add_attribute(out, "y", bottom + 17);
+                    out += " transform=\"translate(" + format_coordinate(label.x + 3) + ',' +
+                        format_coordinate(bottom + 9) + ") rotate(-45)\" dy=\"0.35em\"";
+                else add_attribute(out, "x", label.x), add_attribute(out, "y", bottom + 17);
                 out += '>';
                 append_escaped(out, label.text);
                 out += "</text>";
@@ -294,12 +304,13 @@ private:
         }
         if (!text.y_label.empty()) {
             out += "<text class=\"sd-y-label\" transform=\"translate(" + format_coordinate(22) + ',' +
-                   format_coordinate(top_ + plot_height_ / 2) + ") rotate(-90)\" text-anchor=\"middle\" font-size=\"12\">";
+                format_coordinate(top_ + plot_height_ / 2) + ") rotate(-90)\" text-anchor=\"middle\" font-size=\"12\">";
             append_escaped(out, text.y_label);
             out += "</text>";
         }
         out += "<path class=\"sd-axes\" d=\"M" + format_coordinate(left_) + ',' + format_coordinate(top_) + 'V' +
-               format_coordinate(bottom) + 'H' + format_coordinate(left_ + plot_width_) + "\" fill=\"none\" stroke=\"#333\"/>";
+            format_coordinate(bottom) + 'H' + format_coordinate(left_ + plot_width_) +
+            "\" fill=\"none\" stroke=\"#333\"/>";
         if (!options_.has_data) {
             out += "<text class=\"sd-no-data\"";
             add_attribute(out, "x", left_ + plot_width_ / 2);

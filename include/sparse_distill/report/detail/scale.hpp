@@ -96,17 +96,34 @@ struct scale {
     }
 };
 
+// The nearest value of the form {1, 2, 5} × 10^k below (or above) `value` > 0: log axes end on a
+// round number, without the up to ninefold empty stretch that rounding out to whole decades leaves.
+inline double round_out_125(double value, bool up) {
+    double power = std::pow(10.0, std::floor(std::log10(value)));
+    double mantissa = value / power;
+    if (mantissa >= 10 * (1 - 1e-12)) power *= 10, mantissa /= 10;  // log10 rounded just below a power of ten
+    if (up) {
+        for (const double m : {1.0, 2.0, 5.0})
+            if (mantissa <= m * (1 + 1e-9)) return m * power;
+        return 10 * power;
+    }
+    for (const double m : {5.0, 2.0})
+        if (mantissa >= m * (1 - 1e-9)) return m * power;
+    return power;
+}
+
 // How a scale's domain is chosen from the data where the axis does not fix it.
 struct domain_options {
     bool include_zero = false;  // bar and histogram heights start at zero
-    bool round_out = true;      // extend to the next tick (linear) or whole decade (log)
+    bool round_out = true;      // extend to the next tick (linear) or 1, 2 or 5 × 10^k (log)
     int tick_target = 6;
+    double min_step = 0;  // 1 for counts: no tick at half a value
 };
 
 // The scale for an axis with optional fixed ends, given the accepted data values. With no data and
 // no fixed ends the domain is [0, 1] (or [1, 10] on a log axis); equal ends are padded apart.
-inline scale make_scale(bool log, std::optional<double> fixed_min, std::optional<double> fixed_max,
-                        value_range data, const domain_options& options = {}) {
+inline scale make_scale(bool log, std::optional<double> fixed_min, std::optional<double> fixed_max, value_range data,
+                        const domain_options& options = {}) {
     scale s;
     s.log = log;
     const auto usable = [&](std::optional<double> v) { return v && s.accepts(*v) ? v : std::nullopt; };
@@ -133,13 +150,13 @@ inline scale make_scale(bool log, std::optional<double> fixed_min, std::optional
     }
     if (log) {
         if (options.round_out) {
-            if (!fixed_min) lo = std::pow(10.0, std::floor(std::log10(lo) + 1e-9));
-            if (!fixed_max) hi = std::pow(10.0, std::ceil(std::log10(hi) - 1e-9));
+            if (!fixed_min) lo = round_out_125(lo, false);
+            if (!fixed_max) hi = round_out_125(hi, true);
         }
         s.lo = std::log10(lo), s.hi = std::log10(hi);
         s.ticks = log_ticks(lo, hi);
     } else {
-        const double step = nice_step(hi - lo, options.tick_target);
+        const double step = std::max(nice_step(hi - lo, options.tick_target), options.min_step);
         if (options.round_out) {
             if (!fixed_min) lo = std::floor(lo / step + 1e-9) * step;
             if (!fixed_max) hi = std::ceil(hi / step - 1e-9) * step;
