@@ -13,3 +13,4 @@
 #include "sparse_distill/train.hpp"
 #include "sparse_distill/analysis.hpp"
 #include "sparse_distill/io.hpp"
+#include "sparse_distill/report.hpp"

@@ -3,3 +3,4 @@
 // the standard library.
 #include "report/html_document.hpp"
 #include "report/svg_plot.hpp"
+#include "report/analysis_figures.hpp"

@@ -4,3 +4,6 @@
 #include "train/callbacks.hpp"
 #include "train/trainer.hpp"
 #include "train/progress.hpp"
+#include "train/progress_bar.hpp"
+#include "train/callback_list.hpp"
+#include "train/metrics_log.hpp"

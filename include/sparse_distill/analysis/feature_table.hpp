@@ -1,0 +1,39 @@
+#pragma once
+// One CSV row per feature: everything the analyses know about it, for a spreadsheet or pandas.
+#include "student_analysis.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+namespace sparse_distill::analysis {
+
+/// Columns: feature, type, decoder_max_cosine, decoder_teacher_neuron, encoder_max_cosine,
+/// encoder_teacher_neuron, frequency, mean_activation, max_activation, simulator_correlation.
+/// Encoder columns are empty when the encoder was not compared, the correlation when not a simulator.
+inline std::string feature_table_csv(const student_analysis& a) {
+    std::string out =
+        "feature,type,decoder_max_cosine,decoder_teacher_neuron,encoder_max_cosine,encoder_teacher_neuron,"
+        "frequency,mean_activation,max_activation,simulator_correlation\n";
+    std::vector<double> correlation(a.types.size(), std::nan(""));
+    for (const auto& s : a.correlations.simulators) correlation[static_cast<std::size_t>(s.feature)] = s.pearson;
+    const auto num = [](double v) {
+        if (!std::isfinite(v)) return std::string();
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.6g", v);
+        return std::string(buf);
+    };
+    for (std::size_t j = 0; j < a.types.size(); ++j) {
+        out += std::to_string(j) + "," + std::string(to_string(a.types[j])) + "," + num(a.decoder_matches[j].cosine) + "," +
+               std::to_string(a.decoder_matches[j].index) + ",";
+        if (!a.encoder_matches.empty())
+            out += num(a.encoder_matches[j].cosine) + "," + std::to_string(a.encoder_matches[j].index);
+        else
+            out += ",";
+        out += "," + num(a.activity.frequency(j)) + "," + num(a.activity.mean_activation[j]) + "," +
+               num(a.activity.max_activation[j]) + "," + num(correlation[j]) + "\n";
+    }
+    return out;
+}
+
+}  // namespace sparse_distill::analysis

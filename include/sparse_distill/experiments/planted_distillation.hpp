@@ -1,0 +1,158 @@
+#pragma once
+// The main job's experiment, on data whose answer is known: inputs with planted sparse features, a
+// random GELU teacher MLP on them, a wide student distilled from it with an L1 penalty, and (the post's
+// baseline) an SAE trained on the teacher's outputs with the same machinery. Both are then analysed
+// against the teacher (every figure of the post) and against the planted directions (recovery).
+#include "../analysis/feature_recovery.hpp"
+#include "../analysis/student_analysis.hpp"
+#include "../data/planted_features.hpp"
+#include "../data/teacher_output_source.hpp"
+#include "../nn/mlp_weights.hpp"
+#include "../train/callback_list.hpp"
+#include "../train/metrics_log.hpp"
+#include "../train/trainer.hpp"
+
+#include <string>
+#include <vector>
+
+namespace sparse_distill::experiments {
+
+/// One model to train: a distilled student (reads the teacher's input, predicts its output) or an
+/// SAE (reads and reconstructs the teacher's output).
+struct model_spec {
+    std::string name;
+    student_config config;        ///< d_in/d_out are set to the data's dim
+    train_settings train;
+    bool sae = false;
+};
+
+struct planted_distillation_settings {
+    data::planted_feature_settings data;
+    index_t d_mlp = 256;                          ///< teacher neurons
+    activation teacher_act = activation::gelu;
+    double teacher_bias_stddev = 0.5;             ///< b_in ~ N(0, σ²): neurons fire on different fractions of tokens
+    std::vector<model_spec> models;               ///< trained in order, all on the same tokens
+    index_t eval_tokens = 16384;                  ///< held-out tokens every analysis reads
+    analysis::analysis_options analysis;
+    std::uint64_t seed = 0;                       ///< data, teacher and initialisations derive from it
+
+    /// Throws std::invalid_argument naming what is impossible.
+    void validate() const {
+        data.validate();
+        if (d_mlp <= 0) throw std::invalid_argument("d_mlp must be positive (got " + std::to_string(d_mlp) + ")");
+        if (eval_tokens <= 0) throw std::invalid_argument("eval_tokens must be positive (got " + std::to_string(eval_tokens) + ")");
+        if (!(analysis.simulator_threshold >= -1 && analysis.simulator_threshold <= 1))
+            throw std::invalid_argument("the simulator threshold is a cosine: it must lie in [-1, 1]");
+        if (models.empty()) throw std::invalid_argument("no model to train");
+        for (const model_spec& m : models) {
+            try {
+                with_dims(m.config).validate();
+                m.train.validate();
+            } catch (const std::invalid_argument& e) {
+                throw std::invalid_argument("model '" + m.name + "': " + e.what());
+            }
+        }
+    }
+    student_config with_dims(student_config c) const {
+        c.d_in = c.d_out = data.dim;
+        return c;
+    }
+};
+
+/// How well one model found the planted features: mean best cosine of each planted direction to the
+/// model's encoder rows and decoder rows, over all features, sparse features only and simulators only.
+struct planted_recovery {
+    analysis::feature_recovery encoder, encoder_sparse, encoder_simulators;
+    analysis::feature_recovery decoder, decoder_sparse, decoder_simulators;
+};
+
+template <class Scalar>
+struct trained_model {
+    model_spec spec;                  ///< with the data's dims filled in
+    train_summary summary;
+    metrics_history history;          ///< the reported steps' metrics (every callback_every steps)
+    student_weights<Scalar> weights;
+    analysis::student_analysis analysis;
+    planted_recovery recovery;
+};
+
+template <class Scalar>
+struct planted_distillation_result {
+    mlp_weights<Scalar> teacher;
+    matrix<Scalar> planted;            ///< the planted directions f_i [F, d]
+    matrix<Scalar> planted_responses;  ///< T(m̄·f_i) − T(0) [F, d]
+    std::vector<trained_model<Scalar>> models;  ///< in the order of settings.models
+};
+
+namespace detail {
+template <class Scalar>
+planted_recovery recover(const matrix<Scalar>& encoder_targets, const matrix<Scalar>& responses,
+                         const student_weights<Scalar>& w, const analysis::student_analysis& a) {
+    using analysis::feature_type;
+    const auto sparse = {feature_type::sparse_feature};
+    const auto simulators = {feature_type::neuron_simulator};
+    return {analysis::recover_features(encoder_targets, w.w_enc),
+            analysis::recover_features(encoder_targets, w.w_enc, a.types, sparse),
+            analysis::recover_features(encoder_targets, w.w_enc, a.types, simulators),
+            analysis::recover_features(responses, w.w_dec),
+            analysis::recover_features(responses, w.w_dec, a.types, sparse),
+            analysis::recover_features(responses, w.w_dec, a.types, simulators)};
+}
+}  // namespace detail
+
+namespace detail {
+template <class Callbacks>
+auto with_history(metrics_history& history, Callbacks&& callbacks) {
+    return callback_list<metrics_history&, std::remove_cvref_t<Callbacks>>(history, std::forward<Callbacks>(callbacks));
+}
+}  // namespace detail
+
+/// Runs the experiment. `make_callbacks(spec, total_steps)` returns the training callbacks for each
+/// model (see train/callbacks.hpp).
+template <class Scalar = float, class Backend = backend::cpu, class MakeCallbacks>
+planted_distillation_result<Scalar> run_planted_distillation(const planted_distillation_settings& s,
+                                                             MakeCallbacks&& make_callbacks) {
+    s.validate();
+    // Separate seeds for data, teacher and each model's initialisation, so changing one part (e.g.
+    // adding a model) leaves the others as they were.
+    const auto derived = [&](std::uint64_t k) { return s.seed * 1000 + k; };
+    enum : std::uint64_t { data_seed = 1, teacher_seed = 2, first_model_seed = 10 };
+
+    planted_distillation_result<Scalar> r;
+    const data::planted_feature_source<Scalar> reference(s.data, derived(data_seed));
+    r.planted = reference.directions();
+    r.teacher = input_scaled_mlp_weights<Scalar>(s.data.dim, s.d_mlp, s.teacher_act, s.data.expected_squared_norm(),
+                                                 derived(teacher_seed), s.teacher_bias_stddev);
+    teacher_mlp<Scalar, Backend> teacher(r.teacher);
+    // Held-out tokens: the same directions, tokens far beyond anything training reaches.
+    data::planted_feature_source<Scalar> eval_source = reference;
+    eval_source.seek(std::uint64_t{1} << 40);
+    const analysis::eval_tokens<Scalar> eval = analysis::collect_eval_tokens(eval_source, teacher, s.eval_tokens);
+    const analysis::eval_tokens<Scalar> sae_eval = analysis::as_sae_tokens(eval);
+    r.planted_responses = analysis::teacher_responses(teacher, r.planted, s.data.mean_magnitude());
+
+    for (std::size_t i = 0; i < s.models.size(); ++i) {
+        trained_model<Scalar>& m = r.models.emplace_back();
+        m.spec = s.models[i];
+        m.spec.config = s.with_dims(m.spec.config);
+        student_mlp<Scalar, Backend> student(m.spec.config, derived(first_model_seed + i));
+        data::planted_feature_source<Scalar> inputs = reference;  // every model sees the same tokens
+        analysis::analysis_options o = s.analysis;
+        if (m.spec.sae) {
+            data::teacher_output_source source(inputs, teacher);
+            trainer<Scalar, Backend> t(student, nullptr, m.spec.train);
+            m.summary = t.run(source, detail::with_history(m.history, make_callbacks(m.spec, m.spec.train.steps())));
+            o.compare_encoder = false;  // its encoder reads the output space
+        } else {
+            trainer<Scalar, Backend> t(student, &teacher, m.spec.train);
+            m.summary = t.run(inputs, detail::with_history(m.history, make_callbacks(m.spec, m.spec.train.steps())));
+        }
+        m.weights = student.weights();
+        m.analysis = analysis::analyse_student(student, teacher, m.spec.sae ? sae_eval : eval, o);
+        // An SAE reads the teacher's output, so its encoder is compared with the responses too.
+        m.recovery = detail::recover(m.spec.sae ? r.planted_responses : r.planted, r.planted_responses, m.weights, m.analysis);
+    }
+    return r;
+}
+
+}  // namespace sparse_distill::experiments

@@ -1,0 +1,54 @@
+#pragma once
+// Callbacks that keep what training measured: `metrics_history` in memory (for plots), `jsonl_log`
+// as one JSON object per line in a file (for tools: `jq`, pandas.read_json(lines=True)).
+#include "callbacks.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace sparse_distill {
+
+/// The metrics of every reported step (every callback_every steps and the last).
+struct metrics_history {
+    std::vector<step_metrics> steps;
+
+    template <class Report>
+    void on_step(const Report& report) { steps.push_back(report.metrics); }
+};
+
+inline nlohmann::json to_json(const step_metrics& m) {
+    return {{"step", m.step}, {"tokens", m.tokens_seen}, {"lr", m.lr},    {"loss", m.terms.loss},
+            {"mse", m.terms.mse}, {"l1", m.terms.l1},      {"l0", m.terms.l0}};
+}
+
+/// Appends {"model": name, "step": …, "tokens": …, "lr": …, "loss": …, "mse": …, "l1": …, "l0": …,
+/// "seconds": …} per reported step to a file shared by the caller, flushed line by line so a
+/// crashed run keeps everything it logged.
+class jsonl_log {
+public:
+    jsonl_log(std::FILE* file, std::string model) : file_(file), model_(std::move(model)), start_(std::chrono::steady_clock::now()) {
+        if (!file_) throw std::invalid_argument("jsonl_log: no file");
+    }
+
+    template <class Report>
+    void on_step(const Report& report) {
+        nlohmann::json line = to_json(report.metrics);
+        line["model"] = model_;
+        line["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+        const std::string text = line.dump() + "\n";
+        if (std::fwrite(text.data(), 1, text.size(), file_) != text.size() || std::fflush(file_) != 0)
+            throw std::runtime_error("jsonl_log: writing the metrics log failed (disk full?)");
+    }
+
+private:
+    std::FILE* file_;
+    std::string model_;
+    std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace sparse_distill
