@@ -122,6 +122,7 @@ inline void add_options(CLI::App& app, options& o, CLI::App*& sweep) {
         ->check(CLI::Range(-1.0, 1.0));
 
     sweep = app.add_subcommand("sweep", "train the student at several λ and draw Fig 5 (errors and feature types vs λ)");
+    sweep->fallthrough();  // the main options may follow the subcommand too
     sweep->add_option("--l1-values", o.sweep_l1, "comma-separated λ values")->delimiter(',')->check(CLI::NonNegativeNumber);
 }
 

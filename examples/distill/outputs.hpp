@@ -34,7 +34,8 @@ inline nlohmann::json model_json(const model_type& m) {
                                {"encoder_simulators", to_json(m.recovery.encoder_simulators)},
                                {"decoder", to_json(m.recovery.decoder)},
                                {"decoder_sparse", to_json(m.recovery.decoder_sparse)},
-                               {"decoder_simulators", to_json(m.recovery.decoder_simulators)}};
+                               {"decoder_simulators", to_json(m.recovery.decoder_simulators)},
+                               {"chance", m.recovery.chance}};
     return {{"kind", m.spec.sae ? "sae" : "distilled_student"},
             {"config",
              {{"d_in", c.d_in}, {"d_sae", c.d_sae}, {"d_out", c.d_out}, {"act", sd::to_string(c.act)}, {"biases", c.biases},

@@ -8,7 +8,7 @@
 namespace sd = sparse_distill;
 namespace an = sparse_distill::analysis;
 
-TEST_CASE("best_cosine_matches: the signed maximum and its index; zero vectors match nothing") {
+TEST_CASE("best_cosine_matches: the signed maximum and its index, zero vectors match nothing") {
     sd::matrix<double> rows(4, 2), cand(3, 2);
     rows << 1, 0,    // e0 → candidate 0 exactly
         0, -1,       // −e1 → best is candidate 0 (cos 0), above candidate 2 (−1/√2) and 1 (−1)

@@ -34,7 +34,7 @@ TEST_CASE("planted features: each token is the sum of its active features plus n
     CHECK(active < 1200 + 150);
 }
 
-TEST_CASE("planted features: same tokens for any batch split; seek resumes; E‖x‖² as documented") {
+TEST_CASE("planted features: same tokens for any batch split, seek resumes, E‖x‖² as documented") {
     sd::data::planted_feature_settings s;
     sd::data::planted_feature_source<float> a(s, 3), b(s, 3);
     sd::matrix<float> big(256, s.dim), half(128, s.dim);

@@ -17,7 +17,7 @@ sde::single_neuron_trace run(sd::decoder_norm constraint) {
 }
 }  // namespace
 
-TEST_CASE("single neuron: the decoder aligns; without the cap the encoder ends higher than with it") {
+TEST_CASE("single neuron: the decoder aligns, without the cap the encoder ends higher than with it") {
     const sde::single_neuron_trace capped = run(sd::decoder_norm::cap);
     const sde::single_neuron_trace free = run(sd::decoder_norm::none);
     REQUIRE(capped.decoder_cosine.size() == 10000);

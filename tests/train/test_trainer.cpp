@@ -101,7 +101,7 @@ TEST_CASE("1 and 2 threads agree to 1e-5 relative after 100 steps") {
     CHECK(rel(one.weights.b_dec, two.weights.b_dec) < 1e-5);
 }
 
-TEST_CASE("training reduces the loss and sparsifies; callbacks run on schedule") {
+TEST_CASE("training reduces the loss and sparsifies, callbacks run on schedule") {
     sd::teacher_mlp<float> teacher(sd::random_mlp_weights<float>(32, 64, sd::activation::gelu, 3));
     sd::student_mlp<float> student(small_student(), 4);
     sd::train_settings s = small_settings(200);

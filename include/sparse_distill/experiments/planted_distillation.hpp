@@ -64,6 +64,9 @@ struct planted_distillation_settings {
 struct planted_recovery {
     analysis::feature_recovery encoder, encoder_sparse, encoder_simulators;
     analysis::feature_recovery decoder, decoder_sparse, decoder_simulators;
+    /// The same measure for random directions against the encoder rows: the chance level, well
+    /// above 0 because the best of many random cosines is not small.
+    double chance = 0;
 };
 
 template <class Scalar>
@@ -91,12 +94,15 @@ planted_recovery recover(const matrix<Scalar>& encoder_targets, const matrix<Sca
     using analysis::feature_type;
     const auto sparse = {feature_type::sparse_feature};
     const auto simulators = {feature_type::neuron_simulator};
+    matrix<Scalar> random_directions(encoder_targets.rows(), encoder_targets.cols());
+    random::fill_normal(random_directions, random::counter_rng(0x5eed, 301));
     return {analysis::recover_features(encoder_targets, w.w_enc),
             analysis::recover_features(encoder_targets, w.w_enc, a.types, sparse),
             analysis::recover_features(encoder_targets, w.w_enc, a.types, simulators),
             analysis::recover_features(responses, w.w_dec),
             analysis::recover_features(responses, w.w_dec, a.types, sparse),
-            analysis::recover_features(responses, w.w_dec, a.types, simulators)};
+            analysis::recover_features(responses, w.w_dec, a.types, simulators),
+            analysis::recover_features(random_directions, w.w_enc).mean_best_cosine};
 }
 }  // namespace detail
 

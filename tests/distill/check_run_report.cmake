@@ -1,0 +1,40 @@
+# Runs `distill` (a run or a sweep) at a small size, then checks its outputs: every file is there,
+# metrics.json parses and has the expected fields, and report.html renders in headless Chromium with
+# every expected figure (check_in_chromium.cmake).
+#
+#   cmake -DDISTILL=<exe> -DWORK_DIR=<dir> -DARGS="a;b" -DEXPECT_FILES="f1,f2" -DEXPECT_JSON="models.relu_student.analysis.l0,…"
+#         -DEXPECT_IDS="id1,id2" -P check_run_report.cmake
+cmake_minimum_required(VERSION 3.21)
+
+file(REMOVE_RECURSE "${WORK_DIR}")
+string(REPLACE "," ";" args "${ARGS}")
+execute_process(COMMAND "${DISTILL}" -o "${WORK_DIR}" ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message(STATUS "distill ${args}:\n${out}")
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "distill failed (${rc}):\n${out}\n${err}")
+endif()
+if(NOT out MATCHES "report: ")
+  message(FATAL_ERROR "distill did not say where the report is")
+endif()
+
+string(REPLACE "," ";" files "${EXPECT_FILES}")
+foreach(f IN LISTS files)
+  if(NOT EXISTS "${WORK_DIR}/${f}")
+    message(FATAL_ERROR "distill did not write ${f}")
+  endif()
+endforeach()
+
+file(READ "${WORK_DIR}/metrics.json" metrics)
+string(REPLACE "," ";" fields "${EXPECT_JSON}")
+foreach(path IN LISTS fields)
+  string(REPLACE "." ";" keys "${path}")
+  string(JSON value ERROR_VARIABLE json_error GET "${metrics}" ${keys})
+  if(json_error)
+    message(FATAL_ERROR "metrics.json lacks ${path}: ${json_error}")
+  endif()
+  message(STATUS "metrics.json ${path} = ${value}")
+endforeach()
+
+set(HTML "${WORK_DIR}/report.html")
+set(SCREENSHOT "${WORK_DIR}/report.png")
+include("${CMAKE_CURRENT_LIST_DIR}/../report/check_in_chromium.cmake")
