@@ -46,6 +46,7 @@ struct options {
     sd::index_t d_mlp = 256;
     std::string teacher_act = "gelu";
     double teacher_bias_std = 0.5;
+    double teacher_output_norm = 0.5;
 
     model_options student;
     bool no_gelu_student = false;
@@ -79,6 +80,8 @@ inline void add_options(CLI::App& app, options& o, CLI::App*& sweep) {
     teacher->add_option("--d-mlp", o.d_mlp, "teacher neurons")->check(CLI::PositiveNumber);
     teacher->add_option("--teacher-act", o.teacher_act, "teacher activation")->check(CLI::IsMember({"gelu", "gelu_tanh", "relu"}));
     teacher->add_option("--teacher-bias-std", o.teacher_bias_std, "b_in ~ N(0, σ²)")->check(CLI::NonNegativeNumber);
+    teacher->add_option("--teacher-output-norm", o.teacher_output_norm, "typical norm of a neuron's output vector")
+        ->check(CLI::PositiveNumber);
 
     auto* student = app.add_option_group("Student", "the distilled MLP (loss = MSE + λ·L1 of its activations)");
     model_options& s = o.student;
@@ -133,6 +136,7 @@ inline sd::experiments::planted_distillation_settings to_settings(const options&
     s.d_mlp = o.d_mlp;
     s.teacher_act = sd::parse_activation(o.teacher_act);
     s.teacher_bias_stddev = o.teacher_bias_std;
+    s.teacher_output_norm = o.teacher_output_norm;
     s.eval_tokens = o.eval_tokens;
     s.analysis.simulator_threshold = o.threshold;
     s.seed = o.seed;

@@ -21,7 +21,7 @@ inline nlohmann::json settings_json(const options& o) {
             {"data",
              {{"dim", o.data.dim}, {"features", o.data.features}, {"probability", o.data.probability},
               {"magnitude_min", o.data.magnitude_min}, {"magnitude_max", o.data.magnitude_max}, {"noise", o.data.noise_stddev}}},
-            {"teacher", {{"d_mlp", o.d_mlp}, {"act", o.teacher_act}, {"bias_std", o.teacher_bias_std}}},
+            {"teacher", {{"d_mlp", o.d_mlp}, {"act", o.teacher_act}, {"bias_std", o.teacher_bias_std}, {"output_norm", o.teacher_output_norm}}},
             {"eval_tokens", o.eval_tokens},
             {"simulator_threshold", o.threshold}};
 }

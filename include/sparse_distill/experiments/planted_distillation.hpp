@@ -31,6 +31,7 @@ struct planted_distillation_settings {
     index_t d_mlp = 256;                          ///< teacher neurons
     activation teacher_act = activation::gelu;
     double teacher_bias_stddev = 0.5;             ///< b_in ~ N(0, σ²): neurons fire on different fractions of tokens
+    double teacher_output_norm = 0.5;             ///< typical norm of a neuron's output vector (see input_scaled_mlp_weights)
     std::vector<model_spec> models;               ///< trained in order, all on the same tokens
     index_t eval_tokens = 16384;                  ///< held-out tokens every analysis reads
     analysis::analysis_options analysis;
@@ -40,6 +41,7 @@ struct planted_distillation_settings {
     void validate() const {
         data.validate();
         if (d_mlp <= 0) throw std::invalid_argument("d_mlp must be positive (got " + std::to_string(d_mlp) + ")");
+        if (!(teacher_output_norm > 0)) throw std::invalid_argument("teacher output norm must be positive");
         if (eval_tokens <= 0) throw std::invalid_argument("eval_tokens must be positive (got " + std::to_string(eval_tokens) + ")");
         if (!(analysis.simulator_threshold >= -1 && analysis.simulator_threshold <= 1))
             throw std::invalid_argument("the simulator threshold is a cosine: it must lie in [-1, 1]");
@@ -128,7 +130,7 @@ planted_distillation_result<Scalar> run_planted_distillation(const planted_disti
     const data::planted_feature_source<Scalar> reference(s.data, derived(data_seed));
     r.planted = reference.directions();
     r.teacher = input_scaled_mlp_weights<Scalar>(s.data.dim, s.d_mlp, s.teacher_act, s.data.expected_squared_norm(),
-                                                 derived(teacher_seed), s.teacher_bias_stddev);
+                                                 derived(teacher_seed), s.teacher_bias_stddev, s.teacher_output_norm);
     teacher_mlp<Scalar, Backend> teacher(r.teacher);
     // Held-out tokens: the same directions, tokens far beyond anything training reaches.
     data::planted_feature_source<Scalar> eval_source = reference;
