@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <optional>
+#include <stdexcept>
 #include <string>
 
 namespace {
@@ -53,10 +55,23 @@ auto callbacks_for(const options& o, std::FILE* log) {
     };
 }
 
+/// Settings are checked before anything is written: a bad option leaves no half-made output folder.
+struct bad_settings : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+sd::experiments::planted_distillation_settings checked_settings(const options& o) {
+    try {
+        return to_settings(o);
+    } catch (const std::invalid_argument& e) {
+        throw bad_settings(e.what());
+    }
+}
+
 int run(const options& o) {
+    const auto settings = checked_settings(o);
     const std::filesystem::path out = o.out;
     std::filesystem::create_directories(out);
-    const auto settings = to_settings(o);
     log_file log(out / "metrics.jsonl");
     const result_type r = sd::experiments::run_planted_distillation<float>(settings, callbacks_for(o, log.file));
 
@@ -75,18 +90,23 @@ int run(const options& o) {
 }
 
 int sweep(const options& o) {
+    if (o.sweep_l1.empty()) throw bad_settings("sweep: --l1-values needs at least one value");
+    std::vector<sd::experiments::planted_distillation_settings> runs;
+    for (double l1 : o.sweep_l1) {
+        options one = o;
+        one.student.l1 = l1;
+        runs.push_back(checked_settings(one));
+        runs.back().models.front().name = "student_l1_" + detail::fmt(l1, "%g");
+    }
     const std::filesystem::path out = o.out;
     std::filesystem::create_directories(out);
     log_file log(out / "metrics.jsonl");
     std::vector<sd::analysis::l1_sweep_row> rows;
     nlohmann::json metrics = {{"settings", settings_json(o)}, {"sweep", nlohmann::json::array()}};
     std::vector<model_type> trained;
-    for (double l1 : o.sweep_l1) {
-        options one = o;
-        one.student.l1 = l1;
-        auto settings = to_settings(one);
-        settings.models.front().name = "student_l1_" + detail::fmt(l1, "%g");
-        auto r = sd::experiments::run_planted_distillation<float>(settings, callbacks_for(o, log.file));
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        const double l1 = o.sweep_l1[i];
+        auto r = sd::experiments::run_planted_distillation<float>(runs[i], callbacks_for(o, log.file));
         const model_type& m = r.models.front();
         rows.push_back(sd::analysis::sweep_row(l1, m.analysis));
         nlohmann::json entry = to_json(rows.back());
@@ -119,9 +139,9 @@ int main(int argc, char** argv) {
     }
     if (sweep_command->parsed()) o.mode = "sweep";
     try {
-        if (o.threads > 0) sd::set_num_threads(o.threads);
+        if (o.threads > 0) sd::set_num_threads(o.threads);  // bounded by the option's check
         return o.mode == "sweep" ? sweep(o) : run(o);
-    } catch (const std::invalid_argument& e) {
+    } catch (const bad_settings& e) {
         std::fprintf(stderr, "distill: invalid settings: %s\n", e.what());
         return 2;
     } catch (const std::exception& e) {

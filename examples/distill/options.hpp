@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -63,8 +64,9 @@ struct options {
 inline void add_options(CLI::App& app, options& o, CLI::App*& sweep) {
     app.option_defaults()->always_capture_default();
     app.add_option("-o,--out", o.out, "output folder: report.html, metrics.json, features_<model>.csv, metrics.jsonl");
-    app.add_option("--seed", o.seed, "seed of data, teacher and initialisations (runs are reproducible)");
-    app.add_option("--threads", o.threads, "OpenMP threads (0: all cores)")->check(CLI::NonNegativeNumber);
+    app.add_option("--seed", o.seed, "seed of data, teacher and initialisations (runs are reproducible)")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--threads", o.threads, "OpenMP threads (0: all cores)")->check(CLI::Range(0, 1024));
     app.add_option("--log-every", o.log_every, "report progress and log metrics every N steps")->check(CLI::PositiveNumber);
     app.add_flag("-q,--quiet", o.quiet, "no progress output (the summary table is still printed)");
 
@@ -73,7 +75,7 @@ inline void add_options(CLI::App& app, options& o, CLI::App*& sweep) {
     data->add_option("--features", o.data.features, "F, planted directions (F > d: superposition)")->check(CLI::PositiveNumber);
     data->add_option("--probability", o.data.probability, "chance that a feature is active on a token")->check(CLI::Range(0.0, 1.0));
     data->add_option("--magnitude-min", o.data.magnitude_min, "an active feature's magnitude ~ U[min, max]")->check(CLI::NonNegativeNumber);
-    data->add_option("--magnitude-max", o.data.magnitude_max, "")->check(CLI::NonNegativeNumber);
+    data->add_option("--magnitude-max", o.data.magnitude_max, "upper end of the magnitude range")->check(CLI::NonNegativeNumber);
     data->add_option("--noise", o.data.noise_stddev, "σ of the isotropic noise per coordinate")->check(CLI::NonNegativeNumber);
 
     auto* teacher = app.add_option_group("Teacher", "a random MLP, W_in scaled so pre-activations have unit variance");
@@ -122,7 +124,7 @@ inline void add_options(CLI::App& app, options& o, CLI::App*& sweep) {
     auto* an = app.add_option_group("Analysis");
     an->add_option("--eval-tokens", o.eval_tokens, "held-out tokens for every analysis")->check(CLI::PositiveNumber);
     an->add_option("--threshold", o.threshold, "max decoder cosine above which a feature is a neuron simulator")
-        ->check(CLI::Range(-1.0, 1.0));
+        ->check(CLI::Range(0.0, 0.999999));
 
     sweep = app.add_subcommand("sweep", "train the student at several λ and draw Fig 5 (errors and feature types vs λ)");
     sweep->fallthrough();  // the main options may follow the subcommand too

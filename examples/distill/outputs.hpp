@@ -5,6 +5,7 @@
 
 #include <sparse_distill/io/detail/file_io.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <span>
@@ -29,13 +30,16 @@ inline nlohmann::json settings_json(const options& o) {
 inline nlohmann::json model_json(const model_type& m) {
     const auto& c = m.spec.config;
     const auto& t = m.spec.train;
-    nlohmann::json recovery = {{"encoder", to_json(m.recovery.encoder)},
-                               {"encoder_sparse", to_json(m.recovery.encoder_sparse)},
-                               {"encoder_simulators", to_json(m.recovery.encoder_simulators)},
-                               {"decoder", to_json(m.recovery.decoder)},
-                               {"decoder_sparse", to_json(m.recovery.decoder_sparse)},
-                               {"decoder_simulators", to_json(m.recovery.decoder_simulators)},
-                               {"chance", m.recovery.chance}};
+    const auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+    const auto& rec = m.recovery;
+    nlohmann::json recovery = {{"encoder", num(rec.encoder.mean_best_cosine)},
+                               {"decoder", num(rec.decoder.mean_best_cosine)},
+                               {"encoder_chance", num(rec.encoder_chance)},
+                               {"encoder_alignment_sparse", num(rec.encoder_alignment_sparse)},
+                               {"encoder_alignment_simulators", num(rec.encoder_alignment_simulators)},
+                               {"decoder_alignment_sparse", num(rec.decoder_alignment_sparse)},
+                               {"decoder_alignment_simulators", num(rec.decoder_alignment_simulators)},
+                               {"alignment_chance", num(rec.alignment_chance)}};
     return {{"kind", m.spec.sae ? "sae" : "distilled_student"},
             {"config",
              {{"d_in", c.d_in}, {"d_sae", c.d_sae}, {"d_out", c.d_out}, {"act", sd::to_string(c.act)}, {"biases", c.biases},
@@ -67,7 +71,7 @@ inline void print_summary(const std::vector<const model_type*>& models, std::FIL
                      a.ablation.full.mse, a.ablation.full.fvu, a.activity.l0, 100 * a.activity.dead_fraction(),
                      static_cast<long long>(a.counts.simulators), static_cast<long long>(a.counts.sparse),
                      static_cast<long long>(a.counts.dead),
-                     to_json(a)["mean_decoder_max_cosine"].get<double>(), a.correlations.mean(),
+                     sd::analysis::mean_cosine(a.decoder_matches), a.correlations.mean(),
                      m->recovery.encoder.mean_best_cosine, m->recovery.decoder.mean_best_cosine);
     }
     std::fprintf(out,

@@ -5,6 +5,7 @@
 
 #include <sparse_distill/report.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -65,42 +66,46 @@ inline void summary_table(sd::report::html_document& doc, const std::vector<cons
         return m.spec.sae ? std::string("–") : fmt(100 * m.analysis.consistency.fraction(), "%.1f%%");
     });
     row("mean simulator–neuron correlation", [](const model_type& m) { return fmt(m.analysis.correlations.mean(), "%.3f"); });
-    row("planted recovery, encoder (all / sparse / simulators)", [](const model_type& m) {
-        return fmt(m.recovery.encoder.mean_best_cosine, "%.3f") + " / " + fmt(m.recovery.encoder_sparse.mean_best_cosine, "%.3f") +
-               " / " + fmt(m.recovery.encoder_simulators.mean_best_cosine, "%.3f");
+    row("planted recovery: encoder, decoder (chance)", [](const model_type& m) {
+        return fmt(m.recovery.encoder.mean_best_cosine, "%.3f") + ", " + fmt(m.recovery.decoder.mean_best_cosine, "%.3f") +
+               " (" + fmt(m.recovery.encoder_chance, "%.3f") + ")";
     });
-    row("planted recovery, decoder (all / sparse / simulators)", [](const model_type& m) {
-        return fmt(m.recovery.decoder.mean_best_cosine, "%.3f") + " / " + fmt(m.recovery.decoder_sparse.mean_best_cosine, "%.3f") +
-               " / " + fmt(m.recovery.decoder_simulators.mean_best_cosine, "%.3f");
+    row("planted alignment of encoders: sparse / simulators (chance)", [](const model_type& m) {
+        return fmt(m.recovery.encoder_alignment_sparse, "%.3f") + " / " + fmt(m.recovery.encoder_alignment_simulators, "%.3f") +
+               " (" + fmt(m.recovery.alignment_chance, "%.3f") + ")";
     });
-    row("chance level of recovery (random directions)", [](const model_type& m) { return fmt(m.recovery.chance, "%.3f"); });
+    row("planted alignment of decoders: sparse / simulators", [](const model_type& m) {
+        return fmt(m.recovery.decoder_alignment_sparse, "%.3f") + " / " + fmt(m.recovery.decoder_alignment_simulators, "%.3f");
+    });
     row("training throughput (tokens/s)", [](const model_type& m) {
         return fmt(m.summary.seconds > 0 ? double(m.summary.tokens) / m.summary.seconds : 0.0, "%.0f");
     });
     doc.table(header, rows,
               "Student vs SAE, side by side as in the post. Planted recovery: for each planted feature, the best cosine "
-              "similarity to any encoder (decoder) row, averaged; decoders and an SAE's encoder are compared with the "
-              "teacher's response to the feature, T(m̄·f) − T(0).");
+              "similarity to any encoder (decoder) row, averaged, with its chance level (random directions). Planted "
+              "alignment: for each feature of a type, its best cosine to any planted feature, averaged over the type. "
+              "Decoders and an SAE's encoders are compared with the teacher's response to a planted feature, "
+              "T(m̄·f) − T(0); a distilled student's encoders with the planted direction f itself.");
 }
 
 inline void add(sd::report::html_document& doc, const sd::report::figure& f) { doc.figure(f.svg, f.caption); }
 
 inline sd::report::figure recovery_figure(const std::vector<const model_type*>& models) {
-    std::string chance;
-    for (const auto* m : models) chance += (chance.empty() ? "" : ", ") + m->spec.name + " " + fmt(m->recovery.chance, "%.2f");
     std::vector<sd::report::named_values> groups;
     for (const auto* m : models)
         groups.push_back({m->spec.name,
-                          {m->recovery.encoder_sparse.mean_best_cosine, m->recovery.encoder_simulators.mean_best_cosine,
-                           m->recovery.decoder_sparse.mean_best_cosine, m->recovery.decoder_simulators.mean_best_cosine}});
-    sd::report::plot_frame f{"recovery", "How well each kind of feature found the planted directions"};
-    f.x = {"model vectors compared"};
-    f.y = {"mean best cosine over planted features", false, 0.0, 1.0};
+                          {m->recovery.encoder_alignment_sparse, m->recovery.encoder_alignment_simulators,
+                           m->recovery.decoder_alignment_sparse, m->recovery.decoder_alignment_simulators}});
+    const double chance = models.empty() ? std::nan("") : models.front()->recovery.alignment_chance;
+    sd::report::plot_frame f{"recovery", "How planted-like each kind of feature is"};
+    f.x = {"feature vectors compared"};
+    f.y = {"mean best cosine to a planted feature", false, 0.0, 1.0};
     return {sd::report::bar_svg(f, {"encoder · sparse", "encoder · simulators", "decoder · sparse", "decoder · simulators"},
                                 groups),
-            "Planted-feature recovery by feature type. Sparse features should find the planted directions far better "
-            "than simulators, which copy the teacher's dense, polysemantic neurons instead. The chance level, random "
-            "directions against the same encoder rows, is well above 0 (" + chance + "): compare with that, not with 0."};
+            "Planted alignment by feature type: each feature's best cosine to any planted feature, averaged over the "
+            "type. Sparse features should be far more planted-like than simulators, which copy the teacher's dense, "
+            "polysemantic neurons instead. Random vectors score " + fmt(chance, "%.2f") +
+                ", not 0: that is the chance level. A missing bar is an empty type."};
 }
 }  // namespace detail
 

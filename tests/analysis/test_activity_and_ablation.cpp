@@ -45,17 +45,21 @@ TEST_CASE("activation statistics: firing counts, means over all tokens, maxima, 
 }
 
 TEST_CASE("mean ablation: hand-computed errors when one feature is replaced by its mean") {
-    const sign_split c;
+    sign_split c;
+    c.eval.teacher_input << 1, -1, 3, -2;  // a₀ = relu(x) has mean 1, a₁ = relu(−x) mean 0.75
+    c.eval.student_input = c.eval.target = c.eval.teacher_input;
     const sd::student_mlp<double> s(c.config, c.weights);
     const auto st = an::activation_statistics(s, c.eval.student_input);
     const std::vector<an::feature_type> types = {an::feature_type::neuron_simulator, an::feature_type::sparse_feature};
     const auto ab = an::mean_ablation_by_type(s, c.eval, types, st, 3);
     CHECK(ab.full.mse == doctest::Approx(0.0));
-    // Ablating feature 0 (mean 0.75): ŷ = 0.75 − relu(−x) → errors 0.25, 0.75, 1.25, 0.75.
-    CHECK(ab.sparse_only.mse == doctest::Approx(2.75 / 4));
-    CHECK(ab.sparse_only.fvu == doctest::Approx(2.75 / 10));  // ȳ = 0, Σy² = 10
-    CHECK(ab.sparse_only.explained_variance() == doctest::Approx(1 - 0.275));
-    CHECK(ab.simulators_only.mse == doctest::Approx(2.75 / 4));  // symmetric case
+    // Sparse features only (simulator 0 ablated to 1): ŷ = 1 − relu(−x) → errors 0, 1, 2, 1.
+    CHECK(ab.sparse_only.mse == doctest::Approx(6.0 / 4));
+    CHECK(ab.sparse_only.fvu == doctest::Approx(6.0 / 14.75));  // ȳ = 0.25, Σ(y − ȳ)² = 14.75
+    CHECK(ab.sparse_only.explained_variance() == doctest::Approx(1 - 6.0 / 14.75));
+    // Simulators only (sparse feature 1 ablated to 0.75): ŷ = relu(x) − 0.75 → errors 0.75, 0.25, 0.75, 1.25.
+    CHECK(ab.simulators_only.mse == doctest::Approx(2.75 / 4));
+    CHECK_THROWS_WITH(an::mean_ablation_by_type(s, c.eval, {an::feature_type::dead}, st), doctest::Contains("types"));
 }
 
 TEST_CASE("reconstruction: MSE is the loss's term and FVU divides by the targets' variation") {
@@ -85,6 +89,12 @@ TEST_CASE("feature recovery: best cosine per planted direction, optionally per f
     const auto sims = an::recover_features(planted, model, types, {an::feature_type::neuron_simulator});
     CHECK(sims.mean_best_cosine == doctest::Approx((0 + 1 + 1 / std::sqrt(2.0)) / 3));
     CHECK(sims.per_planted[1].index == 2);  // index into the full model, not the subset
+    // No feature of the type: undefined, not 0.
+    CHECK(std::isnan(an::recover_features(planted, model, types, {an::feature_type::dead}).mean_best_cosine));
+    // Alignment averages over the group's features: simulators (rows 1, 2) score 1/√2 and 1.
+    CHECK(an::planted_alignment(model, planted, types, {an::feature_type::neuron_simulator}) ==
+          doctest::Approx((1 / std::sqrt(2.0) + 1) / 2));
+    CHECK(std::isnan(an::planted_alignment(model, planted, types, {an::feature_type::dead})));
 }
 
 TEST_CASE("teacher responses: T(m·f) − T(0) for each planted direction") {

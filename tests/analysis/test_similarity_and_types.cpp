@@ -5,6 +5,10 @@
 
 #include "analysis/constructed_models.hpp"
 
+#include <algorithm>
+#include <sstream>
+#include <string>
+
 namespace sd = sparse_distill;
 namespace an = sparse_distill::analysis;
 
@@ -26,6 +30,13 @@ TEST_CASE("best_cosine_matches: the signed maximum and its index, zero vectors m
     CHECK(m[2].index == -1);
     CHECK(m[3].index == 2);
     CHECK(m[3].cosine == doctest::Approx(1.0));
+    // A zero candidate never wins, even when every real candidate points the other way.
+    sd::matrix<double> down(1, 2), zero_first(2, 2);
+    down << 0, -1;
+    zero_first << 0, 0, 0, 1;
+    const auto z = an::best_cosine_matches(down, zero_first);
+    CHECK(z[0].index == 1);
+    CHECK(z[0].cosine == doctest::Approx(-1.0));
     sd::matrix<double> wrong(1, 3);
     CHECK_THROWS_WITH(an::best_cosine_matches(wrong, cand), doctest::Contains("3 entries"));
 }
@@ -82,6 +93,9 @@ TEST_CASE("feature types: threshold on the max decoder cosine, dead first") {
     CHECK(c.dead == 1);
     CHECK(c.fraction(c.sparse) == doctest::Approx(0.4));
     CHECK_THROWS(an::classify_features(m, {1, 2}, 0.8));
+    CHECK_THROWS_WITH(an::classify_features(m, fires, -0.1), doctest::Contains("[0, 1)"));
+    // A live feature without any match (index −1) is never a simulator.
+    CHECK(an::classify_features({{0.0, -1}}, {5}, 0.0)[0] == an::feature_type::sparse_feature);
 }
 
 TEST_CASE("encoder–decoder consistency counts simulators whose two matches agree") {
@@ -109,6 +123,61 @@ TEST_CASE("clusters: each teacher neuron copied twice gives pairs of identical e
     CHECK(a.clusters.neurons_with(1) == 0);
     CHECK(a.clusters.mean_within_cluster_encoder_cosine == doctest::Approx(1.0));
     CHECK(a.ablation.full.mse < 1e-20);  // two half-decoders sum to the neuron's output
+}
+
+TEST_CASE("simulator correlation pairs each simulator with its own neuron and matches a two-pass Pearson") {
+    auto m = sd::testing::copied_teacher(false);
+    // Feature j copies neuron 5 − j (a permutation), and feature 0 fires on z + 0.5 instead of z,
+    // so its correlation with neuron 5 is below 1 but its decoder is still an exact copy.
+    const auto copy = m.student;
+    for (sd::index_t j = 0; j < 6; ++j) {
+        m.student.w_enc.row(j) = copy.w_enc.row(5 - j);
+        m.student.b_enc(j) = copy.b_enc(5 - j);
+        m.student.w_dec.row(j) = copy.w_dec.row(5 - j);
+    }
+    m.student.b_enc(0) += 0.5;
+    sd::teacher_mlp<double> teacher(m.teacher);
+    const sd::student_mlp<double> student(m.config, m.student);
+    const auto eval = sd::testing::gaussian_eval(teacher, 3000);
+    const auto a = an::analyse_student(student, teacher, eval);
+    REQUIRE(a.correlations.simulators.size() == 6);
+    for (const auto& s : a.correlations.simulators) CHECK(s.neuron == 5 - s.feature);
+    const Eigen::VectorXd x = student.encode(eval.student_input).col(0);
+    const Eigen::VectorXd y = teacher.hidden(eval.teacher_input).col(5);
+    const Eigen::VectorXd xc = x.array() - x.mean(), yc = y.array() - y.mean();
+    const double expected = xc.dot(yc) / (xc.norm() * yc.norm());
+    CHECK(expected < 0.999);
+    CHECK(a.correlations.simulators[0].pearson == doctest::Approx(expected).epsilon(1e-9));
+    CHECK(a.correlations.simulators[1].pearson == doctest::Approx(1.0).epsilon(1e-9));
+    CHECK(a.correlations.sample_feature == 0);
+    CHECK(a.correlations.sample_neuron == 5);
+}
+
+TEST_CASE("analysis JSON and the per-feature CSV carry the analysis") {
+    const auto [teacher_w, student_w, config] = sd::testing::copied_teacher(/*dead_neuron=*/true);
+    sd::teacher_mlp<double> teacher(teacher_w);
+    const sd::student_mlp<double> student(config, student_w);
+    const auto a = an::analyse_student(student, teacher, sd::testing::gaussian_eval(teacher, 1000));
+    const auto j = an::to_json(a);
+    CHECK(j.at("types").at("simulators") == 5);
+    CHECK(j.at("types").at("dead") == 1);
+    CHECK(j.at("encoder_decoder_consistency").at("fraction").get<double>() == 1.0);
+    CHECK(j.at("reconstruction").at("fvu").get<double>() < 1e-20);
+    CHECK(j.at("teacher_neurons_by_simulator_count").at("1") == 5);
+    const std::string csv = an::feature_table_csv(a);
+    std::istringstream lines(csv);
+    std::string line;
+    int rows = 0;
+    while (std::getline(lines, line)) {
+        CHECK(std::count(line.begin(), line.end(), ',') == 9);
+        if (rows == 1) CHECK(line.rfind("0,dead,", 0) == 0);
+        if (rows == 2) CHECK(line.rfind("1,simulator,1,1,1,1,", 0) == 0);
+        ++rows;
+    }
+    CHECK(rows == 1 + config.d_sae);
+    // Without simulators, consistency and correlation are undefined: null, not 0.
+    an::student_analysis empty;
+    CHECK(an::to_json(empty).at("simulator_correlation_mean").is_null());
 }
 
 TEST_CASE("an SAE analysis skips the encoder comparison") {

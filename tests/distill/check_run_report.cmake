@@ -2,7 +2,9 @@
 # metrics.json parses and has the expected fields, and report.html renders in headless Chromium with
 # every expected figure (check_in_chromium.cmake).
 #
-#   cmake -DDISTILL=<exe> -DWORK_DIR=<dir> -DARGS="a;b" -DEXPECT_FILES="f1,f2" -DEXPECT_JSON="models.relu_student.analysis.l0,…"
+# Every EXPECT_JSON field must exist and hold a value (not null: NaN is written as null).
+#
+#   cmake -DDISTILL=<exe> -DWORK_DIR=<dir> -DARGS="a,b" -DEXPECT_FILES="f1,f2" -DEXPECT_JSON="models.relu_student.analysis.l0,…"
 #         -DEXPECT_IDS="id1,id2" -P check_run_report.cmake
 cmake_minimum_required(VERSION 3.21)
 
@@ -31,6 +33,10 @@ foreach(path IN LISTS fields)
   string(JSON value ERROR_VARIABLE json_error GET "${metrics}" ${keys})
   if(json_error)
     message(FATAL_ERROR "metrics.json lacks ${path}: ${json_error}")
+  endif()
+  string(JSON type TYPE "${metrics}" ${keys})
+  if(type STREQUAL "NULL" OR value MATCHES "nan|inf")
+    message(FATAL_ERROR "metrics.json ${path} is ${value}: expected a number")
   endif()
   message(STATUS "metrics.json ${path} = ${value}")
 endforeach()

@@ -56,7 +56,7 @@ get_filename_component(screenshot_dir "${screenshot}" DIRECTORY)
 file(MAKE_DIRECTORY "${screenshot_dir}")
 file(REMOVE "${screenshot}")
 
-set(common_flags --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking
+set(common_flags --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking --disable-dev-shm-usage
                  --enable-logging=stderr --v=0 --window-size=1280,6000)
 message(STATUS "check_in_chromium: ${CHROMIUM} on ${url}")
 execute_process(

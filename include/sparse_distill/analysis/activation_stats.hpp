@@ -2,8 +2,10 @@
 // How often and how strongly each feature fires over a set of tokens (the post's Fig 4), the dead
 // features, and L0.
 #include "../nn/student.hpp"
+#include "detail/chunks.hpp"
 #include "eval_tokens.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -38,21 +40,26 @@ feature_activation_stats activation_statistics(const student_mlp<Scalar, Backend
     s.max_activation.assign(h, 0.0);
     std::vector<double> sums(h, 0.0);
     std::int64_t active = 0;
-    for_each_chunk(inputs.rows(), chunk_rows, [&](index_t first, index_t rows) {
+    detail::for_each_chunk(inputs.rows(), chunk_rows, [&](index_t first, index_t rows) {
         const matrix<Scalar> a = student.encode(inputs.middleRows(first, rows));
-        // Features are independent columns: each thread owns a slice of them.
+        // Features are independent columns: each thread owns a block of them and walks the rows, so
+        // it reads contiguous row segments of the row-major activations.
+        constexpr index_t block = 64;
+        const index_t blocks = (a.cols() + block - 1) / block;
 #pragma omp parallel for schedule(static) reduction(+ : active)
-        for (index_t j = 0; j < a.cols(); ++j) {
-            const auto jj = static_cast<std::size_t>(j);
-            for (index_t r = 0; r < rows; ++r) {
-                const double v = a(r, j);
-                sums[jj] += v;
-                if (v > 0) {
-                    ++s.fire_counts[jj];
-                    ++active;
+        for (index_t b = 0; b < blocks; ++b) {
+            const index_t j0 = b * block, j1 = std::min(a.cols(), j0 + block);
+            for (index_t r = 0; r < rows; ++r)
+                for (index_t j = j0; j < j1; ++j) {
+                    const auto jj = static_cast<std::size_t>(j);
+                    const double v = a(r, j);
+                    sums[jj] += v;
+                    if (v > 0) {
+                        ++s.fire_counts[jj];
+                        ++active;
+                    }
+                    if (v > s.max_activation[jj]) s.max_activation[jj] = v;
                 }
-                if (v > s.max_activation[jj]) s.max_activation[jj] = v;
-            }
         }
     });
     s.mean_activation.resize(h);

@@ -2,6 +2,7 @@
 // Summaries of the analyses as JSON (metrics.json): the numbers a reader compares between runs. The
 // per-feature detail goes to CSV (analysis/feature_table.hpp). NaN is written as null.
 #include "feature_recovery.hpp"
+#include "l1_sweep.hpp"
 #include "student_analysis.hpp"
 
 #include <nlohmann/json.hpp>
@@ -32,9 +33,6 @@ inline nlohmann::json to_json(const feature_recovery& r) { return detail::number
 inline nlohmann::json to_json(const student_analysis& a) {
     nlohmann::json clusters = nlohmann::json::object();
     for (const auto& [size, neurons] : a.clusters.neurons_by_cluster_size) clusters[std::to_string(size)] = neurons;
-    double mean_decoder = 0;
-    for (const auto& m : a.decoder_matches) mean_decoder += m.cosine;
-    if (!a.decoder_matches.empty()) mean_decoder /= double(a.decoder_matches.size());
     nlohmann::json j = {
         {"features", a.types.size()},
         {"eval_tokens", a.activity.tokens},
@@ -46,21 +44,31 @@ inline nlohmann::json to_json(const student_analysis& a) {
          {{"full", to_json(a.ablation.full)},
           {"sparse_only", to_json(a.ablation.sparse_only)},
           {"simulators_only", to_json(a.ablation.simulators_only)}}},
-        {"mean_decoder_max_cosine", mean_decoder},
+        {"mean_decoder_max_cosine", detail::number_or_null(mean_cosine(a.decoder_matches))},
         {"simulator_correlation_mean", detail::number_or_null(a.correlations.mean())},
         {"teacher_neurons_by_simulator_count", clusters},
         {"teacher_neurons_covered", a.clusters.neurons_covered()},
         {"mean_within_cluster_encoder_cosine", detail::number_or_null(a.clusters.mean_within_cluster_encoder_cosine)},
     };
     if (!a.encoder_matches.empty()) {
-        double mean_encoder = 0;
-        for (const auto& m : a.encoder_matches) mean_encoder += m.cosine;
-        j["mean_encoder_max_cosine"] = mean_encoder / double(a.encoder_matches.size());
+        j["mean_encoder_max_cosine"] = detail::number_or_null(mean_cosine(a.encoder_matches));
         j["encoder_decoder_consistency"] = {{"simulators", a.consistency.pairs.size()},
                                             {"consistent", a.consistency.consistent},
-                                            {"fraction", a.consistency.fraction()}};
+                                            {"fraction", detail::number_or_null(a.consistency.fraction())}};
     }
     return j;
+}
+
+inline nlohmann::json to_json(const l1_sweep_row& r) {
+    return {{"l1_coeff", r.l1_coeff},
+            {"l0", r.l0},
+            {"mse_full", r.ablation.full.mse},
+            {"mse_sparse_only", r.ablation.sparse_only.mse},
+            {"mse_simulators_only", r.ablation.simulators_only.mse},
+            {"fvu_full", r.ablation.full.fvu},
+            {"simulators", r.counts.simulators},
+            {"sparse", r.counts.sparse},
+            {"dead", r.counts.dead}};
 }
 
 }  // namespace sparse_distill::analysis

@@ -5,6 +5,7 @@
 #include "../tensor/matrix.hpp"
 
 #include <stdexcept>
+#include <string>
 
 namespace sparse_distill::analysis {
 
@@ -36,12 +37,6 @@ eval_tokens<Scalar> collect_eval_tokens(Source& source, teacher_mlp<Scalar, Back
 template <class Scalar>
 eval_tokens<Scalar> as_sae_tokens(const eval_tokens<Scalar>& e) {
     return {e.teacher_input, e.target, e.target};
-}
-
-/// Calls visit(first_row, rows) for consecutive blocks of at most `chunk` rows covering [0, n).
-template <class Visit>
-void for_each_chunk(index_t n, index_t chunk, Visit&& visit) {
-    for (index_t first = 0; first < n; first += chunk) visit(first, std::min(chunk, n - first));
 }
 
 }  // namespace sparse_distill::analysis

@@ -1,5 +1,6 @@
 #pragma once
 // One CSV row per feature: everything the analyses know about it, for a spreadsheet or pandas.
+#include "detail/chunks.hpp"
 #include "student_analysis.hpp"
 
 #include <cmath>
@@ -15,7 +16,11 @@ inline std::string feature_table_csv(const student_analysis& a) {
     std::string out =
         "feature,type,decoder_max_cosine,decoder_teacher_neuron,encoder_max_cosine,encoder_teacher_neuron,"
         "frequency,mean_activation,max_activation,simulator_correlation\n";
-    std::vector<double> correlation(a.types.size(), std::nan(""));
+    const std::size_t h = a.types.size();
+    detail::expect_size("feature_table_csv", "decoder_matches", a.decoder_matches.size(), h);
+    if (!a.encoder_matches.empty()) detail::expect_size("feature_table_csv", "encoder_matches", a.encoder_matches.size(), h);
+    detail::expect_size("feature_table_csv", "fire_counts", a.activity.fire_counts.size(), h);
+    std::vector<double> correlation(h, std::nan(""));
     for (const auto& s : a.correlations.simulators) correlation[static_cast<std::size_t>(s.feature)] = s.pearson;
     const auto num = [](double v) {
         if (!std::isfinite(v)) return std::string();

@@ -22,18 +22,21 @@ inline std::string_view to_string(feature_type t) {
     return "?";
 }
 
-/// Dead if it fired on none of the evaluation tokens (fire_counts[j] = 0), else simulator if
-/// decoder_matches[j].cosine > threshold, else sparse.
+/// Dead if it fired on none of the evaluation tokens (fire_counts[j] = 0), else simulator if it has a
+/// match with decoder_matches[j].cosine > threshold, else sparse. The threshold must lie in [0, 1).
 inline std::vector<feature_type> classify_features(const std::vector<best_match>& decoder_matches,
                                                    const std::vector<std::int64_t>& fire_counts,
                                                    double threshold = 0.8) {
     if (decoder_matches.size() != fire_counts.size())
         throw std::invalid_argument("classify_features: " + std::to_string(decoder_matches.size()) +
                                     " decoder matches but " + std::to_string(fire_counts.size()) + " firing counts");
+    if (!(threshold >= 0 && threshold < 1))
+        throw std::invalid_argument("classify_features: the simulator threshold is a cosine in [0, 1), got " +
+                                    std::to_string(threshold));
     std::vector<feature_type> types(decoder_matches.size());
     for (std::size_t j = 0; j < types.size(); ++j)
         types[j] = fire_counts[j] == 0                      ? feature_type::dead
-                   : decoder_matches[j].cosine > threshold ? feature_type::neuron_simulator
+                   : decoder_matches[j].index >= 0 && decoder_matches[j].cosine > threshold ? feature_type::neuron_simulator
                                                            : feature_type::sparse_feature;
     return types;
 }
@@ -45,6 +48,7 @@ struct feature_type_counts {
     double fraction(std::int64_t n) const { return total() > 0 ? double(n) / double(total()) : 0.0; }
 };
 
+/// How many features of each type.
 inline feature_type_counts count_feature_types(const std::vector<feature_type>& types) {
     feature_type_counts c;
     for (feature_type t : types) {

@@ -4,6 +4,7 @@
 #include "feature_types.hpp"
 #include "similarity.hpp"
 
+#include <limits>
 #include <vector>
 
 namespace sparse_distill::analysis {
@@ -18,9 +19,13 @@ struct match_consistency {
     std::vector<matched_pair> pairs;  ///< one per simulator, in feature order
     std::int64_t consistent = 0;      ///< pairs whose encoder and decoder pick the same neuron
 
-    double fraction() const { return pairs.empty() ? 0.0 : double(consistent) / double(pairs.size()); }
+    /// NaN without simulators: there is nothing to be consistent.
+    double fraction() const {
+        return pairs.empty() ? std::numeric_limits<double>::quiet_NaN() : double(consistent) / double(pairs.size());
+    }
 };
 
+/// The (feature, encoder neuron, decoder neuron) triple of every simulator and how many agree.
 inline match_consistency encoder_decoder_consistency(const std::vector<best_match>& encoder_matches,
                                                      const std::vector<best_match>& decoder_matches,
                                                      const std::vector<feature_type>& types) {

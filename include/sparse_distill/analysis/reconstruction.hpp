@@ -3,6 +3,7 @@
 // with one kind of feature mean-ablated (the post's Fig 5, top).
 #include "../nn/student.hpp"
 #include "activation_stats.hpp"
+#include "detail/chunks.hpp"
 #include "eval_tokens.hpp"
 #include "feature_types.hpp"
 
@@ -38,7 +39,7 @@ template <class Scalar, class Backend>
 reconstruction_metrics reconstruction(const student_mlp<Scalar, Backend>& student, const eval_tokens<Scalar>& eval,
                                       index_t chunk_rows = 4096) {
     double squared_error = 0;
-    for_each_chunk(eval.rows(), chunk_rows, [&](index_t first, index_t rows) {
+    detail::for_each_chunk(eval.rows(), chunk_rows, [&](index_t first, index_t rows) {
         const matrix<Scalar> y_hat = student.predict(eval.student_input.middleRows(first, rows));
         squared_error += (y_hat.template cast<double>() - eval.target.middleRows(first, rows).template cast<double>())
                              .squaredNorm();
@@ -53,9 +54,12 @@ reconstruction_metrics mean_ablated_reconstruction(const student_mlp<Scalar, Bac
                                                    const eval_tokens<Scalar>& eval, const std::vector<bool>& ablate,
                                                    const std::vector<double>& mean_activation,
                                                    index_t chunk_rows = 4096) {
+    const auto h = static_cast<std::size_t>(student.d_sae());
+    detail::expect_size("mean_ablated_reconstruction", "ablate", ablate.size(), h);
+    detail::expect_size("mean_ablated_reconstruction", "mean_activation", mean_activation.size(), h);
     const student_weights<Scalar> w = student.weights();
     double squared_error = 0;
-    for_each_chunk(eval.rows(), chunk_rows, [&](index_t first, index_t rows) {
+    detail::for_each_chunk(eval.rows(), chunk_rows, [&](index_t first, index_t rows) {
         matrix<Scalar> a = student.encode(eval.student_input.middleRows(first, rows));
         for (index_t j = 0; j < a.cols(); ++j)
             if (ablate[static_cast<std::size_t>(j)]) a.col(j).setConstant(static_cast<Scalar>(mean_activation[static_cast<std::size_t>(j)]));
@@ -77,6 +81,7 @@ template <class Scalar, class Backend>
 ablation_by_type mean_ablation_by_type(const student_mlp<Scalar, Backend>& student, const eval_tokens<Scalar>& eval,
                                        const std::vector<feature_type>& types, const feature_activation_stats& stats,
                                        index_t chunk_rows = 4096) {
+    detail::expect_size("mean_ablation_by_type", "types", types.size(), static_cast<std::size_t>(student.d_sae()));
     std::vector<bool> simulators(types.size()), sparse(types.size());
     for (std::size_t j = 0; j < types.size(); ++j) {
         simulators[j] = types[j] == feature_type::neuron_simulator;

@@ -5,6 +5,8 @@
 #include "../nn/student_weights.hpp"
 #include "../tensor/matrix.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -20,6 +22,7 @@ struct best_match {
 
 /// For each row u_j of `rows`, max_k cos(u_j, v_k) over the rows v_k of `candidates`, and the argmax.
 /// Signed: a feature writing the opposite of a neuron's direction is not a copy of it.
+/// Zero rows (and zero candidates) have no direction and match nothing.
 template <class Scalar>
 std::vector<best_match> best_cosine_matches(const matrix<Scalar>& rows, const matrix<Scalar>& candidates) {
     if (rows.cols() != candidates.cols())
@@ -34,14 +37,26 @@ std::vector<best_match> best_cosine_matches(const matrix<Scalar>& rows, const ma
         return u;
     };
     const matrix<double> u = unit_rows(rows), v = unit_rows(candidates);
-    const matrix<double> cos = u * v.transpose();
+    // A zero candidate has no direction: it must never win, even against all-negative cosines.
+    std::vector<index_t> live;
+    for (index_t k = 0; k < v.rows(); ++k)
+        if (v.row(k).squaredNorm() > 0) live.push_back(k);
     std::vector<best_match> best(static_cast<std::size_t>(rows.rows()));
-    for (index_t j = 0; j < cos.rows(); ++j) {
-        if (u.row(j).squaredNorm() == 0 || cos.cols() == 0) continue;
-        index_t k = 0;
-        const double c = cos.row(j).maxCoeff(&k);
-        if (v.row(k).squaredNorm() == 0) continue;  // every candidate is zero
-        best[static_cast<std::size_t>(j)] = {c, k};
+    if (live.empty()) return best;
+    matrix<double> live_v(static_cast<index_t>(live.size()), v.cols());
+    for (std::size_t i = 0; i < live.size(); ++i) live_v.row(static_cast<index_t>(i)) = v.row(live[i]);
+    // Blocks of rows bound the cosine matrix's memory (d_sae × d_mlp doubles at once would not fit
+    // for large models).
+    constexpr index_t block = 1024;
+    for (index_t first = 0; first < u.rows(); first += block) {
+        const index_t n = std::min(block, u.rows() - first);
+        const matrix<double> cos = u.middleRows(first, n) * live_v.transpose();
+        for (index_t r = 0; r < n; ++r) {
+            if (u.row(first + r).squaredNorm() == 0) continue;
+            index_t k = 0;
+            const double c = cos.row(r).maxCoeff(&k);
+            best[static_cast<std::size_t>(first + r)] = {c, live[static_cast<std::size_t>(k)]};
+        }
     }
     return best;
 }
@@ -58,6 +73,14 @@ std::vector<best_match> decoder_similarity(const student_weights<Scalar>& studen
 template <class Scalar>
 std::vector<best_match> encoder_similarity(const student_weights<Scalar>& student, const mlp_weights<Scalar>& teacher) {
     return best_cosine_matches(student.w_enc, teacher.w_in);
+}
+
+/// Mean of the matches' cosines (NaN for none): the summary of Figs 2 and 3.
+inline double mean_cosine(const std::vector<best_match>& matches) {
+    if (matches.empty()) return std::numeric_limits<double>::quiet_NaN();
+    double sum = 0;
+    for (const auto& m : matches) sum += m.cosine;
+    return sum / double(matches.size());
 }
 
 }  // namespace sparse_distill::analysis

@@ -3,6 +3,7 @@
 // copies, as a Pearson correlation per simulator and a scatter of samples for one of them.
 #include "../nn/student.hpp"
 #include "../nn/teacher.hpp"
+#include "detail/chunks.hpp"
 #include "eval_tokens.hpp"
 #include "feature_types.hpp"
 
@@ -41,10 +42,17 @@ simulator_correlations correlate_simulators(const student_mlp<Scalar, Backend>& 
                                             const eval_tokens<Scalar>& eval, const std::vector<feature_type>& types,
                                             const std::vector<best_match>& decoder_matches, index_t samples = 2000,
                                             index_t chunk_rows = 4096) {
+    detail::expect_size("correlate_simulators", "types", types.size(), static_cast<std::size_t>(student.d_sae()));
+    detail::expect_size("correlate_simulators", "decoder_matches", decoder_matches.size(), types.size());
     simulator_correlations out;
-    for (std::size_t j = 0; j < types.size(); ++j)
-        if (types[j] == feature_type::neuron_simulator)
-            out.simulators.push_back({static_cast<index_t>(j), decoder_matches[j].index, 0.0});
+    for (std::size_t j = 0; j < types.size(); ++j) {
+        if (types[j] != feature_type::neuron_simulator) continue;
+        const index_t neuron = decoder_matches[j].index;
+        if (neuron < 0 || neuron >= teacher.d_mlp())
+            throw std::invalid_argument("correlate_simulators: simulator " + std::to_string(j) + " matches neuron " +
+                                        std::to_string(neuron) + ", outside the teacher's " + std::to_string(teacher.d_mlp()));
+        out.simulators.push_back({static_cast<index_t>(j), neuron, 0.0});
+    }
     if (out.simulators.empty()) return out;
     out.sample_feature = out.simulators.front().feature;
     out.sample_neuron = out.simulators.front().neuron;
@@ -52,7 +60,7 @@ simulator_correlations correlate_simulators(const student_mlp<Scalar, Backend>& 
     // Raw moments in double; activations are O(1) and N ≤ millions, so cancellation is harmless.
     struct moments { double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0; };
     std::vector<moments> m(out.simulators.size());
-    for_each_chunk(eval.rows(), chunk_rows, [&](index_t first, index_t rows) {
+    detail::for_each_chunk(eval.rows(), chunk_rows, [&](index_t first, index_t rows) {
         const matrix<Scalar> a = student.encode(eval.student_input.middleRows(first, rows));
         const matrix<Scalar> h = teacher.hidden(matrix<Scalar>(eval.teacher_input.middleRows(first, rows)));
         // Simulators are independent: each thread owns some of them.

@@ -12,7 +12,10 @@
 #include "../train/metrics_log.hpp"
 #include "../train/trainer.hpp"
 
+#include <cmath>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace sparse_distill::experiments {
@@ -41,10 +44,16 @@ struct planted_distillation_settings {
     void validate() const {
         data.validate();
         if (d_mlp <= 0) throw std::invalid_argument("d_mlp must be positive (got " + std::to_string(d_mlp) + ")");
-        if (!(teacher_output_norm > 0)) throw std::invalid_argument("teacher output norm must be positive");
+        if (!(teacher_output_norm > 0 && std::isfinite(teacher_output_norm)))
+            throw std::invalid_argument("teacher output norm must be positive and finite");
+        if (!(teacher_bias_stddev >= 0 && std::isfinite(teacher_bias_stddev)))
+            throw std::invalid_argument("teacher bias stddev must be non-negative and finite");
+        if (analysis.chunk_rows <= 0) throw std::invalid_argument("analysis chunk_rows must be positive");
+        if (analysis.scatter_samples < 0) throw std::invalid_argument("analysis scatter_samples must be non-negative");
         if (eval_tokens <= 0) throw std::invalid_argument("eval_tokens must be positive (got " + std::to_string(eval_tokens) + ")");
-        if (!(analysis.simulator_threshold >= -1 && analysis.simulator_threshold <= 1))
-            throw std::invalid_argument("the simulator threshold is a cosine: it must lie in [-1, 1]");
+        if (!(analysis.simulator_threshold >= 0 && analysis.simulator_threshold < 1))
+            throw std::invalid_argument("the simulator threshold is a cosine in [0, 1) (got " +
+                                        std::to_string(analysis.simulator_threshold) + ")");
         if (models.empty()) throw std::invalid_argument("no model to train");
         for (const model_spec& m : models) {
             try {
@@ -61,14 +70,22 @@ struct planted_distillation_settings {
     }
 };
 
-/// How well one model found the planted features: mean best cosine of each planted direction to the
-/// model's encoder rows and decoder rows, over all features, sparse features only and simulators only.
+/// How well one model found the planted features. Encoders of a distilled student are compared with
+/// the planted directions f_i; decoders, and an SAE's encoders, with the teacher's responses to them.
 struct planted_recovery {
-    analysis::feature_recovery encoder, encoder_sparse, encoder_simulators;
-    analysis::feature_recovery decoder, decoder_sparse, decoder_simulators;
-    /// The same measure for random directions against the encoder rows: the chance level, well
-    /// above 0 because the best of many random cosines is not small.
-    double chance = 0;
+    /// For each planted feature, the best cosine to any encoder (decoder) row, averaged: how much of
+    /// the planted set the model found.
+    analysis::feature_recovery encoder, decoder;
+    /// The same for random directions against the encoder rows: the chance level, well above 0
+    /// because the best of many random cosines is not small.
+    double encoder_chance = 0;
+    /// For each feature of a type, its best cosine to any planted feature, averaged over the type
+    /// (NaN for an empty type): how planted-like a type's features are, fair between types of
+    /// different sizes.
+    double encoder_alignment_sparse = 0, encoder_alignment_simulators = 0;
+    double decoder_alignment_sparse = 0, decoder_alignment_simulators = 0;
+    /// The same for random vectors: the chance level of an alignment.
+    double alignment_chance = 0;
 };
 
 template <class Scalar>
@@ -91,24 +108,34 @@ struct planted_distillation_result {
 
 namespace detail {
 template <class Scalar>
+matrix<Scalar> random_directions(index_t rows, index_t cols) {
+    // A fixed seed: the chance level is a property of the shapes, the same for every run.
+    matrix<Scalar> m(rows, cols);
+    random::fill_normal(m, random::counter_rng(0x5eed, 301));
+    return m;
+}
+
+template <class Scalar>
 planted_recovery recover(const matrix<Scalar>& encoder_targets, const matrix<Scalar>& responses,
                          const student_weights<Scalar>& w, const analysis::student_analysis& a) {
     using analysis::feature_type;
     const auto sparse = {feature_type::sparse_feature};
     const auto simulators = {feature_type::neuron_simulator};
-    matrix<Scalar> random_directions(encoder_targets.rows(), encoder_targets.cols());
-    random::fill_normal(random_directions, random::counter_rng(0x5eed, 301));
-    return {analysis::recover_features(encoder_targets, w.w_enc),
-            analysis::recover_features(encoder_targets, w.w_enc, a.types, sparse),
-            analysis::recover_features(encoder_targets, w.w_enc, a.types, simulators),
-            analysis::recover_features(responses, w.w_dec),
-            analysis::recover_features(responses, w.w_dec, a.types, sparse),
-            analysis::recover_features(responses, w.w_dec, a.types, simulators),
-            analysis::recover_features(random_directions, w.w_enc).mean_best_cosine};
+    planted_recovery r;
+    r.encoder = analysis::recover_features(encoder_targets, w.w_enc);
+    r.decoder = analysis::recover_features(responses, w.w_dec);
+    r.encoder_chance =
+        analysis::recover_features(random_directions<Scalar>(encoder_targets.rows(), encoder_targets.cols()), w.w_enc)
+            .mean_best_cosine;
+    r.encoder_alignment_sparse = analysis::planted_alignment(w.w_enc, encoder_targets, a.types, sparse);
+    r.encoder_alignment_simulators = analysis::planted_alignment(w.w_enc, encoder_targets, a.types, simulators);
+    r.decoder_alignment_sparse = analysis::planted_alignment(w.w_dec, responses, a.types, sparse);
+    r.decoder_alignment_simulators = analysis::planted_alignment(w.w_dec, responses, a.types, simulators);
+    r.alignment_chance = analysis::planted_alignment(random_directions<Scalar>(w.w_enc.rows(), w.w_enc.cols()),
+                                                     encoder_targets, {}, analysis::every_feature_type);
+    return r;
 }
-}  // namespace detail
 
-namespace detail {
 template <class Callbacks>
 auto with_history(metrics_history& history, Callbacks&& callbacks) {
     return callback_list<metrics_history&, std::remove_cvref_t<Callbacks>>(history, std::forward<Callbacks>(callbacks));
@@ -123,7 +150,8 @@ planted_distillation_result<Scalar> run_planted_distillation(const planted_disti
     s.validate();
     // Separate seeds for data, teacher and each model's initialisation, so changing one part (e.g.
     // adding a model) leaves the others as they were.
-    const auto derived = [&](std::uint64_t k) { return s.seed * 1000 + k; };
+    const random::counter_rng seeds(s.seed, 401);
+    const auto derived = [&](std::uint64_t k) { return seeds.bits(k); };
     enum : std::uint64_t { data_seed = 1, teacher_seed = 2, first_model_seed = 10 };
 
     planted_distillation_result<Scalar> r;

@@ -68,16 +68,18 @@ mlp_weights<Scalar> random_mlp_weights(index_t d_model, index_t d_mlp, activatio
 /// every pre-activation has unit variance whatever the input's scale (the neurons are genuinely
 /// non-linear, not stuck in GELU's near-linear region around 0), b_in ~ N(0, bias_stddev²), each
 /// neuron's output vector (row of W_out) ~ N(0, output_norm²/d_model · I) so its norm is about
-/// `output_norm`, and b_out = 0. The output norm matters for students whose decoder rows are capped
-/// at norm 1: a ReLU feature can write a longer vector by scaling its encoder (relu(c·z) = c·relu(z)),
-/// a GELU feature cannot and must split the neuron over several features.
+/// `output_norm`, and b_out = 0. (With decoder rows capped at norm 1, a student copies a neuron whose
+/// output is longer than 1 by scaling its encoder, or by splitting it over several features.)
 template <class Scalar>
 mlp_weights<Scalar> input_scaled_mlp_weights(index_t d_model, index_t d_mlp, activation act,
                                              double expected_input_squared_norm, std::uint64_t seed,
                                              double bias_stddev = 0.5, double output_norm = 1.0) {
     if (!(expected_input_squared_norm > 0))
         throw std::invalid_argument("input_scaled_mlp_weights: expected_input_squared_norm must be positive");
-    if (!(output_norm > 0)) throw std::invalid_argument("input_scaled_mlp_weights: output_norm must be positive");
+    if (!(output_norm > 0 && std::isfinite(output_norm)))
+        throw std::invalid_argument("input_scaled_mlp_weights: output_norm must be positive and finite");
+    if (!(bias_stddev >= 0 && std::isfinite(bias_stddev)))
+        throw std::invalid_argument("input_scaled_mlp_weights: bias_stddev must be non-negative and finite");
     enum stream : std::uint64_t { w_in_stream = 111, b_in_stream, w_out_stream };
     mlp_weights<Scalar> w;
     w.act = act;

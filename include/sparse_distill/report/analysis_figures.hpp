@@ -43,6 +43,11 @@ inline std::vector<named_values> by_type(const analysis::student_analysis& a, au
     }
     return g;
 }
+inline std::string number(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3g", v);
+    return buf;
+}
 inline std::string percent(double f) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.1f%%", 100 * f);
@@ -56,7 +61,7 @@ inline figure decoder_similarity_figure(const std::string& model, const analysis
     f.x = {"max cosine similarity (student decoder row vs teacher output vector)", false, std::nullopt, 1.0};
     f.y = {"features"};
     return {histogram_svg(f, detail::by_type(a, [&](std::size_t j) { return a.decoder_matches[j].cosine; })),
-            "Fig 2 (" + model + "). Features to the right of " + std::to_string(threshold).substr(0, 4) +
+            "Fig 2 (" + model + "). Features to the right of " + detail::number(threshold) +
                 " write almost exactly what one teacher neuron writes: these are the neuron simulators (" +
                 detail::percent(a.counts.fraction(a.counts.simulators)) +
                 " here). A second mode at low similarity is the sparse features, which write new directions."};

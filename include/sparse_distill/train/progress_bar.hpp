@@ -4,7 +4,9 @@
 // at the end), so logs stay readable.
 #include "callbacks.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <stdexcept>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -16,7 +18,9 @@ class progress_bar {
 public:
     progress_bar(std::string label, std::int64_t total_steps, std::FILE* out = stderr, double plain_interval = 5.0)
         : label_(std::move(label)), total_(total_steps), out_(out), plain_interval_(plain_interval),
-          terminal_(::isatty(::fileno(out)) == 1), start_(std::chrono::steady_clock::now()) {}
+          terminal_(out != nullptr && ::isatty(::fileno(out)) == 1), start_(std::chrono::steady_clock::now()) {
+        if (!out_) throw std::invalid_argument("progress_bar: no output stream");
+    }
 
     template <class Scalar, class Backend>
     void on_step(const step_report<Scalar, Backend>& report) {
@@ -25,7 +29,7 @@ public:
         const bool last = m.step >= total_;
         if (!terminal_ && !last && elapsed - last_plain_ < plain_interval_ && m.step > 1) return;
         last_plain_ = elapsed;
-        const double fraction = total_ > 0 ? double(m.step) / double(total_) : 1.0;
+        const double fraction = total_ > 0 ? std::clamp(double(m.step) / double(total_), 0.0, 1.0) : 1.0;
         const double rate = elapsed > 0 ? double(m.tokens_seen) / elapsed : 0;
         const double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0;
         const std::string stats = format_stats(m, rate, elapsed, eta);
