@@ -169,7 +169,7 @@ TEST_CASE("analysis JSON and the per-feature CSV carry the analysis") {
     std::string line;
     int rows = 0;
     while (std::getline(lines, line)) {
-        CHECK(std::count(line.begin(), line.end(), ',') == 9);
+        CHECK(std::count(line.begin(), line.end(), ',') == 11);
         if (rows == 1) CHECK(line.rfind("0,dead,", 0) == 0);
         if (rows == 2) CHECK(line.rfind("1,simulator,1,1,1,1,", 0) == 0);
         ++rows;
@@ -190,4 +190,32 @@ TEST_CASE("an SAE analysis skips the encoder comparison") {
     CHECK(a.encoder_matches.empty());
     CHECK(a.consistency.pairs.empty());
     CHECK(a.decoder_matches.size() == static_cast<std::size_t>(config.d_sae));
+}
+
+TEST_CASE("a SwiGLU teacher: decoders against W_out rows, encoders against both W_in and W_up rows") {
+    auto tw = sd::random_mlp_weights<double>(8, 5, sd::activation::silu, 21, /*biases=*/false);
+    tw.w_up.resize(5, 8);
+    sd::random::fill_uniform(tw.w_up, sd::random::counter_rng(21, 9), -1, 1);
+    // Student feature j: encoder = W_up row j (so its up-match is exact), decoder = W_out row j.
+    sd::student_config c;
+    c.d_in = c.d_out = 8;
+    c.d_sae = 5;
+    c.decoder_constraint = sd::decoder_norm::none;
+    sd::student_weights<double> sw;
+    sw.w_enc = tw.w_up;
+    sw.w_dec = tw.w_out;
+    sw.b_enc = sd::vector<double>::Zero(5);
+    sw.b_dec = sd::vector<double>::Zero(8);
+    sd::teacher_mlp<double> teacher(tw);
+    const sd::student_mlp<double> student(c, sw);
+    const auto a = an::analyse_student(student, teacher, sd::testing::gaussian_eval(teacher, 500));
+    REQUIRE(a.encoder_up_matches.size() == 5);
+    for (std::size_t j = 0; j < 5; ++j) {
+        CHECK(a.decoder_matches[j].index == static_cast<sd::index_t>(j));
+        CHECK(a.encoder_up_matches[j].index == static_cast<sd::index_t>(j));
+        CHECK(a.encoder_up_matches[j].cosine == doctest::Approx(1.0));
+        CHECK(a.encoder_matches[j].cosine < 0.999);  // W_in rows are other directions
+    }
+    CHECK(an::to_json(a).contains("mean_encoder_up_max_cosine"));
+    CHECK(an::encoder_up_similarity(sw, sd::random_mlp_weights<double>(8, 5, sd::activation::gelu, 1)).empty());
 }

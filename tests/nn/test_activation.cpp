@@ -29,7 +29,7 @@ TEST_CASE("gelu derivatives: closed forms and finite differences") {
     CHECK(sd::activate_derivative(sd::activation::gelu, 0.0) == doctest::Approx(0.5).epsilon(1e-15));
     CHECK(sd::activate_derivative(sd::activation::gelu, 1.0) == doctest::Approx(1.0833154705876864).epsilon(1e-14));
     CHECK(sd::activate_derivative(sd::activation::gelu_tanh, 0.0) == doctest::Approx(0.5).epsilon(1e-15));
-    for (const sd::activation a : {sd::activation::gelu, sd::activation::gelu_tanh, sd::activation::relu}) {
+    for (const sd::activation a : {sd::activation::gelu, sd::activation::gelu_tanh, sd::activation::relu, sd::activation::silu}) {
         for (double z : {-3.1, -1.2, -0.4, 0.3, 0.9, 2.5}) {
             const double h = 1e-6;
             const double numeric = (sd::activate(a, z + h) - sd::activate(a, z - h)) / (2 * h);
@@ -37,6 +37,13 @@ TEST_CASE("gelu derivatives: closed forms and finite differences") {
             CHECK(sd::activate_derivative(a, z) == doctest::Approx(numeric).epsilon(1e-8));
         }
     }
+}
+
+TEST_CASE("silu values: z·σ(z)") {
+    CHECK(sd::activate(sd::activation::silu, 0.0) == 0.0);
+    CHECK(sd::activate(sd::activation::silu, 1.0) == doctest::Approx(0.7310585786300049).epsilon(1e-14));
+    CHECK(sd::activate(sd::activation::silu, -2.0) == doctest::Approx(-0.23840584404423515).epsilon(1e-14));
+    CHECK(sd::activate_derivative(sd::activation::silu, 0.0) == doctest::Approx(0.5).epsilon(1e-15));
 }
 
 TEST_CASE("relu and its derivative, 0 at the kink as torch") {
@@ -49,6 +56,7 @@ TEST_CASE("relu and its derivative, 0 at the kink as torch") {
 TEST_CASE("activation names parse and print") {
     CHECK(sd::parse_activation("gelu_new") == sd::activation::gelu_tanh);
     CHECK(sd::to_string(sd::parse_activation("gelu")) == "gelu");
-    CHECK_THROWS_WITH_AS(sd::parse_activation("swish"), doctest::Contains("expected relu, gelu or gelu_tanh"),
+    CHECK(sd::parse_activation("swish") == sd::activation::silu);
+    CHECK_THROWS_WITH_AS(sd::parse_activation("tanh"), doctest::Contains("expected relu, gelu, gelu_tanh or silu"),
                          std::invalid_argument);
 }

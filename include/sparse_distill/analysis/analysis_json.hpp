@@ -52,6 +52,8 @@ inline nlohmann::json to_json(const student_analysis& a) {
     };
     if (!a.encoder_matches.empty()) {
         j["mean_encoder_max_cosine"] = detail::number_or_null(mean_cosine(a.encoder_matches));
+        if (!a.encoder_up_matches.empty())
+            j["mean_encoder_up_max_cosine"] = detail::number_or_null(mean_cosine(a.encoder_up_matches));
         j["encoder_decoder_consistency"] = {{"simulators", a.consistency.pairs.size()},
                                             {"consistent", a.consistency.consistent},
                                             {"fraction", detail::number_or_null(a.consistency.fraction())}};

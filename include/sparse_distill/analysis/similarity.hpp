@@ -83,4 +83,12 @@ inline double mean_cosine(const std::vector<best_match>& matches) {
     return sum / double(matches.size());
 }
 
+/// For a gated (SwiGLU) teacher, the encoder against the up projection's rows (W3) as well: a
+/// neuron's activation silu(w_in·x)·(w_up·x) reads two directions. Empty for a plain teacher.
+template <class Scalar>
+std::vector<best_match> encoder_up_similarity(const student_weights<Scalar>& student, const mlp_weights<Scalar>& teacher) {
+    if (!teacher.gated()) return {};
+    return best_cosine_matches(student.w_enc, teacher.w_up);
+}
+
 }  // namespace sparse_distill::analysis

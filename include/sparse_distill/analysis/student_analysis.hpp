@@ -25,6 +25,7 @@ struct analysis_options {
 struct student_analysis {
     std::vector<best_match> decoder_matches;  ///< Fig 2
     std::vector<best_match> encoder_matches;  ///< Fig 3 (empty without compare_encoder)
+    std::vector<best_match> encoder_up_matches;  ///< Fig 3 against W_up of a gated teacher (else empty)
     feature_activation_stats activity;        ///< Fig 4, dead features, L0
     std::vector<feature_type> types;
     feature_type_counts counts;
@@ -41,7 +42,10 @@ student_analysis analyse_student(const student_mlp<Scalar, Backend>& student, te
     const mlp_weights<Scalar> tw = teacher.weights();
     student_analysis a;
     a.decoder_matches = decoder_similarity(sw, tw);
-    if (options.compare_encoder) a.encoder_matches = encoder_similarity(sw, tw);
+    if (options.compare_encoder) {
+        a.encoder_matches = encoder_similarity(sw, tw);
+        a.encoder_up_matches = encoder_up_similarity(sw, tw);
+    }
     a.activity = activation_statistics(student, eval.student_input, options.chunk_rows);
     a.types = classify_features(a.decoder_matches, a.activity.fire_counts, options.simulator_threshold);
     a.counts = count_feature_types(a.types);

@@ -53,6 +53,11 @@ struct cpu {
     static void add_row_vector(matrix_view<Scalar> m, in_vector<Scalar> b) {
         detail::cpu_add_row_vector(m, b);
     }
+    /// m ⊙= other, elementwise.
+    template <class Scalar>
+    static void multiply_elementwise(matrix_view<Scalar> m, in_matrix<Scalar> other) {
+        detail::cpu_multiply_elementwise(m, other);
+    }
     /// z += bias; a = act(z); returns Σ|a| and #(a > 0).
     template <class Scalar>
     static activation_sums bias_activate(matrix_view<Scalar> z, in_vector<Scalar> bias, activation act,

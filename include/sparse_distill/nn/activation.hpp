@@ -3,6 +3,7 @@
 //   relu(z)      = max(z, 0)
 //   gelu(z)      = z·Φ(z) = ½ z (1 + erf(z/√2))                          (exact, torch "gelu")
 //   gelu_tanh(z) = ½ z (1 + tanh(√(2/π)(z + 0.044715 z³)))               (GPT-2 "gelu_new")
+//   silu(z)      = z·σ(z) = z / (1 + e^−z)                               (the gate of SwiGLU, Llama)
 #include "../config.hpp"
 
 #include <cmath>
@@ -12,25 +13,28 @@
 
 namespace sparse_distill {
 
-enum class activation { relu, gelu, gelu_tanh };
+enum class activation { relu, gelu, gelu_tanh, silu };
 
 inline std::string_view to_string(activation a) {
     switch (a) {
         case activation::relu: return "relu";
         case activation::gelu: return "gelu";
         case activation::gelu_tanh: return "gelu_tanh";
+        case activation::silu: return "silu";
     }
     return "?";
 }
 
-/// Parses "relu", "gelu" (also "gelu_erf"), "gelu_tanh" (also "gelu_new", "gelu_pytorch_tanh").
+/// Parses "relu", "gelu" (also "gelu_erf"), "gelu_tanh" (also "gelu_new", "gelu_pytorch_tanh"),
+/// "silu" (also "swish").
 inline activation parse_activation(std::string_view name) {
     if (name == "relu") return activation::relu;
     if (name == "gelu" || name == "gelu_erf") return activation::gelu;
     if (name == "gelu_tanh" || name == "gelu_new" || name == "gelu_pytorch_tanh")
         return activation::gelu_tanh;
+    if (name == "silu" || name == "swish") return activation::silu;
     throw std::invalid_argument("unknown activation '" + std::string(name) +
-                                "': expected relu, gelu or gelu_tanh");
+                                "': expected relu, gelu, gelu_tanh or silu");
 }
 
 namespace detail {
@@ -43,7 +47,7 @@ inline constexpr double gelu_tanh_cubic = 0.044715;
 /// act(z).
 template <class Scalar>
 SD_HOST_DEVICE inline Scalar activate(activation a, Scalar z) {
-    using std::erf, std::tanh;
+    using std::erf, std::exp, std::tanh;
     switch (a) {
         case activation::relu: return z > Scalar(0) ? z : Scalar(0);
         case activation::gelu: return Scalar(0.5) * z * (Scalar(1) + erf(z * Scalar(detail::inv_sqrt2)));
@@ -51,6 +55,7 @@ SD_HOST_DEVICE inline Scalar activate(activation a, Scalar z) {
             const Scalar inner = Scalar(detail::sqrt_2_over_pi) * (z + Scalar(detail::gelu_tanh_cubic) * z * z * z);
             return Scalar(0.5) * z * (Scalar(1) + tanh(inner));
         }
+        case activation::silu: return z / (Scalar(1) + exp(-z));
     }
     return z;
 }
@@ -71,6 +76,11 @@ SD_HOST_DEVICE inline Scalar activate_derivative(activation a, Scalar z) {
             const Scalar t = tanh(inner);
             const Scalar dinner = Scalar(detail::sqrt_2_over_pi) * (Scalar(1) + Scalar(3 * detail::gelu_tanh_cubic) * z2);
             return Scalar(0.5) * (Scalar(1) + t) + Scalar(0.5) * z * (Scalar(1) - t * t) * dinner;
+        }
+        case activation::silu: {
+            // σ(z)·(1 + z·(1 − σ(z)))
+            const Scalar s = Scalar(1) / (Scalar(1) + exp(-z));
+            return s * (Scalar(1) + z * (Scalar(1) - s));
         }
     }
     return Scalar(1);

@@ -4,6 +4,10 @@
 // Layout: row i of `w_in` is neuron i's input (encoder) vector and row i of `w_out` its output
 // (decoder) vector, both of length d_model. In the post's notation MLP(x) = W2·act(W1·x + b1) + b2,
 // w_in = W1 and w_out = W2ᵀ; in transformer_lens names w_in = W_inᵀ and w_out = W_out.
+//
+// A gated MLP (SwiGLU, Llama) also has `w_up`: MLP(x) = W2·(act(W1·x + b1) ⊙ (W3·x)) with act = silu,
+// w_in = W1 (gate_proj), w_up = W3 (up_proj), w_out = W2ᵀ (down_proj); neuron i's activation is
+// act(w_in_i·x + b_in_i)·(w_up_i·x).
 #include "../random/fill.hpp"
 #include "../tensor/matrix.hpp"
 #include "activation.hpp"
@@ -21,7 +25,10 @@ struct mlp_weights {
     vector<Scalar> b_in;   ///< [d_mlp], or empty for no bias
     matrix<Scalar> w_out;  ///< [d_mlp, d_model]
     vector<Scalar> b_out;  ///< [d_model], or empty for no bias
+    matrix<Scalar> w_up;   ///< [d_mlp, d_model] for a gated (SwiGLU) MLP, else empty
     activation act = activation::gelu;
+
+    bool gated() const { return w_up.size() != 0; }
 
     index_t d_model() const { return w_in.cols(); }
     index_t d_mlp() const { return w_in.rows(); }
@@ -34,6 +41,9 @@ struct mlp_weights {
             fail("w_out is [" + std::to_string(w_out.rows()) + ", " + std::to_string(w_out.cols()) +
                  "], expected [d_mlp, d_model] = [" + std::to_string(w_in.rows()) + ", " +
                  std::to_string(w_in.cols()) + "] (row i = output vector of neuron i)");
+        if (gated() && (w_up.rows() != w_in.rows() || w_up.cols() != w_in.cols()))
+            fail("w_up is [" + std::to_string(w_up.rows()) + ", " + std::to_string(w_up.cols()) +
+                 "], expected [d_mlp, d_model] = [" + std::to_string(w_in.rows()) + ", " + std::to_string(w_in.cols()) + "]");
         if (b_in.size() != 0 && b_in.size() != d_mlp())
             fail("b_in has " + std::to_string(b_in.size()) + " entries, expected d_mlp = " + std::to_string(d_mlp()));
         if (b_out.size() != 0 && b_out.size() != d_model())

@@ -1,6 +1,8 @@
 #pragma once
 // The teacher: the MLP being distilled, y = W_out·act(W_in·x + b_in) + b_out, act GELU (exact or
-// tanh) for a transformer's MLP, or ReLU for toy setups. Forward only: the teacher is never trained.
+// tanh) for a transformer's MLP, or ReLU for toy setups; or a gated MLP (SwiGLU, Llama),
+// y = W_out·(act(W_in·x + b_in) ⊙ (W_up·x)) + b_out with act = silu. Forward only: the teacher is
+// never trained (nn/teacher_gradient.hpp has its input gradient, for checks and attribution).
 #include "../backend/cpu.hpp"
 #include "../tensor/view.hpp"
 #include "mlp_weights.hpp"
@@ -22,8 +24,10 @@ public:
         d_mlp_ = weights.d_mlp();
         has_b_in_ = weights.b_in.size() != 0;
         has_b_out_ = weights.b_out.size() != 0;
+        gated_ = weights.gated();
         act_ = weights.act;
-        storage_.resize(2 * d_mlp_ * d_model_ + d_mlp_ + d_model_);
+        storage_.resize((gated_ ? 3 : 2) * d_mlp_ * d_model_ + d_mlp_ + d_model_);
+        if (gated_) Backend::copy_from_host(weights.w_up.data(), w_up().data, d_mlp_ * d_model_);
         Backend::copy_from_host(weights.w_in.data(), w_in().data, d_mlp_ * d_model_);
         Backend::copy_from_host(weights.w_out.data(), w_out().data, d_mlp_ * d_model_);
         if (has_b_in_) Backend::copy_from_host(weights.b_in.data(), b_in().data, d_mlp_);
@@ -46,18 +50,29 @@ public:
             w.b_out.resize(d_model_);
             Backend::copy_to_host(b_out().data, w.b_out.data(), d_model_);
         }
+        if (gated_) {
+            w.w_up.resize(d_mlp_, d_model_);
+            Backend::copy_to_host(w_up().data, w.w_up.data(), d_mlp_ * d_model_);
+        }
         return w;
     }
 
     index_t d_model() const { return d_model_; }
     index_t d_mlp() const { return d_mlp_; }
     activation act() const { return act_; }
+    bool gated() const { return gated_; }
 
-    /// hidden = act(x·W_inᵀ + b_in), [batch, d_mlp]: the neuron activations (for analyses).
+    /// hidden = act(x·W_inᵀ + b_in) [⊙ x·W_upᵀ when gated], [batch, d_mlp]: the neuron activations.
     void hidden(matrix_view<const Scalar> x, matrix_view<Scalar> hidden_out) {
         check_input(x);
         Backend::matmul(x, false, matrix_view<const Scalar>(w_in()), true, hidden_out);
         Backend::bias_activate(hidden_out, vector_view<const Scalar>(b_in()), act_, hidden_out);
+        if (gated_) {
+            if (up_.size() < x.rows * d_mlp_) up_.resize(x.rows * d_mlp_);
+            const matrix_view<Scalar> up{up_.data(), x.rows, d_mlp_};
+            Backend::matmul(x, false, matrix_view<const Scalar>(w_up()), true, up);
+            Backend::multiply_elementwise(hidden_out, matrix_view<const Scalar>(up));
+        }
     }
 
     /// y = act(x·W_inᵀ + b_in)·W_out + b_out, x [batch, d_model] → y [batch, d_model].
@@ -99,6 +114,11 @@ public:
     vector_view<const Scalar> b_out() const {
         return {storage_.data() + 2 * d_mlp_ * d_model_ + d_mlp_, has_b_out_ ? d_model_ : 0};
     }
+    /// W_up [d_mlp, d_model] of a gated MLP (0 rows otherwise).
+    matrix_view<Scalar> w_up() { return {storage_.data() + 2 * d_mlp_ * d_model_ + d_mlp_ + d_model_, gated_ ? d_mlp_ : 0, d_model_}; }
+    matrix_view<const Scalar> w_up() const {
+        return {storage_.data() + 2 * d_mlp_ * d_model_ + d_mlp_ + d_model_, gated_ ? d_mlp_ : 0, d_model_};
+    }
 
 private:
     void check_input(matrix_view<const Scalar> x) const {
@@ -108,10 +128,11 @@ private:
     }
 
     index_t d_model_ = 0, d_mlp_ = 0;
-    bool has_b_in_ = false, has_b_out_ = false;
+    bool has_b_in_ = false, has_b_out_ = false, gated_ = false;
     activation act_ = activation::gelu;
-    typename Backend::template buffer<Scalar> storage_;  // w_in | w_out | b_in | b_out
+    typename Backend::template buffer<Scalar> storage_;  // w_in | w_out | b_in | b_out | w_up (gated only)
     typename Backend::template buffer<Scalar> hidden_;    // scratch, grown to the largest batch seen
+    typename Backend::template buffer<Scalar> up_;        // scratch for x·W_upᵀ (gated only)
 };
 
 }  // namespace sparse_distill

@@ -44,6 +44,16 @@ void cpu_add_row_vector(matrix_view<Scalar> m, vector_view<const Scalar> b) {
         for (index_t c = 0; c < m.cols; ++c) m.data[r * m.cols + c] += b.data[c];
 }
 
+/// m ⊙= other (elementwise product, in place): the gate of a SwiGLU MLP.
+template <class Scalar>
+void cpu_multiply_elementwise(matrix_view<Scalar> m, matrix_view<const Scalar> other) {
+    if (m.rows != other.rows || m.cols != other.cols) throw std::invalid_argument("multiply_elementwise: shapes do not agree");
+    // Rows (tokens) are independent.
+#pragma omp parallel for schedule(static) if (worth_threads(m.size()))
+    for (index_t r = 0; r < m.rows; ++r)
+        for (index_t c = 0; c < m.cols; ++c) m.data[r * m.cols + c] *= other.data[r * m.cols + c];
+}
+
 /// z += bias; a = act(z); returns Σ|a| and #(a > 0).
 template <class Scalar>
 activation_sums cpu_bias_activate(matrix_view<Scalar> z, vector_view<const Scalar> bias, activation act,
