@@ -9,6 +9,7 @@
 #include "analysis/feature_table.hpp"
 #include "analysis/feature_types.hpp"
 #include "analysis/l1_sweep.hpp"
+#include "analysis/loss_recovered.hpp"
 #include "analysis/match_consistency.hpp"
 #include "analysis/reconstruction.hpp"
 #include "analysis/similarity.hpp"
