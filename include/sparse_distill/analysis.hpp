@@ -16,3 +16,4 @@
 #include "analysis/simulator_clusters.hpp"
 #include "analysis/simulator_correlation.hpp"
 #include "analysis/student_analysis.hpp"
+#include "analysis/top_activations.hpp"

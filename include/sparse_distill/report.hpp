@@ -4,3 +4,4 @@
 #include "report/html_document.hpp"
 #include "report/svg_plot.hpp"
 #include "report/analysis_figures.hpp"
+#include "report/token_highlight.hpp"

@@ -107,3 +107,23 @@ TEST_CASE("teacher responses: T(m·f) − T(0) for each planted direction") {
     const sd::matrix<double> expected = teacher.forward(x) - teacher.forward(sd::matrix<double>::Zero(1, 4));
     CHECK((r.row(1) - expected.row(0)).norm() < 1e-14);
 }
+
+TEST_CASE("top activating rows: the k largest positive activations per feature, descending") {
+    sign_split c;
+    c.eval.teacher_input.resize(6, 1);
+    c.eval.teacher_input << 1, -1, 3, -2, 2, 0.5;
+    const sd::student_mlp<double> s(c.config, c.weights);
+    const auto top = an::top_activating_rows(s, c.eval.teacher_input, 2, /*chunk_rows=*/4);
+    REQUIRE(top.size() == 2);
+    REQUIRE(top[0].size() == 2);
+    CHECK(top[0][0].row == 2);  // x = 3
+    CHECK(top[0][0].activation == doctest::Approx(3.0));
+    CHECK(top[0][1].row == 4);  // x = 2
+    REQUIRE(top[1].size() == 2);
+    CHECK(top[1][0].row == 3);  // −x = 2
+    CHECK(top[1][1].row == 1);  // −x = 1
+    const auto all = an::top_activating_rows(s, c.eval.teacher_input, 10);
+    CHECK(all[1].size() == 2);  // feature 1 fires on only two tokens
+    CHECK(all[0].size() == 4);
+    CHECK_THROWS(an::top_activating_rows(s, c.eval.teacher_input, 0));
+}

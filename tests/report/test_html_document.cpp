@@ -139,3 +139,13 @@ TEST_CASE("a failed write names the file and leaves the old one intact") {
     CHECK_THROWS_AS(doc.write(path), io::io_error);
     CHECK(sd_test::read_file(path) == "old report");
 }
+
+TEST_CASE("highlighted tokens: one escaped span per token, opacity from the activation, focus outlined") {
+    const std::string html = sparse_distill::report::highlighted_tokens_html({"a<", " b", "\n"}, {2.0, 0.5, -1.0}, 2.0, 0);
+    CHECK(html.find("a&lt;") != std::string::npos);
+    CHECK(html.find("rgba(230,97,0,1.000);outline") != std::string::npos);
+    CHECK(html.find("rgba(230,97,0,0.250)") != std::string::npos);
+    CHECK(html.find("rgba(230,97,0,0.000)") != std::string::npos);  // negative: no highlight
+    CHECK(html.find("\u21b5") != std::string::npos);
+    CHECK_THROWS(sparse_distill::report::highlighted_tokens_html({"a"}, {}, 1.0));
+}
