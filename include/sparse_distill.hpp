@@ -14,3 +14,4 @@
 #include "sparse_distill/analysis.hpp"
 #include "sparse_distill/io.hpp"
 #include "sparse_distill/report.hpp"
+#include "sparse_distill/lm.hpp"

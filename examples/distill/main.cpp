@@ -3,10 +3,12 @@
 //
 //   distill [options]                  ReLU student, its GELU twin and an SAE; report.html
 //   distill [options] sweep --l1-values 0.03,0.1,0.3,1     Fig 5 across λ
+//   distill [options] lm --checkpoint M.bin --tokenizer T.bin --text X.txt [--layers all]   a real model
 //
 // Exit status: 0 on success, 1 when a file cannot be written, 2 for bad options.
 #include "options.hpp"
 #include "outputs.hpp"
+#include "lm_mode.hpp"
 #include "report_page.hpp"
 
 #include <cstdio>
@@ -54,11 +56,6 @@ auto callbacks_for(const options& o, std::FILE* log) {
         return c;
     };
 }
-
-/// Settings are checked before anything is written: a bad option leaves no half-made output folder.
-struct bad_settings : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
 
 sd::experiments::planted_distillation_settings checked_settings(const options& o) {
     try {
@@ -130,16 +127,24 @@ int main(int argc, char** argv) {
     CLI::App app{"distill: distil a teacher MLP into a wide sparse student (and an SAE baseline) on planted-feature "
                  "data, run the analyses of the sparse MLP distillation post, and write report.html.",
                  "distill"};
-    CLI::App* sweep_command = nullptr;
-    add_options(app, o, sweep_command);
+    subcommands sub;
+    add_options(app, o, sub);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? 0 : 2;
     }
-    if (sweep_command->parsed()) o.mode = "sweep";
+    if (sub.sweep->parsed()) o.mode = "sweep";
+    if (sub.lm->parsed()) {
+        o.mode = "lm";
+        // Real activations have another scale than the planted default: its own defaults, unless given.
+        if (app.count("--l1") == 0) o.student.l1 = 0.03;
+        if (app.count("--lr") == 0) o.student.lr = 3e-3;
+        o.d_sae_given = app.count("--d-sae") > 0;
+    }
     try {
         if (o.threads > 0) sd::set_num_threads(o.threads);  // bounded by the option's check
+        if (o.mode == "lm") return distill::run_lm(o);
         return o.mode == "sweep" ? sweep(o) : run(o);
     } catch (const bad_settings& e) {
         std::fprintf(stderr, "distill: invalid settings: %s\n", e.what());

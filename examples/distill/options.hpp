@@ -42,6 +42,7 @@ struct options {
     int threads = 0;
     std::int64_t log_every = 50;
     bool quiet = false;
+    bool d_sae_given = false;  ///< --d-sae was on the command line (lm mode otherwise uses the width ratio)
 
     sd::data::planted_feature_settings data{64, 512, 0.008, 0.5, 1.5, 0.02};
     sd::index_t d_mlp = 256;
@@ -58,10 +59,27 @@ struct options {
     sd::index_t eval_tokens = 16384;
     double threshold = 0.8;
     std::vector<double> sweep_l1 = {0.03, 0.1, 0.3, 1.0};
+
+    /// `distill lm`: a real llama2.c model instead of planted data.
+    struct lm_options {
+        std::string checkpoint, tokenizer, text;
+        std::vector<std::string> layers = {"all"};
+        int window = 128;
+        double held_out = 0.1;
+        double width_ratio = 4.0;
+        std::string harvest_dir;
+        sparse_distill::index_t example_features = 16, examples_per_feature = 5;
+    } lm;
+};
+
+/// The subcommands, to tell which one was given.
+struct subcommands {
+    CLI::App* sweep = nullptr;
+    CLI::App* lm = nullptr;
 };
 
 /// Registers every option on `app` (and the `sweep` subcommand) writing into `o`.
-inline void add_options(CLI::App& app, options& o, CLI::App*& sweep) {
+inline void add_options(CLI::App& app, options& o, subcommands& sub) {
     app.option_defaults()->always_capture_default();
     app.add_option("-o,--out", o.out, "output folder: report.html, metrics.json, features_<model>.csv, metrics.jsonl");
     app.add_option("--seed", o.seed, "seed of data, teacher and initialisations (runs are reproducible)")
@@ -126,23 +144,31 @@ inline void add_options(CLI::App& app, options& o, CLI::App*& sweep) {
     an->add_option("--threshold", o.threshold, "max decoder cosine above which a feature is a neuron simulator")
         ->check(CLI::Range(0.0, 0.999999));
 
-    sweep = app.add_subcommand("sweep", "train the student at several λ and draw Fig 5 (errors and feature types vs λ)");
-    sweep->fallthrough();  // the main options may follow the subcommand too
-    sweep->add_option("--l1-values", o.sweep_l1, "comma-separated λ values")->delimiter(',')->check(CLI::NonNegativeNumber);
+    sub.sweep = app.add_subcommand("sweep", "train the student at several λ and draw Fig 5 (errors and feature types vs λ)");
+    sub.sweep->fallthrough();  // the main options may follow the subcommand too
+    sub.sweep->add_option("--l1-values", o.sweep_l1, "comma-separated λ values")->delimiter(',')->check(CLI::NonNegativeNumber);
+
+    auto& l = o.lm;
+    sub.lm = app.add_subcommand("lm", "distil the MLPs of a llama2.c model (e.g. stories260K) on real text: harvest, train, "
+                                      "analyses, loss recovered, top-activating examples. Training options apply; unless "
+                                      "given, λ = 0.03, lr = 0.003 and d_sae = width ratio × d_mlp.");
+    sub.lm->fallthrough();
+    sub.lm->add_option("--checkpoint", l.checkpoint, "llama2.c v0 checkpoint (.bin)")->required()->check(CLI::ExistingFile);
+    sub.lm->add_option("--tokenizer", l.tokenizer, "llama2.c tokenizer.bin")->required()->check(CLI::ExistingFile);
+    sub.lm->add_option("--text", l.text, "UTF-8 text, passages separated by blank lines")->required()->check(CLI::ExistingFile);
+    sub.lm->add_option("--layers", l.layers, "layers to distil: 'all' or a comma-separated list")->delimiter(',');
+    sub.lm->add_option("--window", l.window, "tokens per sequence")->check(CLI::Range(2, 1 << 20));
+    sub.lm->add_option("--held-out", l.held_out, "fraction of passages (the last ones) held out for analyses and loss")
+        ->check(CLI::Range(0.001, 0.999));
+    sub.lm->add_option("--width-ratio", l.width_ratio, "student features per teacher neuron (the post's 4)")->check(CLI::PositiveNumber);
+    sub.lm->add_option("--harvest-dir", l.harvest_dir, "also write the harvested activations there as .npy files");
+    sub.lm->add_option("--example-features", l.example_features, "features shown with top-activating contexts")
+        ->check(CLI::NonNegativeNumber);
+    sub.lm->add_option("--examples-per-feature", l.examples_per_feature, "contexts per feature")->check(CLI::PositiveNumber);
 }
 
-/// The experiment the options describe (throws std::invalid_argument for impossible combinations).
-inline sd::experiments::planted_distillation_settings to_settings(const options& o) {
-    sd::experiments::planted_distillation_settings s;
-    s.data = o.data;
-    s.d_mlp = o.d_mlp;
-    s.teacher_act = sd::parse_activation(o.teacher_act);
-    s.teacher_bias_stddev = o.teacher_bias_std;
-    s.teacher_output_norm = o.teacher_output_norm;
-    s.eval_tokens = o.eval_tokens;
-    s.analysis.simulator_threshold = o.threshold;
-    s.seed = o.seed;
-
+/// The student the options describe (model, training and logging options).
+inline sd::experiments::model_spec student_spec(const options& o) {
     const model_options& m = o.student;
     sd::experiments::model_spec student;
     student.config.d_sae = m.d_sae;
@@ -166,6 +192,22 @@ inline sd::experiments::planted_distillation_settings to_settings(const options&
     student.train.adam.decay_mode = sd::optim::parse_weight_decay_mode(m.decay_mode);
     student.train.callback_every = o.log_every;
     student.name = std::string(sd::to_string(student.config.act)) + "_student";
+    return student;
+}
+
+/// The experiment the options describe (throws std::invalid_argument for impossible combinations).
+inline sd::experiments::planted_distillation_settings to_settings(const options& o) {
+    sd::experiments::planted_distillation_settings s;
+    s.data = o.data;
+    s.d_mlp = o.d_mlp;
+    s.teacher_act = sd::parse_activation(o.teacher_act);
+    s.teacher_bias_stddev = o.teacher_bias_std;
+    s.teacher_output_norm = o.teacher_output_norm;
+    s.eval_tokens = o.eval_tokens;
+    s.analysis.simulator_threshold = o.threshold;
+    s.seed = o.seed;
+
+    sd::experiments::model_spec student = student_spec(o);
     s.models.push_back(student);
 
     if (o.mode == "run" && !o.no_gelu_student && student.config.act != sd::activation::gelu) {

@@ -9,10 +9,17 @@
 #include <cstdio>
 #include <filesystem>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace distill {
+
+/// Impossible settings (exit status 2). They are checked before anything is written, so a bad option
+/// leaves no half-made output folder.
+struct bad_settings : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
 
 using result_type = sd::experiments::planted_distillation_result<float>;
 using model_type = sd::experiments::trained_model<float>;

@@ -149,3 +149,11 @@ TEST_CASE("highlighted tokens: one escaped span per token, opacity from the acti
     CHECK(html.find("\u21b5") != std::string::npos);
     CHECK_THROWS(sparse_distill::report::highlighted_tokens_html({"a"}, {}, 1.0));
 }
+
+TEST_CASE("highlighted tokens: half a UTF-8 character in a byte token stays valid UTF-8") {
+    const std::string html = sparse_distill::report::highlighted_tokens_html({"\xC3", "\xA9", "é"}, {1.0, 1.0, 1.0}, 1.0);
+    CHECK(html.find("\u27e8xC3\u27e9") != std::string::npos);
+    CHECK(html.find("\u27e8xA9\u27e9") != std::string::npos);
+    CHECK(html.find("é") != std::string::npos);
+    CHECK(html.find('\xC3' + std::string("<")) == std::string::npos);
+}

@@ -135,11 +135,6 @@ planted_recovery recover(const matrix<Scalar>& encoder_targets, const matrix<Sca
                                                      encoder_targets, {}, analysis::every_feature_type);
     return r;
 }
-
-template <class Callbacks>
-auto with_history(metrics_history& history, Callbacks&& callbacks) {
-    return callback_list<metrics_history&, std::remove_cvref_t<Callbacks>>(history, std::forward<Callbacks>(callbacks));
-}
 }  // namespace detail
 
 /// Runs the experiment. `make_callbacks(spec, total_steps)` returns the training callbacks for each
@@ -177,11 +172,11 @@ planted_distillation_result<Scalar> run_planted_distillation(const planted_disti
         if (m.spec.sae) {
             data::teacher_output_source source(inputs, teacher);
             trainer<Scalar, Backend> t(student, nullptr, m.spec.train);
-            m.summary = t.run(source, detail::with_history(m.history, make_callbacks(m.spec, m.spec.train.steps())));
+            m.summary = t.run(source, with_history(m.history, make_callbacks(m.spec, m.spec.train.steps())));
             o.compare_encoder = false;  // its encoder reads the output space
         } else {
             trainer<Scalar, Backend> t(student, &teacher, m.spec.train);
-            m.summary = t.run(inputs, detail::with_history(m.history, make_callbacks(m.spec, m.spec.train.steps())));
+            m.summary = t.run(inputs, with_history(m.history, make_callbacks(m.spec, m.spec.train.steps())));
         }
         m.weights = student.weights();
         m.analysis = analysis::analyse_student(student, teacher, m.spec.sae ? sae_eval : eval, o);

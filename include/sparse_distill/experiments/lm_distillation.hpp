@@ -1,0 +1,164 @@
+#pragma once
+// The post's experiment on a real model: for each chosen layer of a llama2.c transformer, harvest the
+// MLP's inputs and outputs on training text, distil the (SwiGLU) MLP into a wide sparse student, run
+// every analysis on held-out text, and measure the language-model loss with the student spliced in
+// against the clean model and zero / mean ablation of that MLP. Top-activating contexts for a few
+// features complete Fig 6.
+#include "../analysis/loss_recovered.hpp"
+#include "../analysis/student_analysis.hpp"
+#include "../data/paired_source.hpp"
+#include "../lm/harvest.hpp"
+#include "../lm/text_windows.hpp"
+#include "../lm/top_examples.hpp"
+#include "../train/callback_list.hpp"
+#include "../train/metrics_log.hpp"
+#include "../train/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace sparse_distill::experiments {
+
+struct lm_distillation_settings {
+    std::vector<int> layers;            ///< empty: every layer
+    int window = 128;                   ///< tokens per sequence, for harvesting and for the loss
+    double held_out_fraction = 0.1;     ///< the last passages of the text: analyses and loss, never training
+    double width_ratio = 4.0;           ///< d_sae = round(width_ratio · d_mlp), the post's ×4
+    student_config student;             ///< d_in, d_sae, d_out are filled in
+    train_settings train;
+    analysis::analysis_options analysis;
+    index_t example_features = 16;      ///< features shown with top-activating contexts (sparse ones first)
+    index_t examples_per_feature = 5;
+    int batch_windows = 16;             ///< windows per forward pass
+    std::uint64_t seed = 0;
+
+    void validate(int n_layers) const {
+        for (int l : layers)
+            if (l < 0 || l >= n_layers)
+                throw std::invalid_argument("layer " + std::to_string(l) + " outside [0, " + std::to_string(n_layers) + ")");
+        if (window < 2) throw std::invalid_argument("window must be at least 2 tokens (got " + std::to_string(window) + ")");
+        if (!(held_out_fraction > 0 && held_out_fraction < 1))
+            throw std::invalid_argument("held-out fraction must lie in (0, 1) (got " + std::to_string(held_out_fraction) + ")");
+        if (!(width_ratio > 0 && std::isfinite(width_ratio))) throw std::invalid_argument("width ratio must be positive");
+        if (example_features < 0 || examples_per_feature <= 0)
+            throw std::invalid_argument("example counts must be non-negative (features) and positive (per feature)");
+        if (batch_windows < 1) throw std::invalid_argument("batch_windows must be positive");
+        train.validate();
+    }
+};
+
+struct lm_layer_result {
+    int layer = 0;
+    student_config config;
+    train_summary summary;
+    metrics_history history;
+    student_weights<float> weights;
+    analysis::student_analysis analysis;
+    analysis::spliced_losses losses;
+    std::vector<index_t> example_features;
+    std::vector<std::vector<lm::token_example>> examples;  ///< one list per example feature
+};
+
+struct lm_distillation_result {
+    std::size_t train_tokens = 0, held_out_tokens = 0;       ///< in whole windows
+    std::size_t train_passages = 0, held_out_passages = 0;
+    double clean_loss = 0;
+    double forward_tokens_per_second = 0;                    ///< the harvesting forward pass, hooks included
+    std::vector<lm_layer_result> layers;
+};
+
+namespace detail {
+/// Sparse features first, the rarest first among those that fired on at least `min_fires` held-out
+/// tokens (rare features tend to be the monosemantic ones, and the post's Fig 6 shows sparse
+/// features), then simulators.
+inline std::vector<index_t> pick_example_features(const analysis::student_analysis& a, index_t count, index_t min_fires) {
+    std::vector<index_t> sparse, simulators;
+    for (std::size_t j = 0; j < a.types.size(); ++j) {
+        if (a.types[j] == analysis::feature_type::sparse_feature && a.activity.fire_counts[j] >= min_fires)
+            sparse.push_back(static_cast<index_t>(j));
+        if (a.types[j] == analysis::feature_type::neuron_simulator) simulators.push_back(static_cast<index_t>(j));
+    }
+    const auto by_frequency = [&](index_t x, index_t y) {
+        return a.activity.fire_counts[static_cast<std::size_t>(x)] < a.activity.fire_counts[static_cast<std::size_t>(y)];
+    };
+    std::stable_sort(sparse.begin(), sparse.end(), by_frequency);
+    std::vector<index_t> out;
+    for (index_t j : sparse)
+        if (index_t(out.size()) < count) out.push_back(j);
+    for (index_t j : simulators)
+        if (index_t(out.size()) < count) out.push_back(j);
+    return out;
+}
+}  // namespace detail
+
+/// Runs the experiment on `text`. `make_callbacks(layer, total_steps)` gives each layer's training
+/// callbacks; `progress(stage)` reports what is being done (both optional in effect: pass no-ops).
+template <class MakeCallbacks, class Progress>
+lm_distillation_result run_lm_distillation(const lm::transformer& model, const lm::tokenizer& tok, std::string_view text,
+                                           lm_distillation_settings s, MakeCallbacks&& make_callbacks, Progress&& progress) {
+    const int n_layers = model.config().n_layers;
+    s.validate(n_layers);
+    if (s.layers.empty())
+        for (int l = 0; l < n_layers; ++l) s.layers.push_back(l);
+
+    const lm::text_windows windows = lm::make_text_windows(tok, text, s.window, s.held_out_fraction);
+    if (windows.train.empty() || windows.held_out.empty())
+        throw std::invalid_argument("the text is too short: " + std::to_string(windows.train.size()) + " training and " +
+                                    std::to_string(windows.held_out.size()) + " held-out windows of " +
+                                    std::to_string(s.window) + " tokens");
+    lm_distillation_result r;
+    r.train_passages = windows.train_passages;
+    r.held_out_passages = windows.held_out_passages;
+    r.train_tokens = windows.train.size() * static_cast<std::size_t>(s.window);
+    r.held_out_tokens = windows.held_out.size() * static_cast<std::size_t>(s.window);
+
+    progress("harvesting MLP activations of " + std::to_string(windows.train.size()) + " training windows");
+    const auto start = std::chrono::steady_clock::now();
+    const lm::harvest train = lm::harvest_mlp_activations(model, windows.train, s.layers, s.batch_windows);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    r.forward_tokens_per_second = seconds > 0 ? double(train.rows()) / seconds : 0;
+    progress("harvesting held-out windows");
+    const lm::harvest held = lm::harvest_mlp_activations(model, windows.held_out, s.layers, s.batch_windows);
+    r.clean_loss = model.next_token_loss(windows.held_out);
+
+    for (int layer : s.layers) {
+        lm_layer_result& out = r.layers.emplace_back();
+        out.layer = layer;
+        const mlp_weights<float> teacher_weights = lm::swiglu_teacher_weights(model, layer);
+        teacher_mlp<float> teacher(teacher_weights);
+        out.config = s.student;
+        out.config.d_in = out.config.d_out = model.config().dim;
+        out.config.d_sae = std::max<index_t>(1, static_cast<index_t>(std::llround(s.width_ratio * double(teacher.d_mlp()))));
+        out.config.validate();
+
+        progress("layer " + std::to_string(layer) + ": training a student with " + std::to_string(out.config.d_sae) + " features");
+        const lm::layer_activations& acts = train.layer(layer);
+        data::paired_source<float> source(acts.mlp_in, acts.mlp_out, s.seed * 131 + static_cast<std::uint64_t>(layer));
+        student_mlp<float> student(out.config, s.seed * 137 + static_cast<std::uint64_t>(layer));
+        trainer<float> t(student, nullptr, s.train);
+        out.summary = t.run(source, with_history(out.history, make_callbacks(layer, s.train.steps())));
+        out.weights = student.weights();
+
+        progress("layer " + std::to_string(layer) + ": analyses and spliced losses");
+        const lm::layer_activations& held_acts = held.layer(layer);
+        const analysis::eval_tokens<float> eval{held_acts.mlp_in, held_acts.mlp_in, held_acts.mlp_out};
+        out.analysis = analysis::analyse_student(student, teacher, eval, s.analysis);
+
+        out.losses.clean = r.clean_loss;
+        lm::forward_hooks zero, mean, spliced;
+        zero.replace[layer] = lm::zero_ablation();
+        mean.replace[layer] = lm::mean_ablation(lm::mean_mlp_output(acts));
+        spliced.replace[layer] = [&student](const matrix<float>& in, matrix<float>& mlp_out) { mlp_out = student.predict(in); };
+        out.losses.zero_ablated = model.next_token_loss(windows.held_out, zero);
+        out.losses.mean_ablated = model.next_token_loss(windows.held_out, mean);
+        out.losses.student = model.next_token_loss(windows.held_out, spliced);
+
+        out.example_features = detail::pick_example_features(out.analysis, s.example_features, s.examples_per_feature);
+        out.examples = lm::top_examples(student, held, layer, out.example_features, s.examples_per_feature);
+    }
+    return r;
+}
+
+}  // namespace sparse_distill::experiments

@@ -1,0 +1,290 @@
+#pragma once
+// A llama2.c model on the CPU, batched: B sequences of T tokens are stacked into one [B·T, dim]
+// matrix so every projection and the MLP is a single Eigen product. MLP hooks let a caller read
+// each layer's MLP input and output (to harvest activations) or replace the MLP (to measure the
+// language-model loss with a distilled student in its place).
+#include "sparse_distill/config.hpp"
+#include "sparse_distill/lm/detail/rope.hpp"
+#include "sparse_distill/lm/detail/transformer_ops.hpp"
+#include "sparse_distill/lm/llama_checkpoint.hpp"
+#include "sparse_distill/lm/tokenizer.hpp"
+#include "sparse_distill/tensor/matrix.hpp"
+
+#include <cmath>
+#include <cstddef>
+#include <functional>
+#include <limits>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sparse_distill::lm {
+
+/// Called after layer `layer`'s MLP with its input (after the FFN RMSNorm) and its output, [B·T, dim].
+using mlp_reader = std::function<void(int layer, const matrix<float>& mlp_in, const matrix<float>& mlp_out)>;
+
+/// Replaces a layer's MLP: writes mlp_out [B·T, dim] (already sized) from mlp_in. mlp_out arrives
+/// filled with NaN, so a replacement that leaves an entry unwritten is caught (the forward pass
+/// throws std::logic_error on a non-finite output).
+using mlp_replacement = std::function<void(const matrix<float>& mlp_in, matrix<float>& mlp_out)>;
+
+/// Hooks of one forward pass, called on the calling thread in layer order with all B·T rows of the
+/// batch: `read` sees every layer's MLP (after any replacement), `replace` maps a layer index to
+/// the function computing its MLP instead.
+struct forward_hooks {
+    mlp_reader read;
+    std::map<int, mlp_replacement> replace;
+};
+
+/// Zero ablation: mlp_out = 0.
+inline mlp_replacement zero_ablation() {
+    return [](const matrix<float>&, matrix<float>& out) { out.setZero(); };
+}
+
+/// Mean ablation: every row of mlp_out = `mean_output` (typically the MLP's mean output over a
+/// reference set). Throws std::invalid_argument when its size is not dim.
+inline mlp_replacement mean_ablation(vector<float> mean_output) {
+    return [mean = std::move(mean_output)](const matrix<float>&, matrix<float>& out) {
+        if (mean.size() != out.cols())
+            throw std::invalid_argument("mean_ablation: mean output has " + std::to_string(mean.size()) +
+                                        " entries, the model's dim is " + std::to_string(out.cols()));
+        out.rowwise() = mean.transpose();
+    };
+}
+
+/// The Llama forward pass of llama2.c, per layer:
+///   x += Wo · attention(RoPE(Wq·n), RoPE(Wk·n), Wv·n),  n = RMSNorm(x; rms_att)
+///   x += W2 (silu(W1 m) ⊙ W3 m),                          m = RMSNorm(x; rms_ffn)
+/// then logits = C · RMSNorm(x; rms_final) with C the classifier (token_embedding when shared).
+/// RMSNorm(x; g) = g ⊙ x / sqrt(mean(x²) + 1e-5); RoPE rotates pairs (2i, 2i+1) of each head by
+/// pos · 10000^(−2i/head_size); attention is causal, softmax(q·k/√head_size), grouped: query head h
+/// uses key/value head h / (n_heads / n_kv_heads).
+class transformer {
+public:
+    /// Takes the weights (validated: std::invalid_argument when a shape disagrees with the config).
+    explicit transformer(llama_weights weights) : weights_(std::move(weights)) {
+        weights_.validate();
+        rope_ = detail::rope_table(weights_.config.seq_len, weights_.config.head_size());
+    }
+
+    const llama_config& config() const { return weights_.config; }
+    const llama_weights& weights() const { return weights_; }
+    /// Layer `layer`'s weights (std::out_of_range outside [0, n_layers)).
+    const llama_layer& layer(int layer) const { return weights_.layers.at(checked_layer(layer, "layer")); }
+
+    /// Logits of every position, [B·T, vocab_size], row b·T + t for token t of sequence b. All
+    /// sequences must have the same length 1 ≤ T ≤ seq_len and valid ids (std::invalid_argument).
+    matrix<float> logits(const std::vector<std::vector<int>>& sequences, const forward_hooks& hooks = {}) const {
+        const matrix<float> final_state = forward(sequences, hooks);
+        matrix<float> out(final_state.rows(), config().vocab_size);
+        out.noalias() = final_state * weights_.output_classifier().transpose();
+        return out;
+    }
+
+    /// Mean next-token cross-entropy in nats over all B·(T−1) predictions:
+    ///   loss = 1/(B(T−1)) Σ_b Σ_{t<T−1} [logsumexp(z_{b,t}) − z_{b,t}[s_b[t+1]]]
+    /// with z_{b,t} the logits after positions ≤ t, accumulated in double. Needs T ≥ 2. Holds
+    /// all B·T·vocab logits at once, so split very large inputs into several calls.
+    double next_token_loss(const std::vector<std::vector<int>>& sequences, const forward_hooks& hooks = {}) const {
+        if (!sequences.empty() && sequences.front().size() < 2)
+            throw std::invalid_argument("next_token_loss: sequences of length " + std::to_string(sequences.front().size()) +
+                                        " have no next token to predict; expected T >= 2");
+        const matrix<float> z = logits(sequences, hooks);
+        const auto T = static_cast<index_t>(sequences.front().size());
+        const auto batch = static_cast<index_t>(sequences.size());
+        std::vector<double> per_row(static_cast<std::size_t>(batch * (T - 1)));
+        // Rows are independent; the sum is taken afterwards in a fixed order so the loss does not
+        // depend on the thread count.
+#pragma omp parallel for schedule(static)
+        for (index_t i = 0; i < batch * (T - 1); ++i) {
+            const index_t b = i / (T - 1), t = i % (T - 1);
+            const auto row = z.row(b * T + t);
+            const double max = row.maxCoeff();
+            double sum = 0;
+            for (index_t j = 0; j < row.size(); ++j) sum += std::exp(static_cast<double>(row(j)) - max);
+            const int target = sequences[static_cast<std::size_t>(b)][static_cast<std::size_t>(t + 1)];
+            per_row[static_cast<std::size_t>(i)] = max + std::log(sum) - static_cast<double>(row(target));
+        }
+        double total = 0;
+        for (const double loss : per_row) total += loss;
+        return total / static_cast<double>(per_row.size());
+    }
+
+    /// Greedy decoding: appends `steps` tokens to `prompt`, each the argmax (the lowest id on ties)
+    /// of the logits after the sequence so far, and returns prompt followed by them. Keeps a
+    /// key/value cache, so each step runs the new token only; hooks see the prompt's rows, then one
+    /// row per step. Needs a non-empty prompt and prompt.size() + steps − 1 ≤ seq_len. Unlike
+    /// llama2.c's run loop it does not stop at BOS.
+    std::vector<int> generate_greedy(int steps, std::vector<int> prompt = {tokenizer::bos},
+                                     const forward_hooks& hooks = {}) const {
+        if (steps < 0) throw std::invalid_argument("generate_greedy: steps is " + std::to_string(steps) + ", expected >= 0");
+        if (prompt.empty()) throw std::invalid_argument("generate_greedy: empty prompt, expected at least one token (BOS)");
+        if (steps > 0 && prompt.size() + static_cast<std::size_t>(steps) - 1 > static_cast<std::size_t>(config().seq_len))
+            throw std::invalid_argument("generate_greedy: prompt of " + std::to_string(prompt.size()) + " tokens + " +
+                                        std::to_string(steps) + " steps needs " +
+                                        std::to_string(prompt.size() + static_cast<std::size_t>(steps) - 1) +
+                                        " positions, more than seq_len = " + std::to_string(config().seq_len));
+        if (steps == 0) return prompt;
+        kv_cache cache(config(), 1, static_cast<index_t>(prompt.size()) + steps - 1);
+        std::vector<int> sequence = std::move(prompt);
+        matrix<float> state = forward({sequence}, hooks, 0, &cache);
+        for (int step = 0; step < steps; ++step) {
+            const vector<float> z = weights_.output_classifier() * state.row(state.rows() - 1).transpose();
+            index_t best = 0;
+            z.maxCoeff(&best);
+            sequence.push_back(static_cast<int>(best));
+            if (step + 1 < steps)
+                state = forward({{sequence.back()}}, hooks, static_cast<index_t>(sequence.size()) - 1, &cache);
+        }
+        return sequence;
+    }
+
+    /// The gated hidden activations of layer `layer`'s MLP, h = silu(x W1ᵀ) ⊙ (x W3ᵀ),
+    /// x [N, dim] (already RMS-normalised) → [N, hidden_dim].
+    matrix<float> mlp_hidden(int layer, const matrix<float>& x) const {
+        const auto& w = weights_.layers[checked_layer(layer, "mlp_hidden")];
+        check_width(x, "mlp_hidden");
+        matrix<float> gate(x.rows(), config().hidden_dim), up(x.rows(), config().hidden_dim);
+        gate.noalias() = x * w.w1.transpose();
+        up.noalias() = x * w.w3.transpose();
+        detail::silu_gate(gate, up);
+        return gate;
+    }
+
+    /// Layer `layer`'s true SwiGLU MLP, y = (silu(x W1ᵀ) ⊙ (x W3ᵀ)) W2ᵀ, x [N, dim] → [N, dim]:
+    /// the teacher to distil.
+    matrix<float> mlp_forward(int layer, const matrix<float>& x) const {
+        const matrix<float> hidden = mlp_hidden(layer, x);
+        matrix<float> out(x.rows(), config().dim);
+        out.noalias() = hidden * weights_.layers[static_cast<std::size_t>(layer)].w2.transpose();
+        return out;
+    }
+
+private:
+    std::size_t checked_layer(int layer, const char* what) const {
+        if (layer < 0 || layer >= config().n_layers)
+            throw std::out_of_range(std::string(what) + ": layer " + std::to_string(layer) + " outside [0, " +
+                                    std::to_string(config().n_layers) + ")");
+        return static_cast<std::size_t>(layer);
+    }
+
+    void check_width(const matrix<float>& x, const char* what) const {
+        if (x.cols() != config().dim)
+            throw std::invalid_argument(std::string(what) + ": input has " + std::to_string(x.cols()) +
+                                        " columns, expected dim = " + std::to_string(config().dim));
+    }
+
+    // Returns T after checking the batch: non-empty, equal lengths in [1, seq_len], ids in range.
+    index_t check_sequences(const std::vector<std::vector<int>>& sequences) const {
+        if (sequences.empty()) throw std::invalid_argument("transformer: no sequences, expected at least one");
+        const std::size_t T = sequences.front().size();
+        if (T == 0) throw std::invalid_argument("transformer: sequence 0 is empty, expected 1..seq_len tokens");
+        if (T > static_cast<std::size_t>(config().seq_len))
+            throw std::invalid_argument("transformer: sequences of " + std::to_string(T) + " tokens exceed seq_len = " +
+                                        std::to_string(config().seq_len));
+        for (std::size_t b = 0; b < sequences.size(); ++b) {
+            if (sequences[b].size() != T)
+                throw std::invalid_argument("transformer: sequence " + std::to_string(b) + " has " +
+                                            std::to_string(sequences[b].size()) + " tokens, sequence 0 has " +
+                                            std::to_string(T) + "; all sequences of a batch must have equal length");
+            for (std::size_t t = 0; t < T; ++t)
+                if (sequences[b][t] < 0 || sequences[b][t] >= config().vocab_size)
+                    throw std::invalid_argument("transformer: sequence " + std::to_string(b) + ", position " +
+                                                std::to_string(t) + ": token id " + std::to_string(sequences[b][t]) +
+                                                " outside [0, " + std::to_string(config().vocab_size) + ")");
+        }
+        return static_cast<index_t>(T);
+    }
+
+    // Keys and values (after RoPE) of the positions run so far, per layer [B·positions, kv_dim],
+    // position j of sequence b in row b·positions + j; sized for the positions a caller will run.
+    struct kv_cache {
+        index_t positions;
+        std::vector<matrix<float>> keys, values;
+        kv_cache(const llama_config& c, index_t batch, index_t positions_)
+            : positions(positions_),
+              keys(static_cast<std::size_t>(c.n_layers), matrix<float>(batch * positions_, c.kv_dim())),
+              values(keys) {}
+    };
+
+    // The final RMS-normalised residual stream, [B·T, dim], of tokens at positions first_position ..
+    // first_position + T − 1. Without a cache first_position is 0 and attention sees this batch
+    // only; with one, earlier positions come from the cache and this batch's keys/values join it.
+    matrix<float> forward(const std::vector<std::vector<int>>& sequences, const forward_hooks& hooks,
+                          index_t first_position = 0, kv_cache* cache = nullptr) const {
+        const index_t T = check_sequences(sequences);
+        for (const auto& [layer, replacement] : hooks.replace) {
+            if (layer < 0 || layer >= config().n_layers)
+                throw std::invalid_argument("forward_hooks.replace: layer " + std::to_string(layer) + " outside [0, " +
+                                            std::to_string(config().n_layers) + ")");
+            if (!replacement)
+                throw std::invalid_argument("forward_hooks.replace: layer " + std::to_string(layer) + " has an empty function");
+        }
+        const auto& c = config();
+        const auto batch = static_cast<index_t>(sequences.size());
+        const index_t rows = batch * T;
+
+        matrix<float> x(rows, c.dim);
+        for (index_t b = 0; b < batch; ++b)
+            for (index_t t = 0; t < T; ++t)
+                x.row(b * T + t) = weights_.token_embedding.row(sequences[static_cast<std::size_t>(b)][static_cast<std::size_t>(t)]);
+
+        matrix<float> normed, q(rows, c.dim), k(rows, c.kv_dim()), v(rows, c.kv_dim()), attended, mlp_out;
+        for (int l = 0; l < c.n_layers; ++l) {
+            const auto& w = weights_.layers[static_cast<std::size_t>(l)];
+            detail::rms_norm(x, w.rms_att, normed);
+            q.noalias() = normed * w.wq.transpose();
+            k.noalias() = normed * w.wk.transpose();
+            v.noalias() = normed * w.wv.transpose();
+            detail::apply_rope(q, T, first_position, c.head_size(), rope_);
+            detail::apply_rope(k, T, first_position, c.head_size(), rope_);
+            if (cache) {
+                auto& keys = cache->keys[static_cast<std::size_t>(l)];
+                auto& values = cache->values[static_cast<std::size_t>(l)];
+                for (index_t b = 0; b < batch; ++b) {
+                    keys.middleRows(b * cache->positions + first_position, T) = k.middleRows(b * T, T);
+                    values.middleRows(b * cache->positions + first_position, T) = v.middleRows(b * T, T);
+                }
+                detail::causal_attention(q, keys, values, batch, T, first_position, cache->positions, c.n_heads,
+                                         c.n_kv_heads, c.head_size(), attended);
+            } else {
+                detail::causal_attention(q, k, v, batch, T, 0, T, c.n_heads, c.n_kv_heads, c.head_size(), attended);
+            }
+            x.noalias() += attended * w.wo.transpose();
+
+            detail::rms_norm(x, w.rms_ffn, normed);
+            if (const auto it = hooks.replace.find(l); it != hooks.replace.end()) {
+                mlp_out.setConstant(rows, c.dim, std::numeric_limits<float>::quiet_NaN());
+                it->second(normed, mlp_out);
+                check_replacement_output(l, mlp_out, rows);
+            } else {
+                mlp_out = mlp_forward(l, normed);
+            }
+            if (hooks.read) hooks.read(l, normed, mlp_out);
+            x += mlp_out;
+        }
+        detail::rms_norm(x, weights_.rms_final, normed);
+        return normed;
+    }
+
+    void check_replacement_output(int layer, const matrix<float>& out, index_t rows) const {
+        const std::string who = "mlp replacement for layer " + std::to_string(layer);
+        if (out.rows() != rows || out.cols() != config().dim)
+            throw std::logic_error(who + " resized its output to [" + std::to_string(out.rows()) + ", " +
+                                   std::to_string(out.cols()) + "], expected [" + std::to_string(rows) + ", " +
+                                   std::to_string(config().dim) + "]");
+        if (!out.allFinite()) {
+            index_t r = 0, col = 0;
+            out.unaryExpr([](float value) { return std::isfinite(value) ? 0.0f : 1.0f; }).maxCoeff(&r, &col);
+            throw std::logic_error(who + " left entry (" + std::to_string(r) + ", " + std::to_string(col) +
+                                   ") non-finite (" + std::to_string(out(r, col)) + "); expected every entry written, finite");
+        }
+    }
+
+    llama_weights weights_;
+    detail::rope_table rope_;
+};
+
+}  // namespace sparse_distill::lm
