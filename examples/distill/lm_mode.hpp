@@ -9,8 +9,11 @@
 #include <sparse_distill/lm.hpp>
 #include <sparse_distill/report.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -28,10 +31,12 @@ inline std::string read_text(const std::filesystem::path& path) {
     return s.str();
 }
 
+/// "all" (alone) or distinct layer numbers in [0, n_layers).
 inline std::vector<int> parse_layers(const std::vector<std::string>& names, int n_layers) {
+    if (names.size() == 1 && names.front() == "all") return {};
     std::vector<int> layers;
     for (const std::string& name : names) {
-        if (name == "all") return {};
+        if (name == "all") throw std::invalid_argument("--layers: 'all' cannot be combined with layer numbers");
         std::size_t used = 0;
         int l = -1;
         try {
@@ -41,6 +46,8 @@ inline std::vector<int> parse_layers(const std::vector<std::string>& names, int 
         }
         if (used != name.size() || l < 0 || l >= n_layers)
             throw std::invalid_argument("--layers: '" + name + "' is not 'all' or a layer in [0, " + std::to_string(n_layers) + ")");
+        if (std::find(layers.begin(), layers.end(), l) != layers.end())
+            throw std::invalid_argument("--layers: layer " + name + " is listed twice");
         layers.push_back(l);
     }
     return layers;
@@ -97,8 +104,8 @@ inline sd::report::html_document lm_report(const options& o, const sd::lm::token
     for (const auto& l : r.layers) {
         const std::string name = "layer" + std::to_string(l.layer);
         doc.heading("Layer " + std::to_string(l.layer));
-        doc.figure(decoder_similarity_figure(name, l.analysis, o.threshold).svg,
-                   decoder_similarity_figure(name, l.analysis, o.threshold).caption);
+        const auto dec = decoder_similarity_figure(name, l.analysis, o.threshold);
+        doc.figure(dec.svg, dec.caption);
         const auto enc = encoder_similarity_figure(name, l.analysis);
         doc.figure(enc.svg, enc.caption + " (Against W1, the gate; the JSON also has the match against W3.)");
         const auto freq = activation_frequency_figure(name, l.analysis);
@@ -157,13 +164,21 @@ inline int run_lm(const options& o) {
     } catch (const std::invalid_argument& e) {
         throw bad_settings(e.what());
     }
+    // Files that cannot be read exit with 1; everything about the settings, the model and the text
+    // together is checked (exit 2) before the output folder is made.
     const sd::lm::transformer model(sd::lm::read_llama2c_checkpoint(o.lm.checkpoint));
     const sd::lm::tokenizer tok = sd::lm::tokenizer::read(o.lm.tokenizer);
     const std::string text = lm_detail::read_text(o.lm.text);
+    sd::lm::text_windows windows;
     try {
         settings.layers = lm_detail::parse_layers(o.lm.layers, model.config().n_layers);
         if (o.d_sae_given) settings.width_ratio = double(o.student.d_sae) / double(model.config().hidden_dim);
-        settings.validate(model.config().n_layers);
+        settings.keep_harvest = !o.lm.harvest_dir.empty();
+        settings.validate(model.config());
+        if (tok.vocab_size() > model.config().vocab_size)
+            throw std::invalid_argument("the tokenizer has " + std::to_string(tok.vocab_size()) + " tokens but the model only " +
+                                        std::to_string(model.config().vocab_size) + ": they do not belong together");
+        windows = sd::experiments::checked_text_windows(tok, text, settings);
     } catch (const std::invalid_argument& e) {
         throw bad_settings(e.what());
     }
@@ -195,15 +210,7 @@ inline int run_lm(const options& o) {
     const auto progress = [&](const std::string& stage) {
         if (!o.quiet) std::fprintf(stderr, "%s\n", stage.c_str());
     };
-    const auto r = sd::experiments::run_lm_distillation(model, tok, text, settings, make_callbacks, progress);
-
-    if (!o.lm.harvest_dir.empty()) {
-        progress("writing harvested activations to " + o.lm.harvest_dir);
-        const auto windows = sd::lm::make_text_windows(tok, text, settings.window, settings.held_out_fraction);
-        std::vector<int> layers;
-        for (const auto& l : r.layers) layers.push_back(l.layer);
-        sd::lm::write_harvest_npy(o.lm.harvest_dir, sd::lm::harvest_mlp_activations(model, windows.train, layers));
-    }
+    const auto r = sd::experiments::run_lm_distillation(model, windows, settings, make_callbacks, progress);
 
     nlohmann::json metrics = {{"checkpoint", o.lm.checkpoint},
                               {"text", o.lm.text},
@@ -230,6 +237,12 @@ inline int run_lm(const options& o) {
     std::printf("\nforward pass: %.0f tokens/s; held out: the last %zu passages (%zu tokens)\nreport: %s\n",
                 r.forward_tokens_per_second, r.held_out_passages, r.held_out_tokens,
                 std::filesystem::absolute(out / "report.html").c_str());
+    // Last, so a bad harvest folder cannot cost the results above.
+    if (!o.lm.harvest_dir.empty()) {
+        progress("writing harvested activations to " + o.lm.harvest_dir);
+        sd::lm::write_harvest_npy(o.lm.harvest_dir, r.train_harvest);
+        std::printf("harvest: %s\n", std::filesystem::absolute(o.lm.harvest_dir).c_str());
+    }
     return 0;
 }
 

@@ -1,7 +1,7 @@
 # Bad flags and impossible values must give a clear message and a non-zero exit (2 for settings, 1
 # for files), never a crash: each case runs `distill` and checks its exit code and its message.
 #
-#   cmake -DDISTILL=<distill executable> -DWORK_DIR=<dir> -P check_cli_errors.cmake
+#   cmake -DDISTILL=<distill executable> -DWORK_DIR=<dir> [-DSHARED_DATA=<../shared/data>] -P check_cli_errors.cmake
 cmake_minimum_required(VERSION 3.21)
 
 set(failures "")
@@ -41,6 +41,27 @@ endif()
 file(MAKE_DIRECTORY "${WORK_DIR}")
 file(WRITE "${WORK_DIR}/a_file" "not a folder")
 expect(1 "a_file" --tokens 256 --batch 256 --no-sae --no-gelu-student --eval-tokens 64 -q -o "${WORK_DIR}/a_file/out")
+
+# lm mode: needs the shared data (a real checkpoint); without it these cases are not run.
+set(stories "${SHARED_DATA}/stories260K")
+if(EXISTS "${stories}/stories260K.bin" AND EXISTS "${SHARED_DATA}/tinystories/tinystories_train_head.txt")
+  set(lm_args lm --checkpoint ${stories}/stories260K.bin --tokenizer ${stories}/tok512.bin)
+  set(text --text ${SHARED_DATA}/tinystories/tinystories_train_head.txt)
+  file(WRITE "${WORK_DIR}/tiny.txt" "Once upon a time.")
+  expect(2 "--checkpoint" lm --tokenizer ${stories}/tok512.bin ${text} -o ${out}/lm)
+  expect(2 "layer 9 outside|--layers" ${lm_args} ${text} --layers 9 -o ${out}/lm)
+  expect(2 "--layers: 'x'" ${lm_args} ${text} --layers x -o ${out}/lm)
+  expect(2 "listed twice" ${lm_args} ${text} --layers 1,1 -o ${out}/lm)
+  expect(2 "window must be 2..512" ${lm_args} ${text} --window 600 -o ${out}/lm)
+  expect(2 "held-out windows" ${lm_args} --text ${WORK_DIR}/tiny.txt -o ${out}/lm)
+  expect(2 "tied_decoder" ${lm_args} ${text} --input-bias tied_decoder --no-biases -o ${out}/lm)
+  expect(1 "tok512|file|token" lm --checkpoint ${stories}/tok512.bin --tokenizer ${stories}/tok512.bin ${text} -o ${out}/lm)
+  if(EXISTS "${out}/lm")
+    set(failures "${failures}\n  a bad lm invocation created its output folder")
+  endif()
+else()
+  message(STATUS "lm cases not run: no shared data at ${SHARED_DATA}")
+endif()
 
 if(failures)
   message(FATAL_ERROR "distill CLI checks failed:${failures}")

@@ -8,11 +8,15 @@
 #         -DEXPECT_IDS="id1,id2" -P check_run_report.cmake
 cmake_minimum_required(VERSION 3.21)
 
-# -DREQUIRE_FILE=<path>: skip (for ctest's SKIP_REGULAR_EXPRESSION) when it is absent, e.g. shared data.
-if(DEFINED REQUIRE_FILE AND NOT EXISTS "${REQUIRE_FILE}")
-  message("SKIPPED: ${REQUIRE_FILE} not found (the project's ../shared/data, absent in a user's clone)")
-  return()
-endif()
+# -DREQUIRE_FILE=<path>[,<path>…]: skip (for ctest's SKIP_REGULAR_EXPRESSION) when one is absent, e.g.
+# shared data.
+string(REPLACE "," ";" required_files "${REQUIRE_FILE}")
+foreach(required IN LISTS required_files)
+  if(NOT EXISTS "${required}")
+    message("SKIPPED: ${required} not found (the project's ../shared/data, absent in a user's clone)")
+    return()
+  endif()
+endforeach()
 file(REMOVE_RECURSE "${WORK_DIR}")
 string(REPLACE "," ";" args "${ARGS}")
 execute_process(COMMAND "${DISTILL}" -o "${WORK_DIR}" ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)

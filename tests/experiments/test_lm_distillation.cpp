@@ -22,6 +22,8 @@ std::string read_all(const std::filesystem::path& p) {
 
 TEST_CASE("shared data: a stories260K layer as a SwiGLU teacher reproduces the harvested MLP outputs") {
     SD_REQUIRE_SHARED_DATA("stories260K/stories260K.bin");
+    SD_REQUIRE_SHARED_DATA("stories260K/tok512.bin");
+    SD_REQUIRE_SHARED_DATA("tinystories/tinystories_train_head.txt");
     const auto dir = sd_test::shared_data_dir();
     const sd::lm::transformer model(sd::lm::read_llama2c_checkpoint(dir / "stories260K/stories260K.bin"));
     const auto tok = sd::lm::tokenizer::read(dir / "stories260K/tok512.bin");
@@ -43,13 +45,15 @@ TEST_CASE("shared data: a stories260K layer as a SwiGLU teacher reproduces the h
 
 TEST_CASE("shared data: distilling a stories260K layer recovers most of the loss that ablating it loses") {
     SD_REQUIRE_SHARED_DATA("stories260K/stories260K.bin");
+    SD_REQUIRE_SHARED_DATA("stories260K/tok512.bin");
+    SD_REQUIRE_SHARED_DATA("tinystories/tinystories_train_head.txt");
     const auto dir = sd_test::shared_data_dir();
     const sd::lm::transformer model(sd::lm::read_llama2c_checkpoint(dir / "stories260K/stories260K.bin"));
     const auto tok = sd::lm::tokenizer::read(dir / "stories260K/tok512.bin");
     sd::experiments::lm_distillation_settings s;
     s.layers = {0};
     s.train.batch_size = 256;
-    s.train.tokens = 150'000;
+    s.train.tokens = 60'000;
     s.train.loss.l1_coeff = 0.03;
     s.train.schedule.lr = 3e-3;
     s.example_features = 3;

@@ -301,6 +301,7 @@ TEST_CASE("generate_greedy appends the argmax of each step") {
 
 TEST_CASE("shared data: greedy decoding of stories260K reproduces llama2.c byte for byte") {
     SD_REQUIRE_SHARED_DATA("stories260K/stories260K.bin");
+    SD_REQUIRE_SHARED_DATA("stories260K/expected_greedy_256.txt");
     const auto dir = sd_test::shared_data_dir() / "stories260K";
     const lm::transformer model(lm::read_llama2c_checkpoint(dir / "stories260K.bin"));
     const auto tok = lm::tokenizer::read(dir / "tok512.bin");

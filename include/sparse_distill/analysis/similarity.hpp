@@ -75,12 +75,13 @@ std::vector<best_match> encoder_similarity(const student_weights<Scalar>& studen
     return best_cosine_matches(student.w_enc, teacher.w_in);
 }
 
-/// Mean of the matches' cosines (NaN for none): the summary of Figs 2 and 3.
+/// Mean of the cosines of the matches that exist (NaN for none): the summary of Figs 2 and 3.
 inline double mean_cosine(const std::vector<best_match>& matches) {
-    if (matches.empty()) return std::numeric_limits<double>::quiet_NaN();
     double sum = 0;
-    for (const auto& m : matches) sum += m.cosine;
-    return sum / double(matches.size());
+    std::size_t n = 0;
+    for (const auto& m : matches)
+        if (m.index >= 0) sum += m.cosine, ++n;
+    return n > 0 ? sum / double(n) : std::numeric_limits<double>::quiet_NaN();
 }
 
 /// For a gated (SwiGLU) teacher, the encoder against the up projection's rows (W3) as well: a

@@ -25,12 +25,13 @@ std::vector<std::vector<activation_example>> top_activating_rows(const student_m
                                                                  index_t chunk_rows = 4096) {
     if (k <= 0) throw std::invalid_argument("top_activating_rows: k must be positive");
     const auto h = static_cast<std::size_t>(student.d_sae());
-    // A min-heap per feature keeps its k best so far; the smallest kept is on top, ready to be replaced.
-    const auto worse = [](const activation_example& a, const activation_example& b) {
+    // A heap per feature keeps its k best so far. `ranks_higher` as the heap's "less" puts the lowest
+    // ranked kept example on top, ready to be replaced.
+    const auto ranks_higher = [](const activation_example& a, const activation_example& b) {
         return a.activation > b.activation || (a.activation == b.activation && a.row < b.row);
     };
-    using heap = std::priority_queue<activation_example, std::vector<activation_example>, decltype(worse)>;
-    std::vector<heap> best(h, heap(worse));
+    using heap = std::priority_queue<activation_example, std::vector<activation_example>, decltype(ranks_higher)>;
+    std::vector<heap> best(h, heap(ranks_higher));
     detail::for_each_chunk(inputs.rows(), chunk_rows, [&](index_t first, index_t rows) {
         const matrix<Scalar> a = student.encode(inputs.middleRows(first, rows));
         // Features are independent: each thread owns a block of them (and their heaps) and walks the rows.
@@ -46,7 +47,7 @@ std::vector<std::vector<activation_example>> top_activating_rows(const student_m
                     heap& hp = best[static_cast<std::size_t>(j)];
                     const activation_example e{first + r, v};
                     if (index_t(hp.size()) < k) hp.push(e);
-                    else if (worse(e, hp.top())) {
+                    else if (ranks_higher(e, hp.top())) {
                         hp.pop();
                         hp.push(e);
                     }

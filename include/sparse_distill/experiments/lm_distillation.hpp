@@ -14,9 +14,13 @@
 #include "../train/metrics_log.hpp"
 #include "../train/trainer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sparse_distill::experiments {
@@ -31,14 +35,23 @@ struct lm_distillation_settings {
     analysis::analysis_options analysis;
     index_t example_features = 16;      ///< features shown with top-activating contexts (sparse ones first)
     index_t examples_per_feature = 5;
-    int batch_windows = 16;             ///< windows per forward pass
+    int batch_windows = 16;             ///< windows per forward pass (bounds the logits held at once)
+    bool keep_harvest = false;          ///< return the training harvest (e.g. to write it as .npy)
     std::uint64_t seed = 0;
 
-    void validate(int n_layers) const {
-        for (int l : layers)
-            if (l < 0 || l >= n_layers)
-                throw std::invalid_argument("layer " + std::to_string(l) + " outside [0, " + std::to_string(n_layers) + ")");
-        if (window < 2) throw std::invalid_argument("window must be at least 2 tokens (got " + std::to_string(window) + ")");
+    /// Throws std::invalid_argument naming what is impossible for `model`.
+    void validate(const lm::llama_config& model) const {
+        std::vector<int> seen;
+        for (int l : layers) {
+            if (l < 0 || l >= model.n_layers)
+                throw std::invalid_argument("layer " + std::to_string(l) + " outside [0, " + std::to_string(model.n_layers) + ")");
+            if (std::find(seen.begin(), seen.end(), l) != seen.end())
+                throw std::invalid_argument("layer " + std::to_string(l) + " is listed twice");
+            seen.push_back(l);
+        }
+        if (window < 2 || window > model.seq_len)
+            throw std::invalid_argument("window must be 2.." + std::to_string(model.seq_len) + " tokens (the model's seq_len), got " +
+                                        std::to_string(window));
         if (!(held_out_fraction > 0 && held_out_fraction < 1))
             throw std::invalid_argument("held-out fraction must lie in (0, 1) (got " + std::to_string(held_out_fraction) + ")");
         if (!(width_ratio > 0 && std::isfinite(width_ratio))) throw std::invalid_argument("width ratio must be positive");
@@ -46,6 +59,15 @@ struct lm_distillation_settings {
             throw std::invalid_argument("example counts must be non-negative (features) and positive (per feature)");
         if (batch_windows < 1) throw std::invalid_argument("batch_windows must be positive");
         train.validate();
+        student_for(model).validate();
+    }
+
+    /// The student for one layer of `model`: the configured one with its dims filled in.
+    student_config student_for(const lm::llama_config& model) const {
+        student_config c = student;
+        c.d_in = c.d_out = model.dim;
+        c.d_sae = std::max<index_t>(1, static_cast<index_t>(std::llround(width_ratio * double(model.hidden_dim))));
+        return c;
     }
 };
 
@@ -67,18 +89,20 @@ struct lm_distillation_result {
     double clean_loss = 0;
     double forward_tokens_per_second = 0;                    ///< the harvesting forward pass, hooks included
     std::vector<lm_layer_result> layers;
+    lm::harvest train_harvest;  ///< only with settings.keep_harvest
 };
 
 namespace detail {
 /// Sparse features first, the rarest first among those that fired on at least `min_fires` held-out
 /// tokens (rare features tend to be the monosemantic ones, and the post's Fig 6 shows sparse
-/// features), then simulators.
+/// features), then simulators that fired as often.
 inline std::vector<index_t> pick_example_features(const analysis::student_analysis& a, index_t count, index_t min_fires) {
     std::vector<index_t> sparse, simulators;
     for (std::size_t j = 0; j < a.types.size(); ++j) {
         if (a.types[j] == analysis::feature_type::sparse_feature && a.activity.fire_counts[j] >= min_fires)
             sparse.push_back(static_cast<index_t>(j));
-        if (a.types[j] == analysis::feature_type::neuron_simulator) simulators.push_back(static_cast<index_t>(j));
+        if (a.types[j] == analysis::feature_type::neuron_simulator && a.activity.fire_counts[j] >= min_fires)
+            simulators.push_back(static_cast<index_t>(j));
     }
     const auto by_frequency = [&](index_t x, index_t y) {
         return a.activity.fire_counts[static_cast<std::size_t>(x)] < a.activity.fire_counts[static_cast<std::size_t>(y)];
@@ -91,23 +115,44 @@ inline std::vector<index_t> pick_example_features(const analysis::student_analys
         if (index_t(out.size()) < count) out.push_back(j);
     return out;
 }
+
+/// Mean next-token loss over `windows`, `batch` windows per forward pass so that only batch·T·vocab
+/// logits exist at once; equal-length windows make every batch's mean weigh by its window count.
+inline double chunked_loss(const lm::transformer& model, const std::vector<std::vector<int>>& windows, int batch,
+                           const lm::forward_hooks& hooks = {}) {
+    double sum = 0;
+    for (std::size_t first = 0; first < windows.size(); first += static_cast<std::size_t>(batch)) {
+        const std::size_t count = std::min(windows.size() - first, static_cast<std::size_t>(batch));
+        const std::vector<std::vector<int>> part(windows.begin() + static_cast<std::ptrdiff_t>(first),
+                                                 windows.begin() + static_cast<std::ptrdiff_t>(first + count));
+        sum += model.next_token_loss(part, hooks) * double(count);
+    }
+    return sum / double(windows.size());
+}
 }  // namespace detail
 
-/// Runs the experiment on `text`. `make_callbacks(layer, total_steps)` gives each layer's training
-/// callbacks; `progress(stage)` reports what is being done (both optional in effect: pass no-ops).
+/// The text's windows (lm::make_text_windows), refusing a split that leaves either part empty.
+inline lm::text_windows checked_text_windows(const lm::tokenizer& tok, std::string_view text, const lm_distillation_settings& s) {
+    lm::text_windows w = lm::make_text_windows(tok, text, s.window, s.held_out_fraction);
+    if (w.train.empty() || w.held_out.empty())
+        throw std::invalid_argument(
+            "the text gives " + std::to_string(w.train.size()) + " training and " + std::to_string(w.held_out.size()) +
+            " held-out windows of " + std::to_string(s.window) + " tokens (" + std::to_string(w.train_passages) + " + " +
+            std::to_string(w.held_out_passages) + " passages, separated by blank lines): both parts need at least one");
+    return w;
+}
+
+/// Runs the experiment on the text's `windows` (checked_text_windows). `make_callbacks(layer,
+/// total_steps)` gives each layer's training callbacks; `progress(stage)` reports what is being done.
 template <class MakeCallbacks, class Progress>
-lm_distillation_result run_lm_distillation(const lm::transformer& model, const lm::tokenizer& tok, std::string_view text,
+lm_distillation_result run_lm_distillation(const lm::transformer& model, const lm::text_windows& windows,
                                            lm_distillation_settings s, MakeCallbacks&& make_callbacks, Progress&& progress) {
     const int n_layers = model.config().n_layers;
-    s.validate(n_layers);
+    s.validate(model.config());
     if (s.layers.empty())
         for (int l = 0; l < n_layers; ++l) s.layers.push_back(l);
-
-    const lm::text_windows windows = lm::make_text_windows(tok, text, s.window, s.held_out_fraction);
     if (windows.train.empty() || windows.held_out.empty())
-        throw std::invalid_argument("the text is too short: " + std::to_string(windows.train.size()) + " training and " +
-                                    std::to_string(windows.held_out.size()) + " held-out windows of " +
-                                    std::to_string(s.window) + " tokens");
+        throw std::invalid_argument("run_lm_distillation: no training or no held-out windows");
     lm_distillation_result r;
     r.train_passages = windows.train_passages;
     r.held_out_passages = windows.held_out_passages;
@@ -116,22 +161,19 @@ lm_distillation_result run_lm_distillation(const lm::transformer& model, const l
 
     progress("harvesting MLP activations of " + std::to_string(windows.train.size()) + " training windows");
     const auto start = std::chrono::steady_clock::now();
-    const lm::harvest train = lm::harvest_mlp_activations(model, windows.train, s.layers, s.batch_windows);
+    lm::harvest train = lm::harvest_mlp_activations(model, windows.train, s.layers, s.batch_windows);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     r.forward_tokens_per_second = seconds > 0 ? double(train.rows()) / seconds : 0;
     progress("harvesting held-out windows");
     const lm::harvest held = lm::harvest_mlp_activations(model, windows.held_out, s.layers, s.batch_windows);
-    r.clean_loss = model.next_token_loss(windows.held_out);
+    r.clean_loss = detail::chunked_loss(model, windows.held_out, s.batch_windows);
 
     for (int layer : s.layers) {
         lm_layer_result& out = r.layers.emplace_back();
         out.layer = layer;
         const mlp_weights<float> teacher_weights = lm::swiglu_teacher_weights(model, layer);
         teacher_mlp<float> teacher(teacher_weights);
-        out.config = s.student;
-        out.config.d_in = out.config.d_out = model.config().dim;
-        out.config.d_sae = std::max<index_t>(1, static_cast<index_t>(std::llround(s.width_ratio * double(teacher.d_mlp()))));
-        out.config.validate();
+        out.config = s.student_for(model.config());
 
         progress("layer " + std::to_string(layer) + ": training a student with " + std::to_string(out.config.d_sae) + " features");
         const lm::layer_activations& acts = train.layer(layer);
@@ -151,14 +193,24 @@ lm_distillation_result run_lm_distillation(const lm::transformer& model, const l
         zero.replace[layer] = lm::zero_ablation();
         mean.replace[layer] = lm::mean_ablation(lm::mean_mlp_output(acts));
         spliced.replace[layer] = [&student](const matrix<float>& in, matrix<float>& mlp_out) { mlp_out = student.predict(in); };
-        out.losses.zero_ablated = model.next_token_loss(windows.held_out, zero);
-        out.losses.mean_ablated = model.next_token_loss(windows.held_out, mean);
-        out.losses.student = model.next_token_loss(windows.held_out, spliced);
+        out.losses.zero_ablated = detail::chunked_loss(model, windows.held_out, s.batch_windows, zero);
+        out.losses.mean_ablated = detail::chunked_loss(model, windows.held_out, s.batch_windows, mean);
+        out.losses.student = detail::chunked_loss(model, windows.held_out, s.batch_windows, spliced);
 
         out.example_features = detail::pick_example_features(out.analysis, s.example_features, s.examples_per_feature);
         out.examples = lm::top_examples(student, held, layer, out.example_features, s.examples_per_feature);
     }
+    if (s.keep_harvest) r.train_harvest = std::move(train);
     return r;
+}
+
+/// The same on raw `text`.
+template <class MakeCallbacks, class Progress>
+lm_distillation_result run_lm_distillation(const lm::transformer& model, const lm::tokenizer& tok, std::string_view text,
+                                           const lm_distillation_settings& s, MakeCallbacks&& make_callbacks,
+                                           Progress&& progress) {
+    return run_lm_distillation(model, checked_text_windows(tok, text, s), s, std::forward<MakeCallbacks>(make_callbacks),
+                               std::forward<Progress>(progress));
 }
 
 }  // namespace sparse_distill::experiments

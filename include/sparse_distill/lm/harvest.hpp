@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <functional>
-#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -45,6 +44,11 @@ inline harvest harvest_mlp_activations(const transformer& model, const std::vect
                                        const std::function<void(std::size_t, std::size_t)>& progress = {}) {
     if (windows.empty()) throw std::invalid_argument("harvest_mlp_activations: no windows");
     if (batch_windows < 1) throw std::invalid_argument("harvest_mlp_activations: batch_windows must be positive");
+    for (std::size_t w = 0; w < windows.size(); ++w)
+        if (windows[w].size() != windows.front().size())
+            throw std::invalid_argument("harvest_mlp_activations: window " + std::to_string(w) + " has " +
+                                        std::to_string(windows[w].size()) + " tokens, the first has " +
+                                        std::to_string(windows.front().size()) + ": rows are laid out as window·T + position");
     std::sort(layers.begin(), layers.end());
     layers.erase(std::unique(layers.begin(), layers.end()), layers.end());
     for (int l : layers)

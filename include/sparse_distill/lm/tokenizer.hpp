@@ -124,6 +124,9 @@ inline tokenizer tokenizer::read(const std::filesystem::path& path) {
             throw io::io_error(path, field + " length",
                                "expected 1.." + std::to_string(t.max_token_length_) + " (max_token_length), found " +
                                    std::to_string(length));
+        if (offset + 8 + static_cast<std::uint64_t>(length) > reader.size())
+            throw io::io_error(path, field + " piece",
+                               "expected " + std::to_string(length) + " bytes, the file ends first (truncated?)");
         std::string piece(static_cast<std::size_t>(length), '\0');
         reader.read(offset + 8, std::as_writable_bytes(std::span(piece)), field + " piece");
         offset += 8 + static_cast<std::uint64_t>(length);

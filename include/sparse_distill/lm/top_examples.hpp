@@ -22,6 +22,7 @@ template <class Backend>
 std::vector<std::vector<token_example>> top_examples(const student_mlp<float, Backend>& student, const harvest& h, int layer,
                                                      const std::vector<index_t>& features, index_t k, int before = 12,
                                                      int after = 4) {
+    if (before < 0 || after < 0) throw std::invalid_argument("top_examples: before and after must be non-negative");
     const layer_activations& acts = h.layer(layer);
     const auto top = analysis::top_activating_rows(student, acts.mlp_in, k);
     std::vector<std::vector<token_example>> out;
