@@ -18,16 +18,26 @@ std::string read_all(const std::filesystem::path& p) {
     s << in.rdbuf();
     return s.str();
 }
+
+/// stories260K, its tokenizer and the TinyStories text from the shared data.
+struct stories {
+    std::filesystem::path dir = sd_test::shared_data_dir();
+    sd::lm::transformer model{sd::lm::read_llama2c_checkpoint(dir / "stories260K/stories260K.bin")};
+    sd::lm::tokenizer tok = sd::lm::tokenizer::read(dir / "stories260K/tok512.bin");
+    std::string text = read_all(dir / "tinystories/tinystories_train_head.txt");
+};
 }  // namespace
 
+#define SD_REQUIRE_STORIES()                                            \
+    SD_REQUIRE_SHARED_DATA("stories260K/stories260K.bin");              \
+    SD_REQUIRE_SHARED_DATA("stories260K/tok512.bin");                   \
+    SD_REQUIRE_SHARED_DATA("tinystories/tinystories_train_head.txt")
+
 TEST_CASE("shared data: a stories260K layer as a SwiGLU teacher reproduces the harvested MLP outputs") {
-    SD_REQUIRE_SHARED_DATA("stories260K/stories260K.bin");
-    SD_REQUIRE_SHARED_DATA("stories260K/tok512.bin");
-    SD_REQUIRE_SHARED_DATA("tinystories/tinystories_train_head.txt");
-    const auto dir = sd_test::shared_data_dir();
-    const sd::lm::transformer model(sd::lm::read_llama2c_checkpoint(dir / "stories260K/stories260K.bin"));
-    const auto tok = sd::lm::tokenizer::read(dir / "stories260K/tok512.bin");
-    const auto windows = sd::lm::make_text_windows(tok, read_all(dir / "tinystories/tinystories_train_head.txt"), 64, 0.5);
+    SD_REQUIRE_STORIES();
+    const stories data;
+    const auto& model = data.model;
+    const auto windows = sd::lm::make_text_windows(data.tok, data.text, 64, 0.5);
     const std::vector<std::vector<int>> some(windows.train.begin(), windows.train.begin() + 8);
     const auto h = sd::lm::harvest_mlp_activations(model, some, {3, 1}, /*batch_windows=*/3);
     CHECK(h.layers == std::vector<int>{1, 3});
@@ -44,12 +54,9 @@ TEST_CASE("shared data: a stories260K layer as a SwiGLU teacher reproduces the h
 }
 
 TEST_CASE("shared data: distilling a stories260K layer recovers most of the loss that ablating it loses") {
-    SD_REQUIRE_SHARED_DATA("stories260K/stories260K.bin");
-    SD_REQUIRE_SHARED_DATA("stories260K/tok512.bin");
-    SD_REQUIRE_SHARED_DATA("tinystories/tinystories_train_head.txt");
-    const auto dir = sd_test::shared_data_dir();
-    const sd::lm::transformer model(sd::lm::read_llama2c_checkpoint(dir / "stories260K/stories260K.bin"));
-    const auto tok = sd::lm::tokenizer::read(dir / "stories260K/tok512.bin");
+    SD_REQUIRE_STORIES();
+    const stories data;
+    const auto& model = data.model;
     sd::experiments::lm_distillation_settings s;
     s.layers = {0};
     s.train.batch_size = 256;
@@ -59,7 +66,7 @@ TEST_CASE("shared data: distilling a stories260K layer recovers most of the loss
     s.example_features = 3;
     s.examples_per_feature = 2;
     const auto r = sd::experiments::run_lm_distillation(
-        model, tok, read_all(dir / "tinystories/tinystories_train_head.txt"), s,
+        model, data.tok, data.text, s,
         [](int, std::int64_t) { return sd::no_callbacks{}; }, [](const std::string&) {});
     REQUIRE(r.layers.size() == 1);
     const auto& l = r.layers[0];
