@@ -1,5 +1,7 @@
-// One training step (teacher on the fly: teacher forward, student forward, loss, backward, AdamW,
-// decoder cap), in tokens per second, for the configurations of the peers in ../shared/peers.
+// One training step (teacher forward, student forward, loss, backward, AdamW, decoder cap), in tokens
+// per second, for the configurations of the peers in ../shared/peers: with the teacher on the fly
+// (train_step/…) and with its outputs cached (train_step_cached/…: 8 batches of precomputed
+// (x, y) pairs cycled, as training on harvested activations does).
 // Reports L0 with every figure: an untrained student is dense, a trained one sparse.
 //   ./benchmarks/bench_train_step --benchmark_filter=config_a
 #include <benchmark/benchmark.h>
@@ -9,7 +11,7 @@ namespace sd = sparse_distill;
 
 namespace {
 
-template <class Scalar>
+template <class Scalar, bool CachedTeacher>
 void train_step(benchmark::State& state) {
     const sd::index_t d = state.range(0), m = state.range(1), h = state.range(2), batch = state.range(3);
     sd::teacher_mlp<Scalar> teacher(sd::random_mlp_weights<Scalar>(d, m, sd::activation::gelu, 1));
@@ -26,10 +28,20 @@ void train_step(benchmark::State& state) {
     sd::trainer<Scalar> trainer(student, &teacher, settings);
     sd::data::gaussian_source<Scalar> source(d, 3);
     sd::step_metrics metrics;
-    trainer.step(source, metrics);  // allocates the optimizer state outside the timed loop
-    for (auto _ : state) {
-        trainer.step(source, metrics);
-        benchmark::DoNotOptimize(metrics.terms.loss);
+    const auto run = [&](auto& src) {
+        trainer.step(src, metrics);  // allocates the optimizer state outside the timed loop
+        for (auto _ : state) {
+            trainer.step(src, metrics);
+            benchmark::DoNotOptimize(metrics.terms.loss);
+        }
+    };
+    if constexpr (CachedTeacher) {
+        sd::matrix<Scalar> x(8 * batch, d);
+        source.next_batch(x);
+        sd::data::paired_source<Scalar> cached(x, teacher.forward(x), 4, /*shuffle=*/false);
+        run(cached);
+    } else {
+        run(source);
     }
     state.counters["tokens/s"] = benchmark::Counter(double(batch) * double(state.iterations()), benchmark::Counter::kIsRate);
     state.counters["L0"] = metrics.terms.l0;
@@ -39,9 +51,18 @@ void train_step(benchmark::State& state) {
 }  // namespace
 
 // {d, d_mlp, d_sae, batch}
-BENCHMARK(train_step<float>)->Name("train_step/toy")->Args({1000, 1, 1, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(train_step<float>)->Name("train_step/config_a")->Args({64, 256, 1024, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(train_step<float>)->Name("train_step/config_b")->Args({256, 1024, 4096, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(train_step<float>)->Name("train_step/config_c")->Args({1024, 4096, 16384, 512})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+#define SD_TRAIN_STEP_BENCHMARKS(function, prefix)                                                                      \
+    BENCHMARK(function)->Name(prefix "/toy")->Args({1000, 1, 1, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();  \
+    BENCHMARK(function)->Name(prefix "/config_a")->Args({64, 256, 1024, 1024})->Unit(benchmark::kMillisecond)->UseRealTime(); \
+    BENCHMARK(function)->Name(prefix "/config_b")->Args({256, 1024, 4096, 1024})->Unit(benchmark::kMillisecond)->UseRealTime(); \
+    BENCHMARK(function)                                                                                                \
+        ->Name(prefix "/config_c")                                                                                     \
+        ->Args({1024, 4096, 16384, 512})                                                                               \
+        ->Unit(benchmark::kMillisecond)                                                                                \
+        ->UseRealTime()                                                                                                \
+        ->Iterations(3)
+
+SD_TRAIN_STEP_BENCHMARKS((train_step<float, false>), "train_step");
+SD_TRAIN_STEP_BENCHMARKS((train_step<float, true>), "train_step_cached");
 
 BENCHMARK_MAIN();
