@@ -7,6 +7,7 @@
 #include "cpu/linalg.hpp"
 #include "cpu/optimizer.hpp"
 #include "cpu/pointwise.hpp"
+#include "cpu/sparse.hpp"
 
 #include <cstring>
 #include <type_traits>
@@ -86,6 +87,26 @@ struct cpu {
     template <class Scalar>
     static void constrain_rows(matrix_view<Scalar> w, decoder_norm mode) {
         detail::cpu_constrain_rows(w, mode);
+    }
+
+    // --- the sparse path of a ReLU student (cpu/sparse.hpp) ---
+    /// The active (token, feature) pairs of a step, by token and by feature.
+    using sparse_pattern = detail::active_pattern;
+    template <class Scalar>
+    static void collect_active(in_matrix<Scalar> a, sparse_pattern& p) {
+        detail::cpu_collect_active(a, p);
+    }
+    /// y = a·W_dec from the active pairs.
+    template <class Scalar>
+    static void sparse_decode(in_matrix<Scalar> a, const sparse_pattern& p, in_matrix<Scalar> w_dec, matrix_view<Scalar> y) {
+        detail::cpu_sparse_decode(a, p, w_dec, y);
+    }
+    /// ∂W_dec, ∂W_enc and Σ_r ∂z (in p.dz_sum) from the active pairs.
+    template <class Scalar>
+    static void sparse_backward(in_matrix<Scalar> a, sparse_pattern& p, in_matrix<Scalar> dy, in_matrix<Scalar> w_dec,
+                                in_matrix<Scalar> x, Scalar l1_grad, matrix_view<Scalar> w_dec_grad,
+                                matrix_view<Scalar> w_enc_grad) {
+        detail::cpu_sparse_backward(a, p, dy, w_dec, x, l1_grad, w_dec_grad, w_enc_grad);
     }
 };
 

@@ -13,8 +13,22 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace sparse_distill {
+
+namespace detail {
+template <class Backend>
+concept has_sparse_path = requires { typename Backend::sparse_pattern; };
+template <class Backend>
+struct sparse_pattern_of {
+    struct type {};  // a backend without the sparse path keeps nothing
+};
+template <has_sparse_path Backend>
+struct sparse_pattern_of<Backend> {
+    using type = typename Backend::sparse_pattern;
+};
+}  // namespace detail
 
 /// Scratch memory for one batch of forward and backward passes, sized by `reserve`.
 template <class Scalar, class Backend = backend::cpu>
@@ -26,6 +40,8 @@ struct student_workspace {
     typename Backend::template buffer<Scalar> hidden_grad;      ///< ∂loss/∂a, then ∂loss/∂z
     typename Backend::template buffer<Scalar> prediction;       ///< ŷ [batch, d_out]
     typename Backend::template buffer<Scalar> prediction_grad;  ///< ∂loss/∂ŷ, written by the loss
+    bool sparse = false;                                        ///< the last forward took the sparse path
+    typename detail::sparse_pattern_of<Backend>::type pattern;  ///< its active pairs
 
     /// Grows the buffers for `rows` tokens; a smaller or equal batch reuses them without allocating.
     void reserve(index_t rows, const student_config& c) {
@@ -104,7 +120,14 @@ public:
         const matrix_view<Scalar> y = output_view(ws.prediction, x.rows);
         Backend::matmul(encoder_input, false, w_enc(), true, z);
         const backend::activation_sums sums = Backend::bias_activate(z, b_enc(), config_.act, a);
-        Backend::matmul(matrix_view<const Scalar>(a), false, w_dec(), false, y);
+        ws.sparse = takes_sparse_path(sums.positive_count, x.rows);
+        if constexpr (detail::has_sparse_path<Backend>) {
+            if (ws.sparse) {
+                Backend::template collect_active<Scalar>(matrix_view<const Scalar>(a), ws.pattern);
+                Backend::sparse_decode(matrix_view<const Scalar>(a), ws.pattern, w_dec(), y);
+            }
+        }
+        if (!ws.sparse) Backend::matmul(matrix_view<const Scalar>(a), false, w_dec(), false, y);
         Backend::add_row_vector(y, b_dec());
         return sums;
     }
@@ -123,6 +146,12 @@ public:
         const matrix_view<const Scalar> dy = output_view(ws.prediction_grad, rows);
         const matrix_view<Scalar> dz = hidden_view(ws.hidden_grad, rows);
 
+        if constexpr (detail::has_sparse_path<Backend>) {
+            if (ws.sparse) {
+                sparse_backward(encoder_input, a, dy, ws, l1_grad);
+                return;
+            }
+        }
         Backend::matmul(a, true, dy, false, w_dec_grad());
         if (config_.biases) Backend::column_sums(dy, b_dec_grad());
         Backend::matmul(dy, false, matrix_view<const Scalar>(w_dec()), true, dz);
@@ -224,6 +253,39 @@ private:
         return {b.data(), rows, config_.d_out};
     }
     matrix_view<Scalar> centred_view(workspace& ws, index_t rows) const { return {ws.centered.data(), rows, config_.d_in}; }
+
+    /// ReLU (exactly zero where inactive, derivative 1 where active) and few active pairs.
+    bool takes_sparse_path(double active, index_t rows) const {
+        if constexpr (!detail::has_sparse_path<Backend>) return false;
+        return config_.act == activation::relu && active < config_.sparse_below_density * double(rows) * double(config_.d_sae);
+    }
+
+    /// backward() on the active pairs; the same gradients as the dense path.
+    void sparse_backward(matrix_view<const Scalar> encoder_input, matrix_view<const Scalar> a, matrix_view<const Scalar> dy,
+                         workspace& ws, Scalar l1_grad) {
+        Backend::sparse_backward(a, ws.pattern, dy, matrix_view<const Scalar>(w_dec()), encoder_input, l1_grad, w_dec_grad(),
+                                 w_enc_grad());
+        const std::vector<double>& dz_sum = ws.pattern.dz_sum;  // Σ_r ∂z_r, host memory on this backend
+        if (config_.biases) {
+            Backend::column_sums(dy, b_dec_grad());
+            for (index_t j = 0; j < config_.d_sae; ++j) b_enc_grad().data[j] = static_cast<Scalar>(dz_sum[static_cast<std::size_t>(j)]);
+        }
+        if (config_.input_bias != pre_bias::none) {
+            // Σ_r ∂x̃_r = Σ_r ∂z_r·W_enc = (Σ_r ∂z_r)·W_enc; the pre-bias gradient is its negative.
+            const matrix_view<const Scalar> w = w_enc();
+            std::vector<double> g(static_cast<std::size_t>(config_.d_in), 0.0);
+            for (index_t j = 0; j < config_.d_sae; ++j) {
+                const double s = dz_sum[static_cast<std::size_t>(j)];
+                if (s != 0)
+                    for (index_t c = 0; c < config_.d_in; ++c) g[static_cast<std::size_t>(c)] += s * double(w.data[j * config_.d_in + c]);
+            }
+            const vector_view<Scalar> target = config_.input_bias == pre_bias::learned ? b_pre_grad() : b_dec_grad();
+            for (index_t c = 0; c < config_.d_in; ++c) {
+                const Scalar v = static_cast<Scalar>(-g[static_cast<std::size_t>(c)]);
+                target.data[c] = config_.input_bias == pre_bias::learned ? v : target.data[c] + v;
+            }
+        }
+    }
 
     /// The encoder's input: x itself, or x − b_pre / x − b_dec written into the workspace.
     matrix_view<const Scalar> centre(matrix_view<const Scalar> x, workspace& ws) const {

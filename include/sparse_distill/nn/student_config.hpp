@@ -71,6 +71,10 @@ struct student_config {
     student_init init = student_init::kaiming_uniform;
     decoder_norm decoder_constraint = decoder_norm::cap;
     double tied_init_norm = 0.1;               ///< decoder row norm for student_init::tied_transpose
+    /// A ReLU student takes the sparse path (decoder and gradients from the active pairs only) on a
+    /// step whose fraction of active activations is below this; 0 never, 1 always (when the backend
+    /// has the path). Both paths compute the same gradients.
+    double sparse_below_density = 0.05;
 
     /// Throws std::invalid_argument naming the field that is wrong.
     void validate() const {
@@ -83,6 +87,7 @@ struct student_config {
         if (init == student_init::tied_transpose && d_in != d_out)
             fail("init = tied_transpose sets W_enc = W_decᵀ: it needs d_in = d_out");
         if (!(tied_init_norm > 0)) fail("tied_init_norm must be positive");
+        if (!(sparse_below_density >= 0 && sparse_below_density <= 1)) fail("sparse_below_density must lie in [0, 1]");
     }
 };
 

@@ -1,0 +1,127 @@
+#pragma once
+// The sparse path of a ReLU student (issue 6): with an L1 penalty most activations are zero, so only
+// the encoder's forward product needs to be dense. The decoder forward, ∂W_dec, ∂z and ∂W_enc use the
+// active (token, feature) pairs alone: cost ~ L0·d per token instead of d_sae·d.
+// Every sum runs in a fixed order (rows ascending within a feature), so results do not depend on the
+// thread count.
+#include "../../tensor/view.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace sparse_distill::backend::detail {
+
+/// The active pairs of a [rows, h] activation matrix, by row (CSR) and by feature (CSC).
+struct active_pattern {
+    std::vector<index_t> row_start;      ///< [rows + 1]: pairs of row r are [row_start[r], row_start[r+1])
+    std::vector<index_t> feature;        ///< [nnz]: the feature of each pair, by row
+    std::vector<index_t> feature_start;  ///< [h + 1]: pairs of feature j, by feature
+    std::vector<index_t> by_feature;     ///< [nnz]: the by-row index of each pair, in feature order
+    std::vector<index_t> row;            ///< [nnz]: the row of each pair, by row
+    std::vector<double> dz;              ///< [nnz]: ∂loss/∂z of each pair (by row), set by the backward pass
+    std::vector<double> dz_sum;          ///< [h]: Σ_r ∂z_rj, set by the backward pass
+
+    index_t nnz() const { return row_start.empty() ? 0 : row_start.back(); }
+};
+
+/// Builds the pattern of a > 0. The vectors keep their capacity, so a steady state does not allocate.
+template <class Scalar>
+void cpu_collect_active(matrix_view<const Scalar> a, active_pattern& p) {
+    const index_t rows = a.rows, h = a.cols;
+    p.row_start.assign(static_cast<std::size_t>(rows + 1), 0);
+    // Rows are independent: each counts its own active features.
+#pragma omp parallel for schedule(static) if (rows * h > 32768)
+    for (index_t r = 0; r < rows; ++r) {
+        index_t n = 0;
+        for (index_t j = 0; j < h; ++j) n += a.data[r * h + j] > Scalar(0);
+        p.row_start[static_cast<std::size_t>(r + 1)] = n;
+    }
+    for (index_t r = 0; r < rows; ++r) p.row_start[static_cast<std::size_t>(r + 1)] += p.row_start[static_cast<std::size_t>(r)];
+    p.feature.resize(static_cast<std::size_t>(p.nnz()));
+    p.row.resize(p.feature.size());
+    // Rows are independent: each fills its own slice.
+#pragma omp parallel for schedule(static) if (rows * h > 32768)
+    for (index_t r = 0; r < rows; ++r) {
+        index_t k = p.row_start[static_cast<std::size_t>(r)];
+        for (index_t j = 0; j < h; ++j)
+            if (a.data[r * h + j] > Scalar(0)) {
+                p.row[static_cast<std::size_t>(k)] = r;
+                p.feature[static_cast<std::size_t>(k++)] = j;
+            }
+    }
+    // Counting sort by feature; rows stay ascending within a feature.
+    p.feature_start.assign(static_cast<std::size_t>(h + 1), 0);
+    for (index_t j : p.feature) ++p.feature_start[static_cast<std::size_t>(j + 1)];
+    for (index_t j = 0; j < h; ++j) p.feature_start[static_cast<std::size_t>(j + 1)] += p.feature_start[static_cast<std::size_t>(j)];
+    p.by_feature.resize(p.feature.size());
+    for (index_t k = 0; k < p.nnz(); ++k)  // feature_start[j] walks to feature_start[j + 1] here …
+        p.by_feature[static_cast<std::size_t>(p.feature_start[static_cast<std::size_t>(p.feature[static_cast<std::size_t>(k)])]++)] = k;
+    for (index_t j = h; j > 0; --j)  // … and is shifted back
+        p.feature_start[static_cast<std::size_t>(j)] = p.feature_start[static_cast<std::size_t>(j - 1)];
+    p.feature_start[0] = 0;
+    p.dz.resize(p.feature.size());
+}
+
+/// y = a·W_dec from the active pairs only (y is overwritten; biases are added by the caller).
+template <class Scalar>
+void cpu_sparse_decode(matrix_view<const Scalar> a, const active_pattern& p, matrix_view<const Scalar> w_dec,
+                       matrix_view<Scalar> y) {
+    const index_t d = w_dec.cols, h = a.cols;
+    // Rows (tokens) are independent.
+#pragma omp parallel for schedule(static) if (a.rows * d > 32768)
+    for (index_t r = 0; r < a.rows; ++r) {
+        Scalar* out = y.data + r * d;
+        std::fill(out, out + d, Scalar(0));
+        for (index_t k = p.row_start[static_cast<std::size_t>(r)]; k < p.row_start[static_cast<std::size_t>(r + 1)]; ++k) {
+            const index_t j = p.feature[static_cast<std::size_t>(k)];
+            const Scalar v = a.data[r * h + j];
+            const Scalar* w = w_dec.data + j * d;
+            for (index_t c = 0; c < d; ++c) out[c] += v * w[c];
+        }
+    }
+}
+
+/// The student's backward pass on the active pairs (ReLU, so act'(z) = 1 exactly where a > 0):
+///   ∂z_rj = ∂ŷ_r·W_dec_j + l1_grad on active pairs (0 elsewhere), kept in p.dz;
+///   ∂W_dec_j = Σ_r a_rj ∂ŷ_r,  ∂W_enc_j = Σ_r ∂z_rj x̃_r,  p.dz_sum_j = Σ_r ∂z_rj (rows of inactive features are 0).
+template <class Scalar>
+void cpu_sparse_backward(matrix_view<const Scalar> a, active_pattern& p, matrix_view<const Scalar> dy,
+                         matrix_view<const Scalar> w_dec, matrix_view<const Scalar> x, Scalar l1_grad,
+                         matrix_view<Scalar> w_dec_grad, matrix_view<Scalar> w_enc_grad) {
+    const index_t h = a.cols, d_out = dy.cols, d_in = x.cols;
+    // Rows are independent: each computes the ∂z of its own pairs.
+#pragma omp parallel for schedule(static) if (a.rows * d_out > 32768)
+    for (index_t r = 0; r < a.rows; ++r)
+        for (index_t k = p.row_start[static_cast<std::size_t>(r)]; k < p.row_start[static_cast<std::size_t>(r + 1)]; ++k) {
+            const Scalar* w = w_dec.data + p.feature[static_cast<std::size_t>(k)] * d_out;
+            const Scalar* g = dy.data + r * d_out;
+            double s = 0;
+            for (index_t c = 0; c < d_out; ++c) s += double(g[c]) * double(w[c]);
+            p.dz[static_cast<std::size_t>(k)] = s + double(l1_grad);
+        }
+    p.dz_sum.assign(static_cast<std::size_t>(h), 0.0);
+    // Features are independent: each thread owns whole rows of both weight gradients.
+#pragma omp parallel for schedule(dynamic, 64) if (h * (d_in + d_out) > 32768)
+    for (index_t j = 0; j < h; ++j) {
+        Scalar* gd = w_dec_grad.data + j * d_out;
+        Scalar* ge = w_enc_grad.data + j * d_in;
+        std::fill(gd, gd + d_out, Scalar(0));
+        std::fill(ge, ge + d_in, Scalar(0));
+        double sum = 0;
+        for (index_t q = p.feature_start[static_cast<std::size_t>(j)]; q < p.feature_start[static_cast<std::size_t>(j + 1)]; ++q) {
+            const index_t k = p.by_feature[static_cast<std::size_t>(q)];
+            const index_t r = p.row[static_cast<std::size_t>(k)];
+            const Scalar av = a.data[r * h + j];
+            const Scalar dz = static_cast<Scalar>(p.dz[static_cast<std::size_t>(k)]);
+            const Scalar* g = dy.data + r * d_out;
+            const Scalar* xr = x.data + r * d_in;
+            for (index_t c = 0; c < d_out; ++c) gd[c] += av * g[c];
+            for (index_t c = 0; c < d_in; ++c) ge[c] += dz * xr[c];
+            sum += p.dz[static_cast<std::size_t>(k)];
+        }
+        p.dz_sum[static_cast<std::size_t>(j)] = sum;
+    }
+}
+
+}  // namespace sparse_distill::backend::detail
