@@ -2,10 +2,14 @@
 # Our training step against the PyTorch peer (../shared/peers/torch_cpu_step.py) for the same
 # configuration, in the same run: the two alternate `rounds` times per config so that machine noise
 # hits both, and the table gives the median tokens/s of each and their ratio. Our L0 is printed with
-# every figure (an untrained student is dense: see issue 6 for benchmarks at a chosen L0).
+# every figure: an untrained student is dense, a trained one is sparse.
 #
-#   benchmarks/compare_torch.sh [config ...]     configs: toy a b c (default: toy a b)
-#   ROUNDS=3 BUILD=build benchmarks/compare_torch.sh a
+#   benchmarks/compare_torch.sh [config[:mode] ...]   configs: toy a b c (default: toy a b)
+#     modes: dense (default: untrained student, teacher on the fly)
+#            cached (teacher outputs precomputed; the peer gets --precompute-teacher)
+#            l0_64 (b_enc shifted so ~64 features fire per token; our sparse path; teacher on the fly)
+#            cached_l0_64 (both). The peer's cost does not depend on L0, so it runs dense.
+#   ROUNDS=3 BUILD=build THREADS=2 benchmarks/compare_torch.sh a c:l0_64
 #
 # Installs python3-torch (Debian) when missing and builds bench_train_step when it is not built.
 set -euo pipefail
@@ -13,6 +17,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$root/build}
 rounds=${ROUNDS:-3}
+threads=${THREADS:-2}
 peer=${PEER:-$root/../shared/peers/torch_cpu_step.py}
 configs=("$@")
 [ ${#configs[@]} -gt 0 ] || configs=(toy a b)
@@ -46,20 +51,39 @@ shape() {
 
 median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 
-printf '%-8s %14s %14s %8s %8s\n' config "ours tok/s" "torch tok/s" ratio "our L0"
-for config in "${configs[@]}"; do
+# mode → our benchmark's name prefix
+bench_prefix() {
+  case "$1" in
+    dense) echo train_step ;;
+    cached) echo train_step_cached ;;
+    l0_64) echo train_step_l0_64 ;;
+    cached_l0_64) echo train_step_cached_l0_64 ;;
+    *) echo "compare_torch: unknown mode '$1' (expected dense, cached, l0_64 or cached_l0_64)" >&2; exit 2 ;;
+  esac
+}
+
+echo "threads: ours OMP_NUM_THREADS=$threads; torch --threads 1 --blas-threads $threads"
+printf '%-18s %14s %14s %8s %8s\n' config "ours tok/s" "torch tok/s" ratio "our L0"
+for spec in "${configs[@]}"; do
+  config=${spec%%:*}
+  mode=dense
+  [ "$spec" = "$config" ] || mode=${spec#*:}
+  prefix=$(bench_prefix "$mode")
+  peer_flags=()
+  case "$mode" in cached*) peer_flags=(--precompute-teacher) ;; esac
   read -r d m h batch name peer_steps < <(shape "$config")
   ours=() theirs=() l0=""
   for _ in $(seq "$rounds"); do
-    json=$("$bench" --benchmark_filter="^train_step/$name(/|\$)" --benchmark_min_time=1 --benchmark_format=json 2>/dev/null)
+    json=$(OMP_NUM_THREADS=$threads "$bench" --benchmark_filter="^$prefix/$name(/|\$)" --benchmark_min_time=1 \
+             --benchmark_format=json 2>/dev/null)
     ours+=("$(printf '%s' "$json" | /usr/bin/python3 -c 'import json,sys; b=json.load(sys.stdin)["benchmarks"][0]; print(b["tokens/s"])')")
     l0=$(printf '%s' "$json" | /usr/bin/python3 -c 'import json,sys; print(round(json.load(sys.stdin)["benchmarks"][0]["L0"], 1))')
     # The OpenBLAS tuning variables some images set make Debian's torch ~10× slower here.
     line=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$peer" --d "$d" --m "$m" --h "$h" \
-             --batch "$batch" --steps "$peer_steps" --threads 1 --blas-threads 2 | tail -n 1)
+             --batch "$batch" --steps "$peer_steps" --threads 1 --blas-threads "$threads" "${peer_flags[@]}" | tail -n 1)
     theirs+=("${line#tokens_per_s=}")
   done
   o=$(printf '%s\n' "${ours[@]}" | median)
   t=$(printf '%s\n' "${theirs[@]}" | median)
-  printf '%-8s %14.0f %14.0f %8.2f %8s\n' "$config" "$o" "$t" "$(awk -v o="$o" -v t="$t" 'BEGIN {print o / t}')" "$l0"
+  printf '%-18s %14.0f %14.0f %8.2f %8s\n' "$spec" "$o" "$t" "$(awk -v o="$o" -v t="$t" 'BEGIN {print o / t}')" "$l0"
 done

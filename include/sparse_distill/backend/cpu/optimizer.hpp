@@ -5,12 +5,30 @@
 #include "../../optim/adam_update_args.hpp"
 #include "../../tensor/view.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 namespace sparse_distill::backend::detail {
 
+/// row /= max(1, ‖row‖) (cap) or row /= ‖row‖ (unit); the norm is accumulated in double.
+template <class Scalar>
+void constrain_row(Scalar* row, index_t cols, decoder_norm mode) {
+    if (mode == decoder_norm::none) return;
+    double squared = 0;
+    for (index_t c = 0; c < cols; ++c) squared += double(row[c]) * double(row[c]);
+    const double norm = std::sqrt(squared);
+    // A zero row has no direction to keep: `unit` leaves it at zero rather than dividing by 0.
+    const double divisor = mode == decoder_norm::cap ? std::max(1.0, norm) : (norm > 0 ? norm : 1.0);
+    if (divisor == 1.0) return;
+    for (index_t c = 0; c < cols; ++c) row[c] = Scalar(double(row[c]) / divisor);
+}
+
 /// One Adam step on n parameters (see optim::adam for the formula). The bias corrections are applied
 /// as torch does: θ −= (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + ε).
+/// When args.constrain names rows (the decoder), each of those rows is constrained right after its
+/// own update, in the same pass: the result is that of cpu_constrain_rows after the update, with the
+/// decoder read and written once instead of twice.
 template <class Scalar>
 void cpu_adam_update(Scalar* params, const Scalar* grads, Scalar* m, Scalar* v, index_t n,
                      const optim::adam_update_args& args) {
@@ -22,16 +40,40 @@ void cpu_adam_update(Scalar* params, const Scalar* grads, Scalar* m, Scalar* v, 
     const Scalar decay = Scalar(args.weight_decay);
     const Scalar decay_factor = Scalar(1 - args.lr * args.weight_decay);
     const bool decoupled = args.decoupled;
-    // Each parameter is independent; a flat static split keeps memory streams contiguous per thread.
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (index_t i = 0; i < n; ++i) {
-        Scalar g = grads[i];
-        if (!decoupled) g += decay * params[i];
-        m[i] = beta1 * m[i] + one_minus_beta1 * g;
-        v[i] = beta2 * v[i] + one_minus_beta2 * g * g;
-        Scalar p = decoupled ? params[i] * decay_factor : params[i];
-        params[i] = p - step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bias2 + eps);
+    const auto update = [&](index_t first, index_t last) {
+        for (index_t i = first; i < last; ++i) {
+            Scalar g = grads[i];
+            if (!decoupled) g += decay * params[i];
+            m[i] = beta1 * m[i] + one_minus_beta1 * g;
+            v[i] = beta2 * v[i] + one_minus_beta2 * g * g;
+            Scalar p = decoupled ? params[i] * decay_factor : params[i];
+            params[i] = p - step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bias2 + eps);
+        }
+    };
+    const optim::constrained_rows& rows = args.constrain;
+    const bool fused = rows.mode != decoder_norm::none && rows.rows > 0;
+    const index_t rows_first = fused ? index_t(rows.offset) : n, rows_last = fused ? index_t(rows.offset + rows.rows * rows.cols) : n;
+    if (fused && (rows.offset < 0 || rows.cols <= 0 || rows_last > n))
+        throw std::invalid_argument("adam_update: the constrained rows lie outside the parameter buffer");
+    // Parameters are independent: threads take equal contiguous chunks, so memory streams stay sequential.
+    constexpr index_t chunk = 16384;
+    const auto flat = [&](index_t first, index_t last) {
+        const index_t chunks = (last - first + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if (last - first > 65536)
+        for (index_t c = 0; c < chunks; ++c) update(first + c * chunk, std::min(last, first + (c + 1) * chunk));
+    };
+    flat(0, rows_first);
+    if (fused) {
+        const index_t cols = index_t(rows.cols);
+        // Rows (features) are independent: each thread updates whole rows and normalises each while it is in cache.
+#pragma omp parallel for schedule(static) if (rows_last - rows_first > 65536)
+        for (index_t r = 0; r < index_t(rows.rows); ++r) {
+            const index_t first = rows_first + r * cols;
+            update(first, first + cols);
+            constrain_row(params + first, cols, rows.mode);
+        }
     }
+    flat(rows_last, n);
 }
 
 /// Applies the decoder constraint to each row of w (one row per feature).
@@ -40,16 +82,7 @@ void cpu_constrain_rows(matrix_view<Scalar> w, decoder_norm mode) {
     if (mode == decoder_norm::none) return;
     // Rows (features) are independent: each thread normalises whole rows.
 #pragma omp parallel for schedule(static) if (w.size() > 65536)
-    for (index_t r = 0; r < w.rows; ++r) {
-        Scalar* row = w.data + r * w.cols;
-        double squared = 0;
-        for (index_t c = 0; c < w.cols; ++c) squared += double(row[c]) * double(row[c]);
-        const double norm = std::sqrt(squared);
-        // A zero row has no direction to keep: `unit` leaves it at zero rather than dividing by 0.
-        const double divisor = mode == decoder_norm::cap ? std::max(1.0, norm) : (norm > 0 ? norm : 1.0);
-        if (divisor == 1.0) continue;
-        for (index_t c = 0; c < w.cols; ++c) row[c] = Scalar(double(row[c]) / divisor);
-    }
+    for (index_t r = 0; r < w.rows; ++r) constrain_row(w.data + r * w.cols, w.cols, mode);
 }
 
 }  // namespace sparse_distill::backend::detail
