@@ -7,6 +7,7 @@
 //                                    taken when the density is below student_config::sparse_below_density
 //   train_step_l0_64_dense/<config>  the same student with the sparse path disabled
 //   train_step_cached_l0_64/<config> cached teacher at L0 ≈ 64
+//   train_step_width/{dense,l0_64}/<d_sae>  config (c) with d_sae from 1024 to 16384: how cost grows with width
 // Every figure comes with the measured L0 and the process's peak resident memory.
 //   ./benchmarks/bench_train_step --benchmark_filter=config_c
 #include <benchmark/benchmark.h>
@@ -109,5 +110,13 @@ SD_TRAIN_STEP_BENCHMARKS((train_step<float, teacher_mode::cached, sparsity::untr
 SD_TRAIN_STEP_L0_BENCHMARKS((train_step<float, teacher_mode::on_the_fly, sparsity::l0_64_sparse_path>), "train_step_l0_64");
 SD_TRAIN_STEP_L0_BENCHMARKS((train_step<float, teacher_mode::on_the_fly, sparsity::l0_64_dense_path>), "train_step_l0_64_dense");
 SD_TRAIN_STEP_L0_BENCHMARKS((train_step<float, teacher_mode::cached, sparsity::l0_64_sparse_path>), "train_step_cached_l0_64");
+
+// Config (c)'s d, d_mlp and batch with d_sae = 1k … 16k: an untrained (dense) student, and one at L0 ≈ 64.
+BENCHMARK((train_step<float, teacher_mode::on_the_fly, sparsity::untrained>))
+    ->Name("train_step_width/dense")->ArgsProduct({{1024}, {4096}, {1024, 2048, 4096, 8192, 16384}, {512}})
+    ->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+BENCHMARK((train_step<float, teacher_mode::on_the_fly, sparsity::l0_64_sparse_path>))
+    ->Name("train_step_width/l0_64")->ArgsProduct({{1024}, {4096}, {1024, 2048, 4096, 8192, 16384}, {512}})
+    ->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
 
 BENCHMARK_MAIN();
