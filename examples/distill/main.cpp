@@ -4,11 +4,13 @@
 //   distill [options]                  ReLU student, its GELU twin and an SAE; report.html
 //   distill [options] sweep --l1-values 0.03,0.1,0.3,1     Fig 5 across λ
 //   distill [options] lm --checkpoint M.bin --tokenizer T.bin --text X.txt [--layers all]   a real model
+//   distill [options] train --teacher T.safetensors --inputs X.npy... [--steps N] [--save DIR]   files in, student out
 //
-// Exit status: 0 on success, 1 when a file cannot be written, 2 for bad options.
+// Exit status: 0 on success, 1 when a file cannot be read or written, 2 for bad options.
 #include "options.hpp"
 #include "outputs.hpp"
 #include "lm_mode.hpp"
+#include "train_mode.hpp"
 #include "report_page.hpp"
 
 #include <cstdio>
@@ -142,9 +144,14 @@ int main(int argc, char** argv) {
         if (app.count("--lr") == 0) o.student.lr = 3e-3;
         o.d_sae_given = app.count("--d-sae") > 0;
     }
+    if (sub.train->parsed()) {
+        o.mode = "train";
+        o.train.teacher_act_given = app.count("--teacher-act") > 0;
+    }
     try {
         if (o.threads > 0) sd::set_num_threads(o.threads);  // bounded by the option's check
         if (o.mode == "lm") return distill::run_lm(o);
+        if (o.mode == "train") return distill::run_train(o, app.count("--d-sae") > 0);
         return o.mode == "sweep" ? sweep(o) : run(o);
     } catch (const bad_settings& e) {
         std::fprintf(stderr, "distill: invalid settings: %s\n", e.what());

@@ -70,12 +70,29 @@ struct options {
         std::string harvest_dir;
         sparse_distill::index_t example_features = 16, examples_per_feature = 5;
     } lm;
+
+    /// `distill train`: a teacher and activations from files, the student saved for Python tools.
+    struct train_options {
+        std::string teacher, teacher_format = "auto";
+        bool teacher_act_given = false;  ///< --teacher-act was on the command line
+        int layer = 0;
+        std::vector<std::string> inputs, targets;
+        sd::index_t shuffle_buffer = 0;  ///< 0: rows in file order
+        std::string init_student;
+        std::int64_t steps = 0;  ///< 0: --tokens decides
+        std::string save, save_format = "saelens";
+        std::string dtype = "float";
+        std::string checkpoint_dir;        ///< empty: no checkpoints
+        std::int64_t checkpoint_every = 0;  ///< 0: only at the end and on SIGINT/SIGTERM
+        bool resume = false;
+    } train;
 };
 
 /// The subcommands, to tell which one was given.
 struct subcommands {
     CLI::App* sweep = nullptr;
     CLI::App* lm = nullptr;
+    CLI::App* train = nullptr;
 };
 
 /// Registers every option on `app` (and the `sweep` subcommand) writing into `o`.
@@ -165,6 +182,32 @@ inline void add_options(CLI::App& app, options& o, subcommands& sub) {
     sub.lm->add_option("--example-features", l.example_features, "features shown with top-activating contexts")
         ->check(CLI::NonNegativeNumber);
     sub.lm->add_option("--examples-per-feature", l.examples_per_feature, "contexts per feature")->check(CLI::PositiveNumber);
+
+    auto& t = o.train;
+    sub.train = app.add_subcommand("train", "distil a teacher from a file on activations from .npy files (or fit precomputed "
+                                            "targets), for a fixed number of steps; write metrics.jsonl and save the student "
+                                            "for SAELens or sparsify. Training and student options apply.");
+    sub.train->fallthrough();
+    sub.train->add_option("--teacher", t.teacher, "teacher checkpoint (.safetensors, or a folder with model.safetensors); --teacher-act, when given, overrides its activation");
+    sub.train->add_option("--teacher-format", t.teacher_format, "naming scheme of the teacher file")
+        ->check(CLI::IsMember({"auto", "transformer_lens", "gpt2", "gptneo", "llama"}));
+    sub.train->add_option("--layer", t.layer, "the teacher's layer (ignored for bare transformer_lens names)")
+        ->check(CLI::Range(0, 1 << 20));
+    sub.train->add_option("--inputs", t.inputs, "input activations, .npy [rows, d_model], read in file order");
+    sub.train->add_option("--targets", t.targets, "precomputed teacher outputs, .npy [rows, d_out], one per --inputs file");
+    sub.train->add_option("--shuffle-buffer", t.shuffle_buffer, "rows shuffled together (0: file order)")
+        ->check(CLI::NonNegativeNumber);
+    sub.train->add_option("--init-student", t.init_student, "start from this student: SAELens folder or .safetensors, or sparsify folder");
+    sub.train->add_option("--steps", t.steps, "training steps (otherwise --tokens / --batch)")->check(CLI::PositiveNumber);
+    sub.train->add_option("--save", t.save, "save the trained student in this folder");
+    sub.train->add_option("--save-format", t.save_format, "layout of --save")->check(CLI::IsMember({"saelens", "sparsify"}));
+    sub.train->add_option("--dtype", t.dtype, "precision of the student and teacher")->check(CLI::IsMember({"float", "double"}));
+    sub.train->add_option("--checkpoint-dir", t.checkpoint_dir,
+                          "save the full training state here (at the end, every --checkpoint-every steps, and on "
+                          "SIGINT/SIGTERM, which then stop the run with exit status 130/143)");
+    sub.train->add_option("--checkpoint-every", t.checkpoint_every, "steps between checkpoints (0: only at the end and on a signal)")
+        ->check(CLI::NonNegativeNumber);
+    sub.train->add_flag("--resume", t.resume, "continue bit-identically from --checkpoint-dir's checkpoint (same options)");
 }
 
 /// The student the options describe (model, training and logging options).

@@ -1,7 +1,12 @@
 #pragma once
-// Module umbrella: tensors in file form, .npy and safetensors readers and writers, model files.
+// Module umbrella: tensors in file form, .npy (whole or streamed by rows) and safetensors readers and writers, model files,
+// student export/import (SAELens, sparsify), teacher import from transformer_lens / GPT-2 / GPT-Neo / Llama checkpoints.
 #include "io/error.hpp"
+#include "io/file_pattern.hpp"
 #include "io/model_files.hpp"
 #include "io/npy.hpp"
+#include "io/npy_reader.hpp"
 #include "io/safetensors.hpp"
+#include "io/student_export.hpp"
+#include "io/teacher_import.hpp"
 #include "io/tensor_data.hpp"

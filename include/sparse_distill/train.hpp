@@ -1,6 +1,9 @@
 #pragma once
 // Module umbrella: the training loop and its callbacks.
 #include "train/train_settings.hpp"
+#include "train/checkpoint.hpp"
+#include "train/numerical_fault.hpp"
+#include "train/source_position.hpp"
 #include "train/callbacks.hpp"
 #include "train/trainer.hpp"
 #include "train/progress.hpp"

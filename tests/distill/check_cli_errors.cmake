@@ -42,6 +42,41 @@ file(MAKE_DIRECTORY "${WORK_DIR}")
 file(WRITE "${WORK_DIR}/a_file" "not a folder")
 expect(1 "a_file" --tokens 256 --batch 256 --no-sae --no-gelu-student --eval-tokens 64 -q -o "${WORK_DIR}/a_file/out")
 
+# train mode: option combinations are refused before any file is read (exit 2, the option named);
+# unreadable files exit 1 with the reader's "<file>: <field>: <problem>" message.
+set(a_file "${WORK_DIR}/a_file")
+set(train_out -o ${out}/train)
+expect(2 "--teacher FILE" train --inputs ${a_file} ${train_out})
+expect(2 "--inputs needs" train --teacher ${a_file} ${train_out})
+expect(2 "--teacher and --targets exclude" train --teacher ${a_file} --targets ${a_file} --inputs ${a_file} ${train_out})
+expect(2 "--targets has 2 files for 1 --inputs" train --targets ${a_file} ${a_file} --inputs ${a_file} ${train_out})
+expect(2 "--save-format" train --teacher ${a_file} --inputs ${a_file} --save ${out}/s --save-format onnx ${train_out})
+expect(2 "--dtype" train --teacher ${a_file} --inputs ${a_file} --dtype half ${train_out})
+expect(2 "--teacher-format" train --teacher ${a_file} --inputs ${a_file} --teacher-format onnx ${train_out})
+expect(2 "--steps" train --teacher ${a_file} --inputs ${a_file} --steps 0 ${train_out})
+expect(2 "--save-format saelens: SAELens transcoders apply ReLU: a gelu student cannot be written"
+       --act gelu train --teacher ${a_file} --inputs ${a_file} --save ${out}/s ${train_out})
+expect(2 "--save-format sparsify: .*learned pre-bias"
+       --input-bias learned train --teacher ${a_file} --inputs ${a_file} --save ${out}/s --save-format sparsify ${train_out})
+expect(2 "--act gelu conflicts with --init-student" --act gelu train --teacher ${a_file} --inputs ${a_file} --init-student ${a_file} ${train_out})
+expect(1 "a_file: header length: header of [0-9]+ bytes" train --teacher ${a_file} --inputs ${a_file} ${train_out})
+expect(1 "does-not-exist.safetensors" train --teacher ${WORK_DIR}/does-not-exist.safetensors --inputs ${a_file} ${train_out})
+set(train_step "${SHARED_DATA}/reference/train_step")
+if(EXISTS "${train_step}/teacher.safetensors" AND EXISTS "${SHARED_DATA}/reference/mlp_gpt2/gauss_x.npy")
+  set(teacher --teacher ${train_step}/teacher.safetensors)
+  expect(1 "a_file: magic" train ${teacher} --inputs ${a_file} ${train_out})
+  expect(1 "gauss_x.npy: shape: expected 16 columns \\(the teacher's d_model"
+         train ${teacher} --inputs ${SHARED_DATA}/reference/mlp_gpt2/gauss_x.npy ${train_out})
+  expect(1 "a_file: header length" train ${teacher} --inputs ${train_step}/inputs.npy --init-student ${a_file} ${train_out})
+  expect(2 "--d-sae 32 disagrees with --init-student \\(d_sae 64\\)"
+         --d-sae 32 train ${teacher} --inputs ${train_step}/inputs.npy --init-student ${train_step}/student_init.safetensors ${train_out})
+else()
+  message(STATUS "train cases with files not run: no shared data at ${SHARED_DATA}")
+endif()
+if(EXISTS "${out}/train")
+  set(failures "${failures}\n  a bad train invocation created its output folder")
+endif()
+
 # lm mode: needs the shared data (a real checkpoint); without it these cases are not run.
 set(stories "${SHARED_DATA}/stories260K")
 if(EXISTS "${stories}/stories260K.bin" AND EXISTS "${SHARED_DATA}/tinystories/tinystories_train_head.txt")

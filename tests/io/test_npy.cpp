@@ -1,18 +1,20 @@
 // .npy reading and writing: round trips, files built byte by byte for the variants numpy.save
-// does not write by default (big-endian, Fortran order, versions 2.0 and 3.0), error messages,
-// and the project's reference files.
+// does not write by default (big-endian, Fortran order, versions 2.0 and 3.0), a table of corrupted
+// files with their error messages, parse_npy on bytes in memory, and the project's reference files.
 #include "sparse_distill/io.hpp"
 #include "support/shared_data.hpp"
 #include "support/temp_files.hpp"
 
 #include <doctest/doctest.h>
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -380,4 +382,222 @@ TEST_CASE("reference npy files read with the documented shapes") {
     CHECK(tokens.type == io::dtype::i64);
     CHECK(tokens.shape == std::vector<std::int64_t>{2, 16});
     for (const auto token : io::to_values<std::int64_t>(tokens)) CHECK((token >= 0 && token < 64));
+}
+
+namespace {
+
+// One element of `type` holding `value`, in little- or big-endian byte order.
+std::string element_bytes(io::dtype type, double value, bool big) {
+    auto encode = [&](std::uint64_t bits, int count) { return big ? be_bytes(bits, count) : le_bytes(bits, count); };
+    switch (type) {
+        case io::dtype::f16: return encode(io::detail::half_format::encode(value), 2);
+        case io::dtype::f32: return encode(bits_of(static_cast<float>(value)), 4);
+        case io::dtype::f64: return encode(bits_of(value), 8);
+        case io::dtype::i32: return encode(static_cast<std::uint32_t>(static_cast<std::int32_t>(value)), 4);
+        case io::dtype::i64: return encode(static_cast<std::uint64_t>(static_cast<std::int64_t>(value)), 8);
+        case io::dtype::bf16: break;
+    }
+    return {};
+}
+
+std::string descr_of(io::dtype type, bool big) {
+    const char order = big ? '>' : '<';
+    switch (type) {
+        case io::dtype::f16: return order + std::string("f2");
+        case io::dtype::f32: return order + std::string("f4");
+        case io::dtype::f64: return order + std::string("f8");
+        case io::dtype::i32: return order + std::string("i4");
+        case io::dtype::i64: return order + std::string("i8");
+        case io::dtype::bf16: break;
+    }
+    return {};
+}
+
+std::span<const std::byte> as_span(const std::string& bytes) { return std::as_bytes(std::span(bytes.data(), bytes.size())); }
+
+}  // namespace
+
+TEST_CASE("npy reads every dtype in both byte orders, both memory orders and formats 1.0, 2.0 and 3.0") {
+    temp_dir dir;
+    // Element (i, j) of the [3, 4] array is 4i + j − 5.5 for floats (exact in f2) and 4i + j − 5 for integers.
+    for (const auto type : {io::dtype::f16, io::dtype::f32, io::dtype::f64, io::dtype::i32, io::dtype::i64})
+        for (const bool big : {false, true})
+            for (const bool fortran : {false, true})
+                for (const int major : {1, 2, 3}) {
+                    CAPTURE(io::dtype_name(type));
+                    CAPTURE(big);
+                    CAPTURE(fortran);
+                    CAPTURE(major);
+                    const double offset = type == io::dtype::i32 || type == io::dtype::i64 ? -5.0 : -5.5;
+                    std::vector<double> expected;
+                    for (int i = 0; i < 3; ++i)
+                        for (int j = 0; j < 4; ++j) expected.push_back(4 * i + j + offset);
+                    std::string data;
+                    for (int outer = 0; outer < (fortran ? 4 : 3); ++outer)
+                        for (int inner = 0; inner < (fortran ? 3 : 4); ++inner) {
+                            const int i = fortran ? inner : outer, j = fortran ? outer : inner;
+                            data += element_bytes(type, expected[static_cast<std::size_t>(4 * i + j)], big);
+                        }
+                    const std::string dict = "{'descr': '" + descr_of(type, big) + "', 'fortran_order': " +
+                                             (fortran ? "True" : "False") + ", 'shape': (3, 4), }\n";
+                    const std::string file = make_npy(major, dict, data);
+                    write_file(dir / "a.npy", file);
+
+                    const auto from_file = io::read_npy(dir / "a.npy");
+                    const auto from_memory = io::parse_npy(as_span(file), "a.npy");
+                    CHECK(from_file.type == type);
+                    CHECK(from_file.shape == std::vector<std::int64_t>{3, 4});
+                    CHECK(io::to_values<double>(from_file) == expected);
+                    CHECK(from_memory.bytes == from_file.bytes);
+                    CHECK(from_memory.shape == from_file.shape);
+
+                    // Written back it is little-endian C order, and reads back to the same tensor.
+                    io::write_npy(dir / "b.npy", from_file);
+                    const auto again = io::read_npy(dir / "b.npy");
+                    CHECK(again.type == type);
+                    CHECK(again.bytes == from_file.bytes);
+                    CHECK(read_file(dir / "b.npy").find("'descr': '" + descr_of(type, false) + "', 'fortran_order': False") !=
+                          std::string::npos);
+                }
+}
+
+TEST_CASE("npy corrupted files: each is rejected with the file, the field and what was expected") {
+    temp_dir dir;
+    const std::string f8_2 = le_bytes(bits_of(1.0), 8) + le_bytes(bits_of(2.0), 8);
+    auto v1 = [&](const std::string& dict, const std::string& data = "") { return make_npy(1, dict, data); };
+    auto dict_with = [](const std::string& descr, const std::string& order, const std::string& shape) {
+        return "{'descr': " + descr + ", 'fortran_order': " + order + ", 'shape': " + shape + ", }";
+    };
+    struct corrupted {
+        std::string name;
+        std::string bytes;
+        std::vector<std::string> expected;  // fragments of the message after "<file>: "
+    };
+    const std::vector<corrupted> table{
+        {"empty file", "", {"magic: expected at least 8 bytes", "found 0"}},
+        {"bad magic", std::string("\x93NUMPZ\x01\x00", 8) + le_bytes(2, 2) + "{}", {"magic: expected \\x93NUMPY"}},
+        {"version 0.0", std::string("\x93NUMPY\x00\x00", 8) + le_bytes(2, 2) + "{}", {"version: expected 1.0, 2.0 or 3.0, found 0.0"}},
+        {"version 1.1", std::string("\x93NUMPY\x01\x01", 8) + le_bytes(2, 2) + "{}", {"version: expected 1.0, 2.0 or 3.0, found 1.1"}},
+        {"header length cut off", std::string("\x93NUMPY\x01\x00", 8) + "\x05", {"header length: expected 2 bytes at offset 8", "only 9 bytes"}},
+        {"header length beyond the file (v1)", std::string("\x93NUMPY\x01\x00", 8) + le_bytes(0xFFFF, 2) + "{'descr'",
+         {"header length: header of 65535 bytes runs past the end of the file (18 bytes)"}},
+        {"header length beyond the file (v2, 4 GiB)", std::string("\x93NUMPY\x02\x00", 8) + le_bytes(0xFFFFFFFF, 4) + "{}",
+         {"header length: header of 4294967295 bytes runs past the end"}},
+        {"empty header", v1(""), {"header: expected the opening '{' of the header dict, found the end of the header"}},
+        {"header is a list", v1("['<f8', False, (2,)]"), {"header: expected the opening '{'", "found '['"}},
+        {"binary in the header", v1(std::string("{\x01\xff", 3)), {"header: expected a quoted key, found '\\x01\\xff'"}},
+        {"unterminated key", v1("{'descr: 1}"), {"header: unterminated string starting at offset 1"}},
+        {"no colon", v1("{'descr' '<f8'}"), {"header: expected ':' after key 'descr'"}},
+        {"text after the dict", v1(dict_with("'<f8'", "False", "(2,)") + " x", f8_2), {"header: unexpected text after the closing '}'"}},
+        {"unterminated dict", v1("{'descr': '<f8', 'fortran_order': False, 'shape': (2,)", f8_2), {"header: expected ',' or '}'"}},
+        {"missing descr", v1("{'fortran_order': False, 'shape': (2,)}", f8_2), {"descr: missing from the header dict"}},
+        {"missing fortran_order", v1("{'descr': '<f8', 'shape': (2,)}", f8_2), {"fortran_order: missing from the header dict"}},
+        {"missing shape", v1("{'descr': '<f8', 'fortran_order': False}", f8_2), {"shape: missing from the header dict"}},
+        {"duplicate key", v1("{'descr': '<f8', 'descr': '<f4', 'fortran_order': False, 'shape': (2,)}", f8_2), {"descr: appears twice"}},
+        {"unknown key", v1("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), 'align': True}", f8_2),
+         {"key 'align': unexpected; expected only 'descr', 'fortran_order' and 'shape'"}},
+        {"descr not a string", v1(dict_with("8", "False", "(2,)"), f8_2), {"header: expected a quoted dtype string"}},
+        {"structured descr", v1(dict_with("[('a', '<f8')]", "False", "(2,)"), f8_2), {"descr: structured dtypes"}},
+        {"bool dtype", v1(dict_with("'|b1'", "False", "(2,)"), "\x01\x00"), {"descr: unsupported dtype '|b1' (boolean)", "expected one of <f2 <f4 <f8 <i4 <i8"}},
+        {"object dtype", v1(dict_with("'|O'", "False", "(2,)"), f8_2), {"descr: unsupported dtype '|O' (Python objects; pickled data is never loaded)"}},
+        {"complex dtype", v1(dict_with("'<c16'", "False", "(1,)"), f8_2), {"descr: unsupported dtype '<c16' (complex)"}},
+        {"unicode dtype", v1(dict_with("'<U4'", "False", "(1,)"), f8_2), {"descr: unsupported dtype '<U4' (unicode string)"}},
+        {"byte string dtype", v1(dict_with("'|S16'", "False", "(1,)"), f8_2), {"descr: unsupported dtype '|S16' (byte string)"}},
+        {"unsigned dtype", v1(dict_with("'<u4'", "False", "(4,)"), f8_2), {"descr: unsupported dtype '<u4' (unsigned integer)"}},
+        {"2-byte integer", v1(dict_with("'<i2'", "False", "(8,)"), f8_2), {"descr: unsupported dtype '<i2' (2-byte integer"}},
+        {"long double", v1(dict_with("'<f16'", "False", "(1,)"), f8_2), {"descr: unsupported dtype '<f16' (16-byte float"}},
+        {"datetime", v1(dict_with("'<M8[ns]'", "False", "(2,)"), f8_2), {"descr: unsupported dtype '<M8[ns]' (datetime)"}},
+        {"empty descr", v1(dict_with("''", "False", "(2,)"), f8_2), {"descr: unsupported dtype '' (empty)"}},
+        {"'|' on a multi-byte type", v1(dict_with("'|f8'", "False", "(2,)"), f8_2), {"descr: byte order '|' in '|f8' is invalid"}},
+        {"fortran_order lowercase", v1(dict_with("'<f8'", "false", "(2,)"), f8_2), {"fortran_order: expected True or False, found 'false"}},
+        {"shape a list", v1(dict_with("'<f8'", "False", "[2]"), f8_2), {"shape: expected a tuple such as (3, 4), found '[2]"}},
+        {"shape nested", v1(dict_with("'<f8'", "False", "((2,),)"), f8_2), {"shape: expected an integer extent, found '(2,),)"}},
+        {"shape with a float", v1(dict_with("'<f8'", "False", "(2.0,)"), f8_2), {"shape: expected ',' or ')' in the shape tuple"}},
+        {"negative extent", v1(dict_with("'<f8'", "False", "(2, -1)"), f8_2), {"shape: expected a non-negative extent, found '-1)"}},
+        {"extent beyond 64 bits", v1(dict_with("'<f8'", "False", "(99999999999999999999,)"), f8_2), {"shape: extent does not fit in 64 bits"}},
+        {"element count overflows", v1(dict_with("'<f8'", "False", "(4294967296, 4294967296)")), {"shape: [4294967296, 4294967296] of '<f8' overflows the byte count"}},
+        {"byte count overflows", v1(dict_with("'<f8'", "False", "(2305843009213693952,)")), {"shape: [2305843009213693952] of '<f8' overflows"}},
+        {"10^15 elements claimed", v1(dict_with("'<f8'", "False", "(1000000000000000,)"), f8_2),
+         {"data: expected 8000000000000000 bytes for '<f8' shape [1000000000000000], found 16", "truncated"}},
+        {"10^15 rows of zero columns is empty but has data", v1(dict_with("'<f8'", "False", "(1000000000000000, 0)"), f8_2),
+         {"data: expected 0 bytes", "found 16", "unexpected bytes after the data"}},
+        {"truncated data", v1(dict_with("'<f8'", "False", "(2,)"), f8_2.substr(0, 15)), {"data: expected 16 bytes for '<f8' shape [2], found 15: the file is truncated"}},
+        {"trailing bytes", v1(dict_with("'<f8'", "False", "(2,)"), f8_2 + "!"), {"data: expected 16 bytes", "found 17: unexpected bytes after the data"}},
+        {"scalar with no data", v1(dict_with("'<i4'", "False", "()")), {"data: expected 4 bytes for '<i4' shape [], found 0"}},
+    };
+    for (const auto& entry : table) {
+        CAPTURE(entry.name);
+        const auto path = dir / "corrupt.npy";
+        write_file(path, entry.bytes);
+        std::vector<std::string> from_file{path.string() + ": "}, from_memory{"in_memory.npy: "};
+        for (const auto& fragment : entry.expected) from_file.push_back(fragment), from_memory.push_back(fragment);
+        std::string message = "<no io_error thrown>";
+        try {
+            (void)io::read_npy(path);
+        } catch (const io::io_error& error) {
+            message = error.what();
+        }
+        INFO("read_npy: " << message);
+        CHECK(message.rfind(path.string() + ": ", 0) == 0);
+        for (const auto& fragment : entry.expected) CHECK(message.find(fragment) != std::string::npos);
+        message = "<no io_error thrown>";
+        try {
+            (void)io::parse_npy(as_span(entry.bytes), "in_memory.npy");
+        } catch (const io::io_error& error) {
+            message = error.what();
+        }
+        INFO("parse_npy: " << message);
+        CHECK(message.rfind("in_memory.npy: ", 0) == 0);
+        for (const auto& fragment : entry.expected) CHECK(message.find(fragment) != std::string::npos);
+    }
+}
+
+TEST_CASE("npy parse_npy survives mutated and truncated files with io_error or a consistent tensor") {
+    // A deterministic mini-fuzz: every prefix of a valid file, and byte mutations of it. Each input
+    // must parse into a tensor whose bytes match its shape and dtype, or throw io_error; nothing else.
+    std::string data;
+    for (int k = 0; k < 6; ++k) data += le_bytes(bits_of(static_cast<float>(k) - 2.5f), 4);
+    const std::string valid = make_npy(1, "{'descr': '>f4', 'fortran_order': True, 'shape': (2, 3), }\n", data);
+    std::mt19937 random(12345);
+    std::vector<std::string> inputs;
+    for (std::size_t n = 0; n <= valid.size(); ++n) inputs.push_back(valid.substr(0, n));
+    const std::string alphabet = "{}()[],:' \"0123456789-LTrueFalsdescrhapotin<>|=f248\n\x93\x00\xff";
+    for (int k = 0; k < 3000; ++k) {
+        std::string mutated = valid;
+        for (int edits = 1 + static_cast<int>(random() % 3); edits > 0; --edits) {
+            const std::size_t at = random() % mutated.size();
+            switch (random() % 3) {
+                case 0: mutated[at] = alphabet[random() % alphabet.size()]; break;
+                case 1: mutated.erase(at, 1); break;
+                default: mutated.insert(at, 1, alphabet[random() % alphabet.size()]); break;
+            }
+        }
+        inputs.push_back(mutated);
+    }
+    int parsed = 0, rejected = 0;
+    for (const auto& input : inputs) {
+        try {
+            const auto tensor = io::parse_npy(as_span(input), "mutant.npy");
+            const auto bytes = io::detail::byte_count(tensor.shape, io::dtype_size(tensor.type));
+            REQUIRE(bytes);
+            CHECK(*bytes == tensor.bytes.size());
+            ++parsed;
+        } catch (const io::io_error& error) {
+            CHECK(std::string(error.what()).rfind("mutant.npy: ", 0) == 0);
+            ++rejected;
+        }
+    }
+    CHECK(parsed >= 1);  // at least the unmutated prefix of full length
+    CHECK(rejected > 1000);
+}
+
+TEST_CASE("npy parse_npy of a reference file equals read_npy") {
+    SD_REQUIRE_SHARED_DATA("reference/mlp_gpt2/mlp0_in.npy");
+    const auto path = sd_test::shared_data_dir() / "reference/mlp_gpt2/mlp0_in.npy";
+    const std::string bytes = read_file(path);
+    const auto parsed = io::parse_npy(as_span(bytes), path);
+    const auto read = io::read_npy(path);
+    CHECK(parsed.shape == std::vector<std::int64_t>{32, 32});
+    CHECK(parsed.type == io::dtype::f64);
+    CHECK(parsed.bytes == read.bytes);
 }

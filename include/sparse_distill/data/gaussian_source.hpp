@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 
 namespace sparse_distill::data {
 
@@ -23,19 +24,26 @@ public:
     bool next_batch(matrix<Scalar>& x) {
         if (x.cols() != dim_) throw std::invalid_argument("gaussian_source: batch has the wrong number of columns");
         random::fill_normal(x, rng_, position_ * static_cast<std::uint64_t>(dim_), stddev_);
+        batch_start_ = position_;
         position_ += static_cast<std::uint64_t>(x.rows());
         return true;
     }
 
     /// Tokens handed out so far; `seek` resumes from a saved position.
     std::uint64_t position() const { return position_; }
-    void seek(std::uint64_t tokens) { position_ = tokens; }
+    void seek(std::uint64_t tokens) { position_ = batch_start_ = tokens; }
+
+    /// Where row `batch_row` of the last batch came from, for error messages: "token N".
+    std::string describe_row(index_t batch_row) const {
+        return "token " + std::to_string(batch_start_ + static_cast<std::uint64_t>(batch_row));
+    }
 
 private:
     index_t dim_;
     random::counter_rng rng_;
     double stddev_;
     std::uint64_t position_ = 0;
+    std::uint64_t batch_start_ = 0;
 };
 
 }  // namespace sparse_distill::data

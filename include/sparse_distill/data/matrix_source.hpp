@@ -26,6 +26,7 @@ public:
         const index_t n = x.rows();
         if (!cycle_ && position_ + n > inputs_.rows()) return false;
         if (inputs_.rows() == 0) return false;
+        batch_start_ = position_;
         for (index_t r = 0; r < n; ++r) {
             x.row(r) = inputs_.row(position_);
             position_ = position_ + 1 == inputs_.rows() && cycle_ ? 0 : position_ + 1;
@@ -33,13 +34,25 @@ public:
         return true;
     }
 
+    /// The row the next batch starts at; `seek` resumes from a saved position (at most rows()).
     index_t position() const { return position_; }
-    void seek(index_t row) { position_ = row; }
+    void seek(index_t row) {
+        if (row < 0 || row > inputs_.rows() || (cycle_ && row == inputs_.rows() && row > 0))
+            throw std::out_of_range("matrix_source: cannot seek to row " + std::to_string(row) + " of " +
+                                    std::to_string(inputs_.rows()));
+        position_ = batch_start_ = row;
+    }
+
+    /// Where row `batch_row` of the last batch came from, for error messages: "row N".
+    std::string describe_row(index_t batch_row) const {
+        return "row " + std::to_string(inputs_.rows() > 0 ? (batch_start_ + batch_row) % inputs_.rows() : batch_row);
+    }
 
 private:
     matrix<Scalar> inputs_;
     bool cycle_;
     index_t position_ = 0;
+    index_t batch_start_ = 0;
 };
 
 }  // namespace sparse_distill::data

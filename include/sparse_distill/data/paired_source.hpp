@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -39,13 +40,38 @@ public:
                                         std::to_string(x.cols()) + "] → [" + std::to_string(y.rows()) + ", " +
                                         std::to_string(y.cols()) + "], data is " + std::to_string(inputs_.cols()) + " → " +
                                         std::to_string(targets_.cols()));
+        batch_rows_.resize(static_cast<std::size_t>(x.rows()));
         for (index_t r = 0; r < x.rows(); ++r) {
             if (next_ == order_.size()) new_pass();
             const index_t row = order_[next_++];
+            batch_rows_[static_cast<std::size_t>(r)] = row;
             x.row(r) = inputs_.row(row);
             y.row(r) = targets_.row(row);
         }
         return true;
+    }
+
+    /// Pairs handed out so far, over all passes; `seek` resumes from a saved position by redrawing
+    /// that pass's order (the order of pass p depends only on the seed and p).
+    std::uint64_t position() const {
+        return static_cast<std::uint64_t>(pass_ - 1) * order_.size() + static_cast<std::uint64_t>(next_);
+    }
+    void seek(std::uint64_t pairs) {
+        const std::uint64_t n = order_.size();
+        // A position at the end of a pass stays in that pass (next_ = n), as if reached by next_batch.
+        const std::uint64_t pass = pairs == 0 ? 0 : (pairs - 1) / n;
+        if (pass >= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+            throw std::out_of_range("paired_source: cannot seek to pair " + std::to_string(pairs));
+        pass_ = static_cast<std::int64_t>(pass);
+        new_pass();
+        next_ = static_cast<std::size_t>(pairs - pass * n);
+        batch_rows_.clear();
+    }
+
+    /// Where row `batch_row` of the last batch came from, for error messages: "row N".
+    std::string describe_row(index_t batch_row) const {
+        const auto r = static_cast<std::size_t>(batch_row);
+        return r < batch_rows_.size() ? "row " + std::to_string(batch_rows_[r]) : "batch row " + std::to_string(batch_row);
     }
 
 private:
@@ -69,6 +95,7 @@ private:
     std::vector<index_t> order_;
     std::size_t next_ = 0;
     std::int64_t pass_ = 0;
+    std::vector<index_t> batch_rows_;  ///< the data rows of the last batch, for describe_row
 };
 
 }  // namespace sparse_distill::data

@@ -78,6 +78,7 @@ public:
         // Tokens are independent and each writes only its own row.
 #pragma omp parallel for schedule(static) if (rows * settings_.dim >= 16384)
         for (index_t r = 0; r < rows; ++r) add_active_features(first + static_cast<std::uint64_t>(r), x.row(r));
+        batch_start_ = first;
         position_ += static_cast<std::uint64_t>(rows);
         return true;
     }
@@ -99,8 +100,14 @@ public:
         }
     }
 
+    /// Tokens handed out so far; `seek` resumes from a saved position.
     std::uint64_t position() const { return position_; }
-    void seek(std::uint64_t tokens) { position_ = tokens; }
+    void seek(std::uint64_t tokens) { position_ = batch_start_ = tokens; }
+
+    /// Where row `batch_row` of the last batch came from, for error messages: "token N".
+    std::string describe_row(index_t batch_row) const {
+        return "token " + std::to_string(batch_start_ + static_cast<std::uint64_t>(batch_row));
+    }
 
 private:
     enum stream : std::uint64_t { direction_stream = 201, gap_stream, magnitude_stream, noise_stream };
@@ -121,6 +128,7 @@ private:
     random::counter_rng gap_rng_, magnitude_rng_, noise_rng_;
     matrix<Scalar> directions_;
     std::uint64_t position_ = 0;
+    std::uint64_t batch_start_ = 0;
 };
 
 }  // namespace sparse_distill::data

@@ -3,7 +3,8 @@
 // reference data of this project uses.
 #include "sparse_distill/io/detail/byte_order.hpp"
 #include "sparse_distill/io/detail/file_io.hpp"
-#include "sparse_distill/io/detail/npy_header.hpp"
+#include "sparse_distill/io/detail/memory_reader.hpp"
+#include "sparse_distill/io/detail/npy_layout.hpp"
 #include "sparse_distill/io/detail/shape.hpp"
 #include "sparse_distill/io/error.hpp"
 #include "sparse_distill/io/tensor_data.hpp"
@@ -21,32 +22,6 @@
 namespace sparse_distill::io {
 
 namespace detail {
-
-inline constexpr std::array<unsigned char, 6> npy_magic{0x93, 'N', 'U', 'M', 'P', 'Y'};
-
-struct npy_descr {
-    dtype type;
-    bool swap;  // stored in the opposite byte order to tensor_data's little-endian
-};
-
-inline npy_descr parse_npy_descr(const std::string& descr, const std::filesystem::path& file) {
-    std::string_view rest = descr;
-    char order = '=';
-    if (!rest.empty() && (rest[0] == '<' || rest[0] == '>' || rest[0] == '|' || rest[0] == '='))
-        order = rest[0], rest.remove_prefix(1);
-    dtype type;
-    if (rest == "f2") type = dtype::f16;
-    else if (rest == "f4") type = dtype::f32;
-    else if (rest == "f8") type = dtype::f64;
-    else if (rest == "i4") type = dtype::i32;
-    else if (rest == "i8") type = dtype::i64;
-    else
-        throw io_error(file, "descr", "unsupported dtype '" + descr + "'; expected one of <f2 <f4 <f8 <i4 <i8 (or the '>' variants)");
-    // '|' means "byte order not applicable", which is only true of 1-byte types.
-    if (order == '|') throw io_error(file, "descr", "byte order '|' in '" + descr + "' is invalid for a multi-byte type");
-    const bool big = order == '>' || (order == '=' && std::endian::native == std::endian::big);
-    return {type, big};
-}
 
 // Fortran order stores the first index fastest; walk the C-order output with an index counter and
 // keep the matching Fortran offset in step with it.
@@ -94,55 +69,36 @@ inline std::string npy_header_text(const tensor_data& tensor, const std::filesys
     return "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
 }
 
+template <class Reader>
+tensor_data read_npy_tensor(Reader& reader, const std::filesystem::path& file) {
+    const npy_layout layout = read_npy_layout(reader, file);
+    // data_size equals the bytes really present (read_npy_layout checked it), so this allocation is
+    // bounded by the input, never by a number in the header.
+    tensor_data tensor{layout.header.shape, layout.descr.type, std::vector<std::byte>(layout.data_size)};
+    reader.read(layout.data_offset, tensor.bytes, "data");
+    if (layout.descr.swap) swap_elements(tensor.bytes, layout.element_size);
+    if (layout.header.fortran_order) tensor.bytes = fortran_to_c_order(tensor.bytes, tensor.shape, layout.element_size);
+    return tensor;
+}
+
 }  // namespace detail
 
+/// Parses the bytes of a whole .npy file held in memory, exactly as read_npy parses a file;
+/// `name_for_errors` stands for the file in io_error messages. Throws io_error on any malformed
+/// input and never reads outside `bytes` or allocates more than bytes.size() from header values.
+inline tensor_data parse_npy(std::span<const std::byte> bytes, const std::filesystem::path& name_for_errors) {
+    detail::memory_reader reader(bytes, name_for_errors);
+    return detail::read_npy_tensor(reader, name_for_errors);
+}
+
 /// Reads a .npy file of format 1.0, 2.0 or 3.0 with dtype f2, f4, f8, i4 or i8 in either byte
-/// order and either memory order; the result is little-endian and in C order.
+/// order and either memory order; the result is little-endian and in C order. The whole array is
+/// loaded: for files larger than memory use npy_reader (npy_reader.hpp). Throws io_error naming
+/// the file and the field ("magic", "version", "header length", "header", "descr",
+/// "fortran_order", "shape", "data") with what was expected and what was found.
 inline tensor_data read_npy(const std::filesystem::path& path) {
     detail::file_reader reader(path);
-    std::array<std::byte, 8> prefix{};
-    if (reader.size() < prefix.size())
-        throw io_error(path, "magic", "expected at least 8 bytes (magic and version), found " + std::to_string(reader.size()));
-    reader.read(0, prefix, "magic");
-    if (std::memcmp(prefix.data(), detail::npy_magic.data(), detail::npy_magic.size()) != 0)
-        throw io_error(path, "magic", "expected \\x93NUMPY, the file does not start like a .npy file");
-    const auto major = static_cast<int>(prefix[6]);
-    const auto minor = static_cast<int>(prefix[7]);
-    if ((major < 1 || major > 3) || minor != 0)
-        throw io_error(path, "version",
-                       "expected 1.0, 2.0 or 3.0, found " + std::to_string(major) + "." + std::to_string(minor));
-
-    // Version 1.0 has a 2-byte header length; 2.0 and 3.0 widened it to 4 bytes.
-    const std::size_t length_size = major == 1 ? 2 : 4;
-    std::array<std::byte, 4> length_bytes{};
-    reader.read(8, std::span(length_bytes.data(), length_size), "header length");
-    const std::uint64_t header_length = major == 1 ? detail::load_le<std::uint16_t>(length_bytes.data())
-                                                   : detail::load_le<std::uint32_t>(length_bytes.data());
-    const std::uint64_t header_start = 8 + length_size;
-    if (header_length > reader.size() - header_start)
-        throw io_error(path, "header length",
-                       "header of " + std::to_string(header_length) + " bytes runs past the end of the file (" +
-                           std::to_string(reader.size()) + " bytes)");
-    std::string header_text(header_length, '\0');
-    reader.read(header_start, std::as_writable_bytes(std::span(header_text)), "header");
-    const auto header = detail::parse_npy_header(header_text, path);
-    const auto descr = detail::parse_npy_descr(header.descr, path);
-
-    const std::size_t element_size = dtype_size(descr.type);
-    const auto expected = detail::byte_count(header.shape, element_size);
-    if (!expected) throw io_error(path, "shape", detail::shape_string(header.shape) + " overflows the byte count");
-    const std::uint64_t data_start = header_start + header_length;
-    const std::uint64_t available = reader.size() - data_start;
-    if (available != *expected)
-        throw io_error(path, "data",
-                       "expected " + std::to_string(*expected) + " bytes for '" + header.descr + "' shape " +
-                           detail::shape_string(header.shape) + ", found " + std::to_string(available));
-
-    tensor_data tensor{header.shape, descr.type, std::vector<std::byte>(*expected)};
-    reader.read(data_start, tensor.bytes, "data");
-    if (descr.swap) detail::swap_elements(tensor.bytes, element_size);
-    if (header.fortran_order) tensor.bytes = detail::fortran_to_c_order(tensor.bytes, tensor.shape, element_size);
-    return tensor;
+    return detail::read_npy_tensor(reader, path);
 }
 
 /// Writes `tensor` as .npy format 1.0 (2.0 when the header exceeds 65535 bytes), little-endian,

@@ -4,19 +4,18 @@
 // Hugging Face checkpoints and by this project's reference data.
 #include "sparse_distill/io/detail/byte_order.hpp"
 #include "sparse_distill/io/detail/file_io.hpp"
+#include "sparse_distill/io/detail/safetensors_header.hpp"
 #include "sparse_distill/io/detail/shape.hpp"
 #include "sparse_distill/io/error.hpp"
 #include "sparse_distill/io/tensor_data.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <map>
-#include <limits>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,161 +34,94 @@ struct safetensors_file {
     const tensor_data& at(std::string_view name) const {
         const auto found = tensors.find(std::string(name));
         if (found != tensors.end()) return found->second;
-        std::string available;
-        for (const auto& [key, tensor] : tensors) available += (available.empty() ? "'" : ", '") + key + "'";
-        throw io_error(path, "tensor '" + std::string(name) + "'",
-                       "not found; available: " + (available.empty() ? std::string("none") : available));
+        throw io_error(path, "tensor '" + std::string(name) + "'", "not found; available: " + detail::list_names(tensors));
     }
 };
 
-namespace detail {
-
-inline constexpr std::array<std::pair<std::string_view, dtype>, 6> safetensors_dtypes{{
-    {"F64", dtype::f64}, {"F32", dtype::f32}, {"F16", dtype::f16},
-    {"BF16", dtype::bf16}, {"I64", dtype::i64}, {"I32", dtype::i32},
-}};
-
-inline std::string_view safetensors_dtype_name(dtype type) {
-    for (const auto& [name, known] : safetensors_dtypes)
-        if (known == type) return name;
-    return "unknown";
-}
-
-struct safetensors_entry {
-    std::string name;
-    dtype type;
-    std::vector<std::int64_t> shape;
-    std::uint64_t begin, end;
-};
-
-inline std::uint64_t json_unsigned(const nlohmann::json& value, const std::filesystem::path& file,
-                                   const std::string& field, std::string_view what) {
-    if (value.is_number_unsigned()) return value.get<std::uint64_t>();
-    if (value.is_number_integer() && value.get<std::int64_t>() < 0)
-        throw io_error(file, field, "expected a non-negative " + std::string(what) + ", found " + value.dump());
-    throw io_error(file, field, "expected a non-negative integer " + std::string(what) + ", found " + value.dump());
-}
-
-inline safetensors_entry parse_safetensors_entry(const std::string& name, const nlohmann::json& info,
-                                                 const std::filesystem::path& file) {
-    const std::string where = "tensor '" + name + "'";
-    if (!info.is_object()) throw io_error(file, where, "expected an object, found " + info.dump());
-    for (const char* key : {"dtype", "shape", "data_offsets"})
-        if (!info.contains(key)) throw io_error(file, where + " " + key, "missing");
-
-    safetensors_entry entry{name, dtype::f32, {}, 0, 0};
-    const auto& type = info["dtype"];
-    if (!type.is_string()) throw io_error(file, where + " dtype", "expected a string, found " + type.dump());
-    const auto known = std::find_if(safetensors_dtypes.begin(), safetensors_dtypes.end(),
-                                    [&](const auto& pair) { return pair.first == type.get_ref<const std::string&>(); });
-    if (known == safetensors_dtypes.end())
-        throw io_error(file, where + " dtype",
-                       "unsupported dtype " + type.dump() + "; expected one of F64, F32, F16, BF16, I64, I32");
-    entry.type = known->second;
-
-    const auto& shape = info["shape"];
-    if (!shape.is_array()) throw io_error(file, where + " shape", "expected an array, found " + shape.dump());
-    for (const auto& extent : shape) {
-        const auto value = json_unsigned(extent, file, where + " shape", "extent");
-        if (value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-            throw io_error(file, where + " shape", "extent " + extent.dump() + " does not fit in 64 bits");
-        entry.shape.push_back(static_cast<std::int64_t>(value));
-    }
-
-    const auto& offsets = info["data_offsets"];
-    if (!offsets.is_array() || offsets.size() != 2)
-        throw io_error(file, where + " data_offsets", "expected [begin, end], found " + offsets.dump());
-    entry.begin = json_unsigned(offsets[0], file, where + " data_offsets", "begin");
-    entry.end = json_unsigned(offsets[1], file, where + " data_offsets", "end");
-    if (entry.begin > entry.end)
-        throw io_error(file, where + " data_offsets",
-                       "expected begin <= end, found [" + std::to_string(entry.begin) + ", " +
-                           std::to_string(entry.end) + "]");
-    const auto expected = byte_count(entry.shape, dtype_size(entry.type));
-    if (!expected)
-        throw io_error(file, where + " shape", shape_string(entry.shape) + " overflows the byte count");
-    if (entry.end - entry.begin != *expected)
-        throw io_error(file, where + " data_offsets",
-                       "expected " + std::to_string(*expected) + " bytes for " + type.get<std::string>() + " " +
-                           shape_string(entry.shape) + ", found " + std::to_string(entry.end - entry.begin));
-    return entry;
-}
-
-}  // namespace detail
-
-/// Reads every tensor and the metadata of a safetensors file with dtypes F64, F32, F16, BF16, I64
-/// and I32. Validates the header length, the JSON, each dtype, shape and byte range, and that the
-/// byte ranges tile the data section exactly; any violation throws io_error naming file, tensor
-/// and field.
-inline safetensors_file read_safetensors(const std::filesystem::path& path) {
-    detail::file_reader reader(path);
-    if (reader.size() < 8)
+/// Parses a whole safetensors file held in memory; `name_for_errors` stands for the file in
+/// messages. Validates the header length (at most 100 MB and within `bytes`), the JSON (bounded
+/// depth, unique keys), each dtype, shape and byte range, and that the ranges tile the data section
+/// exactly; any violation throws io_error "<name>: <tensor/field>: <expected vs found>". Nothing is
+/// allocated from a size before it is checked against bytes.size(), so any byte string is safe.
+inline safetensors_file parse_safetensors(std::span<const std::byte> bytes, const std::filesystem::path& name_for_errors) {
+    const auto& path = name_for_errors;
+    if (bytes.size() < 8)
         throw io_error(path, "header length",
-                       "expected an 8-byte header length, the file has only " + std::to_string(reader.size()) + " bytes");
-    std::array<std::byte, 8> length_bytes{};
-    reader.read(0, length_bytes, "header length");
-    const auto header_length = detail::load_le<std::uint64_t>(length_bytes.data());
-    if (header_length > reader.size() - 8)
-        throw io_error(path, "header length",
-                       "header of " + std::to_string(header_length) + " bytes runs past the end of the file (" +
-                           std::to_string(reader.size()) + " bytes)");
-    std::string header_text(header_length, '\0');
-    reader.read(8, std::as_writable_bytes(std::span(header_text)), "header");
-
-    nlohmann::json header;
-    try {
-        header = nlohmann::json::parse(header_text);
-    } catch (const nlohmann::json::parse_error& error) {
-        throw io_error(path, "header", std::string("invalid JSON: ") + error.what());
-    }
-    if (!header.is_object()) throw io_error(path, "header", "expected a JSON object, found " + header.dump());
+                       "expected an 8-byte header length, the file has only " + std::to_string(bytes.size()) + " bytes");
+    const auto header_length = detail::load_le<std::uint64_t>(bytes.data());
+    detail::check_safetensors_header_length(header_length, bytes.size(), path);
+    const std::string_view header_text(reinterpret_cast<const char*>(bytes.data()) + 8, static_cast<std::size_t>(header_length));
+    const auto data = bytes.subspan(8 + static_cast<std::size_t>(header_length));
+    auto header = detail::parse_safetensors_header(header_text, data.size(), path);
 
     safetensors_file file;
     file.path = path;
-    std::vector<detail::safetensors_entry> entries;
-    for (const auto& [name, info] : header.items()) {
-        if (name == "__metadata__") {
-            if (!info.is_object()) throw io_error(path, "__metadata__", "expected an object, found " + info.dump());
-            for (const auto& [key, value] : info.items()) {
-                if (!value.is_string())
-                    throw io_error(path, "__metadata__ '" + key + "'", "expected a string, found " + value.dump());
-                file.metadata.emplace(key, value.get<std::string>());
-            }
-            continue;
-        }
-        entries.push_back(detail::parse_safetensors_entry(name, info, path));
+    file.metadata = std::move(header.metadata);
+    for (auto& [name, info] : header.tensors) {
+        const auto range = data.subspan(static_cast<std::size_t>(info.begin), static_cast<std::size_t>(info.end - info.begin));
+        file.tensors.emplace(name, tensor_data{std::move(info.shape), info.type, {range.begin(), range.end()}});
+    }
+    return file;
+}
+
+/// Reads a safetensors file's header on construction and its tensors on demand, so that one layer
+/// of a large checkpoint can be imported without reading the rest. The header is validated as by
+/// parse_safetensors before any tensor is read.
+class safetensors_reader {
+public:
+    explicit safetensors_reader(const std::filesystem::path& path) : path_(path), reader_(path) {
+        if (reader_.size() < 8)
+            throw io_error(path, "header length",
+                           "expected an 8-byte header length, the file has only " + std::to_string(reader_.size()) + " bytes");
+        std::array<std::byte, 8> length_bytes{};
+        reader_.read(0, length_bytes, "header length");
+        const auto header_length = detail::load_le<std::uint64_t>(length_bytes.data());
+        detail::check_safetensors_header_length(header_length, reader_.size(), path);
+        std::string header_text(static_cast<std::size_t>(header_length), '\0');
+        reader_.read(8, std::as_writable_bytes(std::span(header_text)), "header");
+        data_start_ = 8 + header_length;
+        header_ = detail::parse_safetensors_header(header_text, reader_.size() - data_start_, path);
     }
 
-    // The format requires the byte ranges to cover the data section with no gap and no overlap,
-    // so that a file cannot hide extra content between tensors.
-    const std::uint64_t data_start = 8 + header_length;
-    const std::uint64_t data_size = reader.size() - data_start;
-    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
-        return std::pair(a.begin, a.end) < std::pair(b.begin, b.end);
-    });
-    std::uint64_t covered = 0;
-    for (const auto& entry : entries) {
-        const std::string field = "tensor '" + entry.name + "' data_offsets";
-        if (entry.end > data_size)
-            throw io_error(path, field,
-                           "range [" + std::to_string(entry.begin) + ", " + std::to_string(entry.end) +
-                               ") is past the end of the data section (" + std::to_string(data_size) + " bytes)");
-        if (entry.begin != covered)
-            throw io_error(path, field,
-                           "expected the range to start at " + std::to_string(covered) + " (" +
-                               (entry.begin < covered ? "overlap" : "gap") + "), found " + std::to_string(entry.begin));
-        covered = entry.end;
-    }
-    if (covered != data_size)
-        throw io_error(path, "data",
-                       "the tensors cover " + std::to_string(covered) + " bytes, but the data section has " +
-                           std::to_string(data_size));
+    const std::filesystem::path& path() const { return path_; }
+    /// Every tensor's dtype, shape and byte range, by name.
+    const std::map<std::string, safetensors_tensor_info>& tensors() const { return header_.tensors; }
+    /// The "__metadata__" entry (empty when absent).
+    const std::map<std::string, std::string>& metadata() const { return header_.metadata; }
+    bool contains(std::string_view name) const { return header_.tensors.count(std::string(name)) != 0; }
 
-    for (auto& entry : entries) {
-        tensor_data tensor{std::move(entry.shape), entry.type, std::vector<std::byte>(entry.end - entry.begin)};
-        reader.read(data_start + entry.begin, tensor.bytes, "tensor '" + entry.name + "' data");
-        file.tensors.emplace(entry.name, std::move(tensor));
+    /// The header entry of `name`; throws io_error naming the file and listing the available names.
+    const safetensors_tensor_info& info(std::string_view name) const {
+        const auto found = header_.tensors.find(std::string(name));
+        if (found != header_.tensors.end()) return found->second;
+        throw io_error(path_, "tensor '" + std::string(name) + "'",
+                       "not found; available: " + detail::list_names(header_.tensors));
     }
+
+    /// The tensor called `name`, read from the file.
+    tensor_data read(std::string_view name) {
+        const auto& entry = info(name);
+        tensor_data tensor{entry.shape, entry.type, std::vector<std::byte>(entry.end - entry.begin)};
+        reader_.read(data_start_ + entry.begin, tensor.bytes, "tensor '" + std::string(name) + "' data");
+        return tensor;
+    }
+
+private:
+    std::filesystem::path path_;
+    detail::file_reader reader_;
+    detail::safetensors_header header_;
+    std::uint64_t data_start_ = 0;
+};
+
+/// Reads every tensor and the metadata of a safetensors file with dtypes F64, F32, F16, BF16, I64
+/// and I32, validated as by parse_safetensors; any violation throws io_error naming file, tensor
+/// and field.
+inline safetensors_file read_safetensors(const std::filesystem::path& path) {
+    safetensors_reader reader(path);
+    safetensors_file file;
+    file.path = path;
+    file.metadata = reader.metadata();
+    for (const auto& [name, info] : reader.tensors()) file.tensors.emplace(name, reader.read(name));
     return file;
 }
 

@@ -58,6 +58,9 @@ struct tensor_data {
 
     /// Product of the extents; 1 for a scalar, 0 when any extent is 0.
     std::int64_t numel() const {
+        // An empty tensor may have other extents whose product overflows (a file can say [2^62, 4, 0]).
+        for (const auto extent : shape)
+            if (extent == 0) return 0;
         std::int64_t n = 1;
         for (const auto extent : shape) n *= extent;
         return n;

@@ -70,6 +70,19 @@ public:
     const Scalar* second_moment() const { return second_moment_.data(); }
     index_t size() const { return first_moment_.size(); }
 
+    /// Replaces the state with one saved after `steps` updates: `first` and `second` hold n host
+    /// values each (n = 0 with steps = 0: the state before the first update). What a checkpoint restores.
+    void restore(std::int64_t steps, const Scalar* first, const Scalar* second, index_t n) {
+        if (steps < 0 || n < 0 || (n == 0 && steps != 0))
+            throw std::invalid_argument("adam_state: cannot restore " + std::to_string(steps) + " steps with " +
+                                        std::to_string(n) + " moments");
+        first_moment_.resize(n);
+        second_moment_.resize(n);
+        Backend::copy_from_host(first, first_moment_.data(), n);
+        Backend::copy_from_host(second, second_moment_.data(), n);
+        steps_ = steps;
+    }
+
 private:
     std::int64_t steps_ = 0;
     typename Backend::template buffer<Scalar> first_moment_;

@@ -32,6 +32,9 @@ struct train_summary {
     double seconds = 0;
     step_metrics last;
     bool stopped_early = false;  ///< a callback's should_stop() ended the run, or the source ran out
+    /// SIGINT or SIGTERM that stopped the run after a checkpoint (0: none); a program then exits
+    /// with 128 + stop_signal (130 for SIGINT), as a shell reports a process killed by it.
+    int stop_signal = 0;
 };
 
 /// The callback type that does nothing.

@@ -2,17 +2,30 @@
 // The training loop: batches from a source, teacher targets on the fly (or targets from the source),
 // loss and hand-written gradients, Adam with the schedule, then the decoder constraint.
 // Deterministic for a given seed and thread count: nothing here draws random numbers, and every
-// reduction sums in a fixed order.
+// reduction sums in a fixed order. With settings.checkpoint it saves its full state every N steps, at
+// the end and on SIGINT/SIGTERM, and resumes from it bit-identically (checkpoint.hpp).
+// Every batch is checked for NaN/Inf before it is used and every loss before its update is applied,
+// so a numerical fault stops the run with the weights, the optimizer and the checkpoints still finite.
+#include "../config.hpp"
 #include "../loss/loss_and_gradients.hpp"
 #include "../nn/student.hpp"
 #include "../nn/teacher.hpp"
 #include "../optim/adam.hpp"
 #include "callbacks.hpp"
+#include "checkpoint.hpp"
+#include "detail/finite_check.hpp"
+#include "detail/stop_signals.hpp"
+#include "numerical_fault.hpp"
+#include "source_position.hpp"
 #include "train_settings.hpp"
 
 #include <chrono>
+#include <filesystem>
+#include <optional>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
+#include <vector>
 
 namespace sparse_distill {
 
@@ -55,6 +68,8 @@ public:
     const optim::adam_state<Scalar, Backend>& optimizer_state() const { return optimizer_; }
 
     /// One update on the next batch of `source`. Returns false (nothing changed) if the source ran out.
+    /// Throws numerical_fault, changing nothing but the source's position, when the batch or its
+    /// loss is not finite.
     template <class Source>
     bool step(Source& source, step_metrics& metrics) {
         if (!fetch_batch(source)) return false;
@@ -64,6 +79,7 @@ public:
         const std::int64_t t = optimizer_.steps();
         metrics.lr = settings_.schedule(t);
         metrics.terms = loss_and_gradients(student_, x, y, settings_.loss, workspace_);
+        if (!std::isfinite(metrics.terms.loss)) report_non_finite_loss(source, metrics.terms.loss);
         optimizer_.update(settings_.adam, metrics.lr, student_.parameters(), student_.gradients(),
                           student_.parameter_count());
         student_.apply_decoder_constraint();
@@ -73,19 +89,47 @@ public:
         return true;
     }
 
-    /// Trains for settings().steps() updates (fewer if the source runs out or a callback stops it).
+    /// Trains for settings().steps() updates (fewer if the source runs out, a callback stops it, or
+    /// a signal arrives). With settings().checkpoint.directory set it first resumes when asked
+    /// (checkpoint.resume), writes a checkpoint every checkpoint.every steps and when it stops, and
+    /// while it runs turns SIGINT/SIGTERM into a stop after the current step (summary.stop_signal;
+    /// the previous handlers are restored on return).
     template <class Source, class Callbacks = no_callbacks>
     train_summary run(Source& source, Callbacks&& callbacks = {}) {
         const auto start = std::chrono::steady_clock::now();
+        const checkpoint_settings& checkpoints = settings_.checkpoint;
+        const bool checkpointing = !checkpoints.directory.empty();
+        if (checkpointing) {
+            if constexpr (!resumable_source<Source>)
+                throw std::invalid_argument(
+                    "trainer: checkpoint.directory is set but the source cannot save its position "
+                    "(it needs position()/seek() or save_position()/restore_position())");
+        }
+        if constexpr (resumable_source<Source>) {
+            if (checkpoints.resume && !resumed_) load_checkpoint(checkpoint_file(checkpoints.directory), source);
+        }
+        resumed_ = true;
+        std::optional<detail::scoped_stop_signals> signals;
+        if (checkpointing && checkpoints.on_signal) signals.emplace();
+
         train_summary summary;
         const std::int64_t total = settings_.steps();
         step_metrics metrics;
         while (optimizer_.steps() < total) {
+            if (signals && signals->received() != 0) {
+                summary.stop_signal = signals->received();
+                summary.stopped_early = true;
+                break;
+            }
             if (!step(source, metrics)) {
                 summary.stopped_early = true;
                 break;
             }
             summary.last = metrics;
+            if constexpr (resumable_source<Source>) {
+                if (checkpointing && checkpoints.every > 0 && metrics.step % checkpoints.every == 0)
+                    save_checkpoint(checkpoint_file(checkpoints.directory), source);
+            }
             if constexpr (detail::has_on_step<std::remove_cvref_t<Callbacks>, step_report<Scalar, Backend>>) {
                 if (metrics.step % settings_.callback_every == 0 || metrics.step == total)
                     callbacks.on_step(step_report<Scalar, Backend>{metrics, student_});
@@ -97,11 +141,71 @@ public:
                 }
             }
         }
+        if constexpr (resumable_source<Source>) {
+            if (checkpointing && last_checkpoint_step_ != optimizer_.steps())
+                save_checkpoint(checkpoint_file(checkpoints.directory), source);
+        }
         summary.steps = optimizer_.steps();
         summary.tokens = tokens_seen_;
         summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         if constexpr (detail::has_on_finish<std::remove_cvref_t<Callbacks>>) callbacks.on_finish(summary);
         return summary;
+    }
+
+    /// This run's run_description: what a checkpoint must share with it to be resumed.
+    nlohmann::json run_description() const {
+        return sparse_distill::run_description<Scalar>(student_.config(), settings_);
+    }
+
+    /// Writes the full state (weights, Adam moments and step, tokens seen, the source's position and
+    /// the run description) to `file` durably. Throws numerical_fault rather than write a
+    /// non-finite state, and io::io_error if the write fails (a previous `file` then stays intact).
+    template <resumable_source Source>
+    void save_checkpoint(const std::filesystem::path& file, const Source& source) {
+        checkpoint_data<Scalar> data;
+        data.step = optimizer_.steps();
+        data.tokens_seen = tokens_seen_;
+        data.parameters = to_host(student_.parameters(), student_.parameter_count());
+        data.first_moment = to_host(optimizer_.first_moment(), optimizer_.size());
+        data.second_moment = to_host(optimizer_.second_moment(), optimizer_.size());
+        for (const auto& [name, values] : {std::pair{"parameters", &data.parameters},
+                                           std::pair{"adam.first_moment", &data.first_moment},
+                                           std::pair{"adam.second_moment", &data.second_moment}})
+            if (!detail::all_finite(values->data(), static_cast<index_t>(values->size())))
+                throw numerical_fault(data.step, name,
+                                      "not finite: refusing to overwrite the checkpoint " + file.string());
+        data.source_position = save_source_position(source);
+        data.run = run_description();
+        data.threads = num_threads();
+        write_checkpoint(file, data);
+        last_checkpoint_step_ = data.step;
+    }
+
+    /// Restores the state saved in `file` into this trainer, its student and `source`. Throws
+    /// io::io_error naming the file and field when the checkpoint is unreadable or was written by a
+    /// different run (run_description differs: the field is named, e.g. "run.student.d_sae").
+    template <resumable_source Source>
+    void load_checkpoint(const std::filesystem::path& file, Source& source) {
+        std::error_code error;
+        if (!std::filesystem::exists(file, error))
+            throw io::io_error(file, "file", "no checkpoint to resume from (is the checkpoint directory right?)");
+        const checkpoint_data<Scalar> data = read_checkpoint<Scalar>(file);
+        check_same_run(file, data.run, run_description());
+        if (static_cast<index_t>(data.parameters.size()) != student_.parameter_count())
+            throw io::io_error(file, "tensor 'parameters' shape",
+                               "expected [" + std::to_string(student_.parameter_count()) + "] for this student, found [" +
+                                   std::to_string(data.parameters.size()) + "]");
+        if (data.step > settings_.steps())
+            throw io::io_error(file, "__metadata__ 'step'",
+                               "expected at most the run's " + std::to_string(settings_.steps()) + " steps, found " +
+                                   std::to_string(data.step));
+        restore_source_position(source, data.source_position, file);
+        Backend::copy_from_host(data.parameters.data(), student_.parameters(), student_.parameter_count());
+        optimizer_.restore(data.step, data.first_moment.data(), data.second_moment.data(),
+                           static_cast<index_t>(data.first_moment.size()));
+        tokens_seen_ = data.tokens_seen;
+        last_checkpoint_step_ = data.step;
+        resumed_ = true;
     }
 
 private:
@@ -117,6 +221,10 @@ private:
             if (!teacher_) throw std::logic_error("trainer: the source gives no targets and there is no teacher");
             if (!source.next_batch(host_x_)) return false;
         }
+        if (!detail::all_finite(host_x_.data(), host_x_.size())) report_non_finite(source, "inputs", host_x_);
+        if constexpr (source_with_targets<Source, Scalar>) {
+            if (!detail::all_finite(host_y_.data(), host_y_.size())) report_non_finite(source, "targets", host_y_);
+        }
         Backend::copy_from_host(host_x_.data(), x_.data(), host_x_.size());
         if constexpr (!source_with_targets<Source, Scalar>)
             teacher_->forward(matrix_view<const Scalar>{x_.data(), b, student_.d_in()},
@@ -124,11 +232,51 @@ private:
         return true;
     }
 
+    static std::vector<Scalar> to_host(const Scalar* values, index_t count) {
+        std::vector<Scalar> host(static_cast<std::size_t>(count));
+        Backend::copy_to_host(values, host.data(), count);
+        return host;
+    }
+
+    std::string last_checkpoint_note() const {
+        return last_checkpoint_step_ < 0 ? std::string("no checkpoint was written")
+                                         : "the last checkpoint (step " + std::to_string(last_checkpoint_step_) +
+                                               ") is kept";
+    }
+
+    // The slow path after a failed all_finite: find the entry and say where its row came from.
+    template <class Source>
+    [[noreturn]] void report_non_finite(const Source& source, const char* field, const matrix<Scalar>& batch) const {
+        const auto at = detail::first_non_finite(batch.data(), batch.rows(), batch.cols());
+        const index_t row = at ? at->first : 0, column = at ? at->second : 0;
+        std::string origin;
+        if constexpr (source_describing_rows<Source>) origin = " (" + std::string(source.describe_row(row)) + ")";
+        throw numerical_fault(optimizer_.steps() + 1, field,
+                              detail::number_text(double(batch(row, column))) + " at batch row " + std::to_string(row) +
+                                  origin + ", column " + std::to_string(column) + "; " + last_checkpoint_note());
+    }
+
+    // The inputs (and a source's targets) were checked finite, so a non-finite loss comes from the
+    // teacher's outputs or from the student itself.
+    template <class Source>
+    [[noreturn]] void report_non_finite_loss(const Source& source, double loss) {
+        if constexpr (!source_with_targets<Source, Scalar>) {
+            Backend::copy_to_host(y_.data(), host_y_.data(), host_y_.size());
+            if (!detail::all_finite(host_y_.data(), host_y_.size())) report_non_finite(source, "teacher outputs", host_y_);
+        }
+        throw numerical_fault(optimizer_.steps() + 1, "loss",
+                              detail::number_text(loss) +
+                                  " with finite inputs and targets: the student diverged (a lower learning rate may "
+                                  "help); " + last_checkpoint_note());
+    }
+
     student_type& student_;
     teacher_type* teacher_;
     train_settings settings_;
     optim::adam_state<Scalar, Backend> optimizer_;
     std::int64_t tokens_seen_ = 0;
+    std::int64_t last_checkpoint_step_ = -1;  ///< step of the last checkpoint written or loaded
+    bool resumed_ = false;                    ///< run() has already honoured checkpoint.resume
     matrix<Scalar> host_x_, host_y_;
     typename Backend::template buffer<Scalar> x_, y_;
     student_workspace<Scalar, Backend> workspace_;

@@ -7,6 +7,7 @@
 #include "../../tensor/view.hpp"
 #include "../activation_sums.hpp"
 #include "activation_arrays.hpp"
+#include "lane_sums.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -57,8 +58,8 @@ void cpu_multiply_elementwise(matrix_view<Scalar> m, matrix_view<const Scalar> o
 }
 
 /// z += bias; a = act(z); returns Σ|a| and #(a > 0). Rows go through Eigen array expressions with the
-/// activation fixed at compile time, so the pass vectorises; |a| is summed in Scalar over blocks of 256
-/// and the block sums in double, which keeps float sums accurate to ~1e-7 relative and deterministic.
+/// activation fixed at compile time, so the pass vectorises; sums are in a fixed order (lane_sum_abs),
+/// so they are the same for every run and thread count.
 template <class Scalar>
 activation_sums cpu_bias_activate(matrix_view<Scalar> z, vector_view<const Scalar> bias, activation act,
                                   matrix_view<Scalar> a) {
@@ -77,13 +78,7 @@ activation_sums cpu_bias_activate(matrix_view<Scalar> z, vector_view<const Scala
             row_array zr(z.data + r * cols, cols), ar(a.data + r * cols, cols);
             if (has_bias) zr += const_row_array(bias.data, cols);
             ar = activate_array<A>(zr);
-            double abs_sum = 0;
-            constexpr index_t block = 256;
-            for (index_t c = 0; c < cols; c += block) {
-                const index_t n = std::min(block, cols - c);
-                abs_sum += static_cast<double>(A == activation::relu ? ar.segment(c, n).sum() : ar.segment(c, n).abs().sum());
-            }
-            partials[2 * r] = abs_sum;
+            partials[2 * r] = lane_sum_abs(a.data + r * cols, cols);
             partials[2 * r + 1] = static_cast<double>((ar > Scalar(0)).count());
         }
     });

@@ -5,8 +5,7 @@
 // Every sum runs in a fixed order (rows ascending within a feature), so results do not depend on the
 // thread count.
 #include "../../tensor/view.hpp"
-
-#include <Eigen/Core>
+#include "lane_sums.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -84,9 +83,6 @@ void cpu_sparse_decode(matrix_view<const Scalar> a, const active_pattern& p, mat
     }
 }
 
-template <class Scalar>
-using const_row = Eigen::Map<const Eigen::Matrix<Scalar, 1, Eigen::Dynamic>>;
-
 /// The student's backward pass on the active pairs (ReLU, so act'(z) = 1 exactly where a > 0):
 ///   ∂z_rj = ∂ŷ_r·W_dec_j + l1_grad on active pairs (0 elsewhere), kept in p.dz;
 ///   ∂W_dec_j = Σ_r a_rj ∂ŷ_r,  ∂W_enc_j = Σ_r ∂z_rj x̃_r,  p.dz_sum_j = Σ_r ∂z_rj (rows of inactive features are 0).
@@ -99,10 +95,9 @@ void cpu_sparse_backward(matrix_view<const Scalar> a, active_pattern& p, matrix_
 #pragma omp parallel for schedule(static) if (a.rows * d_out > 32768)
     for (index_t r = 0; r < a.rows; ++r)
         for (index_t k = p.row_start[static_cast<std::size_t>(r)]; k < p.row_start[static_cast<std::size_t>(r + 1)]; ++k) {
-            // A Scalar dot product (vectorised), as the dense path's ∂ŷ·W_decᵀ product accumulates.
-            const const_row<Scalar> w(w_dec.data + p.feature[static_cast<std::size_t>(k)] * d_out, d_out);
-            const const_row<Scalar> g(dy.data + r * d_out, d_out);
-            p.dz[static_cast<std::size_t>(k)] = double(g.dot(w)) + double(l1_grad);
+            // A Scalar dot product in a fixed lane order: vectorised, and the same on every run.
+            p.dz[static_cast<std::size_t>(k)] =
+                lane_dot(dy.data + r * d_out, w_dec.data + p.feature[static_cast<std::size_t>(k)] * d_out, d_out) + double(l1_grad);
         }
     p.dz_sum.assign(static_cast<std::size_t>(h), 0.0);
     // Features are independent: each thread owns whole rows of both weight gradients.

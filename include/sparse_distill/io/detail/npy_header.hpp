@@ -14,6 +14,25 @@
 
 namespace sparse_distill::io::detail {
 
+// Header text comes from the file: echo at most `limit` characters of it in messages, with bytes
+// outside printable ASCII written as \xNN, so a hostile header cannot flood or garble a terminal.
+inline std::string printable(std::string_view text, std::size_t limit = 40) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (std::size_t i = 0; i < text.size() && i < limit; ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c < 0x7F) {
+            out += static_cast<char>(c);
+        } else {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 0xF];
+        }
+    }
+    if (text.size() > limit) out += "...";
+    return out;
+}
+
 struct npy_header {
     std::string descr;
     bool fortran_order = false;
@@ -33,7 +52,7 @@ public:
         while (peek() != '}') {
             const std::string key = parse_string("a quoted key");
             skip_space();
-            expect(':', "':' after key '" + key + "'");
+            expect(':', "':' after key '" + printable(key) + "'");
             skip_space();
             if (key == "descr") {
                 mark_seen(seen_descr, key);
@@ -46,14 +65,14 @@ public:
                 mark_seen(seen_shape, key);
                 header.shape = parse_shape();
             } else {
-                fail("key '" + key + "'", "unexpected; expected only 'descr', 'fortran_order' and 'shape'");
+                fail("key '" + printable(key) + "'", "unexpected; expected only 'descr', 'fortran_order' and 'shape'");
             }
             skip_space();
             if (peek() == ',') {
                 ++pos_;
                 skip_space();
             } else if (peek() != '}') {
-                fail("header", "expected ',' or '}' after the value of '" + key + "', found " + found());
+                fail("header", "expected ',' or '}' after the value of '" + printable(key) + "', found " + found());
             }
         }
         ++pos_;
@@ -78,7 +97,7 @@ private:
 
     std::string found() const {
         if (pos_ >= text_.size()) return "the end of the header";
-        return "'" + std::string(text_.substr(pos_, 12)) + "' at offset " + std::to_string(pos_);
+        return "'" + printable(text_.substr(pos_, 12)) + "' at offset " + std::to_string(pos_);
     }
 
     void skip_space() {

@@ -1,0 +1,385 @@
+#pragma once
+// Trained students in the folder layouts of the Python tools that load transcoders, and back:
+//   SAELens v6: sae_weights.safetensors with W_enc [d_in, d_sae], b_enc [d_sae], W_dec [d_sae, d_out],
+//               b_dec [d_out], and cfg.json ("architecture": "transcoder", d_in, d_sae, d_out, dtype,
+//               "apply_b_dec_to_input": false, "normalize_activations": "none",
+//               "metadata": {"sae_lens_version": "6.0.0", ...});
+//   sparsify:   sae.safetensors with encoder.weight [d_sae, d_in], encoder.bias [d_sae], W_dec
+//               [d_sae, d_in], b_dec [d_in], and cfg.json (SparseCoderConfig fields and d_in).
+// Both hold the student's weights exactly, in its own precision, so a round trip is bit for bit.
+#include "../config.hpp"
+#include "../nn/student_config.hpp"
+#include "../nn/student_weights.hpp"
+#include "detail/folder_write.hpp"
+#include "detail/json_config.hpp"
+#include "safetensors.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <initializer_list>
+#include <limits>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace sparse_distill::io {
+
+/// The folder layouts a student is written in and read from.
+enum class student_format {
+    /// SAELens ≥ 6 (`SAE.load_from_disk`): architecture "transcoder", or "standard" (an SAE with
+    /// apply_b_dec_to_input) for a student whose input is centred by b_dec (pre_bias::tied_decoder).
+    saelens,
+    /// EleutherAI sparsify (`SparseCoder.load_from_disk`). Its coders apply ReLU and then keep the
+    /// k largest latents (TopK); the export sets k = num_latents = d_sae, so every latent is kept and
+    /// the coder computes exactly the student's ReLU. Retraining it in sparsify with a smaller k, or
+    /// loading a coder trained with k < d_sae, is a different (TopK) model: read_student refuses that.
+    /// sparsify also runs its forward pass under bfloat16 autocast on CUDA, which rounds the outputs;
+    /// the stored weights are exact. Its decoder has the encoder's shape, so it needs d_out = d_in.
+    sparsify,
+};
+
+inline std::string_view to_string(student_format format) {
+    return format == student_format::saelens ? "saelens" : "sparsify";
+}
+
+/// "saelens" or "sparsify"; throws std::invalid_argument otherwise.
+inline student_format parse_student_format(std::string_view name) {
+    if (name == "saelens") return student_format::saelens;
+    if (name == "sparsify") return student_format::sparsify;
+    throw std::invalid_argument("unknown student format '" + std::string(name) + "': expected saelens or sparsify");
+}
+
+/// Where the student sits in a model, recorded in SAELens' cfg.json metadata when given.
+struct student_provenance {
+    std::string model_name;     ///< metadata.model_name, e.g. "gpt2"
+    std::string hook_name;      ///< metadata.hook_name, the input hook, e.g. "blocks.3.ln2.hook_normalized"
+    std::string hook_name_out;  ///< metadata.hook_name_out, e.g. "blocks.3.hook_mlp_out"
+};
+
+/// A student as a file describes it. The config holds what the format states (d_in, d_sae, d_out,
+/// activation, pre-bias); the training fields (init, decoder constraint, ...) keep their defaults.
+template <class Scalar>
+struct stored_student {
+    student_config config;
+    student_weights<Scalar> weights;
+    student_format format = student_format::saelens;
+};
+
+inline constexpr std::string_view saelens_weights_name = "sae_weights.safetensors";
+inline constexpr std::string_view sparsify_weights_name = "sae.safetensors";
+inline constexpr std::string_view student_config_name = "cfg.json";
+
+/// Why `format` cannot hold a student of `config` exactly, or "" when it can. Both formats apply
+/// ReLU and have no learned pre-bias; sparsify also needs d_out = d_in. A student without biases is
+/// written with zero b_enc and b_dec (the same function) and reads back as one with biases.
+inline std::string student_export_problem(const student_config& config, student_format format) {
+    const std::string where = format == student_format::saelens ? "SAELens transcoders" : "sparsify sparse coders";
+    if (config.act != activation::relu)
+        return where + " apply ReLU: a " + std::string(to_string(config.act)) +
+               " student cannot be written in that format without silently changing what it computes";
+    if (config.input_bias == pre_bias::learned)
+        return where + " have no learned pre-bias: a student computing x − b_pre before its encoder "
+                       "(--input-bias learned) cannot be written in that format";
+    if (format == student_format::sparsify && config.d_in != config.d_out)
+        return "sparsify stores W_dec with the encoder's shape [d_sae, d_in] and b_dec [d_in], so it needs "
+               "d_out = d_in; this student maps " +
+               std::to_string(config.d_in) + " → " + std::to_string(config.d_out);
+    return {};
+}
+
+namespace detail {
+
+inline void check_student_weights(const std::filesystem::path& folder, const student_config& c,
+                                  index_t enc_rows, index_t enc_cols, index_t dec_rows, index_t dec_cols,
+                                  index_t b_enc, index_t b_dec, index_t b_pre) {
+    const auto fail = [&](const std::string& field, const std::string& expected, const std::string& found) {
+        throw io_error(folder, "student " + field, "expected " + expected + ", found " + found);
+    };
+    const auto pair = [](index_t a, index_t b) { return "[" + std::to_string(a) + ", " + std::to_string(b) + "]"; };
+    if (enc_rows != c.d_sae || enc_cols != c.d_in) fail("w_enc", pair(c.d_sae, c.d_in), pair(enc_rows, enc_cols));
+    if (dec_rows != c.d_sae || dec_cols != c.d_out) fail("w_dec", pair(c.d_sae, c.d_out), pair(dec_rows, dec_cols));
+    if (b_enc != 0 && b_enc != c.d_sae) fail("b_enc", std::to_string(c.d_sae) + " entries", std::to_string(b_enc));
+    if (b_dec != 0 && b_dec != c.d_out) fail("b_dec", std::to_string(c.d_out) + " entries", std::to_string(b_dec));
+    if (b_pre != 0) fail("b_pre", "none (the formats have no pre-bias)", std::to_string(b_pre) + " entries");
+}
+
+// A missing bias (a student without biases) is the zero vector of the same function.
+template <class Scalar>
+tensor_data bias_tensor(const vector<Scalar>& bias, index_t size) {
+    return from_vector<Scalar>(bias.size() == 0 ? vector<Scalar>(vector<Scalar>::Zero(size)) : bias);
+}
+
+template <class Scalar>
+constexpr std::string_view torch_dtype_name() {
+    return std::is_same_v<Scalar, float> ? "float32" : "float64";
+}
+
+inline void write_json_file(const std::filesystem::path& path, const nlohmann::ordered_json& json) {
+    const std::string text = json.dump(2) + "\n";
+    const std::span<const std::byte> pieces[] = {std::as_bytes(std::span(text.data(), text.size()))};
+    write_atomically(path, pieces);
+}
+
+template <class Scalar>
+void write_saelens_folder(const std::filesystem::path& dir, const student_config& c, const student_weights<Scalar>& w,
+                          const student_provenance& provenance) {
+    const bool tied = c.input_bias == pre_bias::tied_decoder;
+    std::map<std::string, tensor_data> tensors;
+    tensors.emplace("W_enc", from_matrix<Scalar>(matrix<Scalar>(w.w_enc.transpose())));
+    tensors.emplace("b_enc", bias_tensor(w.b_enc, c.d_sae));
+    tensors.emplace("W_dec", from_matrix<Scalar>(w.w_dec));
+    tensors.emplace("b_dec", bias_tensor(w.b_dec, c.d_out));
+
+    // SAELens reads a cfg.json whose metadata.sae_lens_version is below 6 through its legacy path,
+    // which renames keys and defaults apply_b_dec_to_input to true: the version must be there.
+    nlohmann::ordered_json metadata = {{"sae_lens_version", "6.0.0"},
+                                       {"sae_lens_training_version", nullptr},
+                                       {"exported_by", "sparse_distill " SD_VERSION_STRING}};
+    if (!provenance.model_name.empty()) metadata["model_name"] = provenance.model_name;
+    if (!provenance.hook_name.empty()) metadata["hook_name"] = provenance.hook_name;
+    if (!provenance.hook_name_out.empty()) metadata["hook_name_out"] = provenance.hook_name_out;
+    nlohmann::ordered_json cfg = {{"architecture", tied ? "standard" : "transcoder"},
+                                  {"d_in", c.d_in},
+                                  {"d_sae", c.d_sae}};
+    if (!tied) cfg["d_out"] = c.d_out;
+    cfg["dtype"] = torch_dtype_name<Scalar>();
+    cfg["device"] = "cpu";
+    cfg["apply_b_dec_to_input"] = tied;
+    cfg["normalize_activations"] = "none";
+    cfg["reshape_activations"] = "none";
+    cfg["metadata"] = metadata;
+
+    write_folder_atomically(dir, {std::string(saelens_weights_name), std::string(student_config_name)},
+                            [&](const std::filesystem::path& folder) {
+                                write_safetensors(folder / saelens_weights_name, tensors);
+                                write_json_file(folder / student_config_name, cfg);
+                            });
+}
+
+template <class Scalar>
+void write_sparsify_folder(const std::filesystem::path& dir, const student_config& c, const student_weights<Scalar>& w) {
+    std::map<std::string, tensor_data> tensors;
+    tensors.emplace("encoder.weight", from_matrix<Scalar>(w.w_enc));
+    tensors.emplace("encoder.bias", bias_tensor(w.b_enc, c.d_sae));
+    tensors.emplace("W_dec", from_matrix<Scalar>(w.w_dec));
+    tensors.emplace("b_dec", bias_tensor(w.b_dec, c.d_out));
+
+    // k = num_latents keeps every latent after sparsify's ReLU: the TopK coder is then the ReLU student.
+    // transcode = false makes sparsify subtract b_dec from the input, which is pre_bias::tied_decoder.
+    const nlohmann::ordered_json cfg = {{"activation", "topk"},
+                                        {"expansion_factor", std::max<index_t>(1, c.d_sae / c.d_in)},
+                                        {"normalize_decoder", c.decoder_constraint == decoder_norm::unit},
+                                        {"num_latents", c.d_sae},
+                                        {"k", c.d_sae},
+                                        {"multi_topk", false},
+                                        {"skip_connection", false},
+                                        {"transcode", c.input_bias != pre_bias::tied_decoder},
+                                        {"d_in", c.d_in}};
+    write_folder_atomically(dir, {std::string(sparsify_weights_name), std::string(student_config_name)},
+                            [&](const std::filesystem::path& folder) {
+                                write_safetensors(folder / sparsify_weights_name, tensors);
+                                write_json_file(folder / student_config_name, cfg);
+                            });
+}
+
+// The tensor `name` as a matrix of `rows` × `cols` (a vector when cols < 0), with a message naming
+// the file, the tensor and both shapes when it differs.
+inline const tensor_data& expect_tensor(const safetensors_file& file, const std::string& name,
+                                        std::vector<std::int64_t> shape, const std::string& meaning) {
+    const tensor_data& tensor = file.at(name);
+    if (tensor.type != dtype::f16 && tensor.type != dtype::bf16 && tensor.type != dtype::f32 && tensor.type != dtype::f64)
+        throw io_error(file.path, "tensor '" + name + "'",
+                       "expected floating-point weights, found dtype " + std::string(dtype_name(tensor.type)));
+    if (tensor.shape != shape)
+        throw io_error(file.path, "tensor '" + name + "'",
+                       "expected shape " + meaning + " = " + shape_string(shape) + ", found " + shape_string(tensor.shape));
+    return tensor;
+}
+
+template <class Scalar>
+student_weights<Scalar> read_weights(const safetensors_file& file, const std::string& w_enc, bool enc_transposed,
+                                     const std::string& b_enc, const std::string& w_dec, const std::string& b_dec,
+                                     const student_config& c) {
+    student_weights<Scalar> w;
+    const auto what = [&](const std::string& name) { return file.path.string() + ": tensor '" + name + "'"; };
+    if (enc_transposed)
+        w.w_enc = to_matrix<Scalar>(expect_tensor(file, w_enc, {c.d_in, c.d_sae}, "[d_in, d_sae]"), what(w_enc)).transpose();
+    else
+        w.w_enc = to_matrix<Scalar>(expect_tensor(file, w_enc, {c.d_sae, c.d_in}, "[d_sae, d_in]"), what(w_enc));
+    w.b_enc = to_vector<Scalar>(expect_tensor(file, b_enc, {c.d_sae}, "[d_sae]"), what(b_enc));
+    w.w_dec = to_matrix<Scalar>(expect_tensor(file, w_dec, {c.d_sae, c.d_out}, "[d_sae, d_out]"), what(w_dec));
+    w.b_dec = to_vector<Scalar>(expect_tensor(file, b_dec, {c.d_out}, "[d_out]"), what(b_dec));
+    return w;
+}
+
+inline void refuse_extra_tensors(const safetensors_file& file, std::initializer_list<std::string_view> known,
+                                 std::string_view why) {
+    for (const auto& [name, tensor] : file.tensors) {
+        bool listed = false;
+        for (const auto k : known) listed = listed || name == k;
+        if (!listed) throw io_error(file.path, "tensor '" + name + "'", "unexpected: " + std::string(why));
+    }
+}
+
+inline index_t positive_size(const json_config& cfg, const std::string& key) {
+    const auto value = cfg.count(key);
+    if (value == 0) throw io_error(cfg.path(), key, "expected a positive size, found 0");
+    return static_cast<index_t>(value);
+}
+
+template <class Scalar>
+stored_student<Scalar> read_saelens_folder(const std::filesystem::path& dir) {
+    const json_config cfg(dir / student_config_name);
+    // Defaults as SAELens applies them to files that lack the key.
+    const std::string architecture = cfg.string_or("architecture", "standard");
+    if (architecture != "transcoder" && architecture != "standard")
+        throw io_error(cfg.path(), "architecture",
+                       "expected \"transcoder\" or \"standard\" (ReLU), found \"" + architecture +
+                           "\", which is not a ReLU student");
+    const bool tied = cfg.boolean_or("apply_b_dec_to_input", true);
+    if (architecture == "transcoder" && tied)
+        throw io_error(cfg.path(), "apply_b_dec_to_input", "expected false for a transcoder (d_out may differ from d_in), found true");
+    const std::string normalize = cfg.string_or("normalize_activations", "none");
+    if (normalize != "none")
+        throw io_error(cfg.path(), "normalize_activations",
+                       "expected \"none\", found \"" + normalize + "\" (a normalisation the student does not apply)");
+    const std::string reshape = cfg.string_or("reshape_activations", "none");
+    if (reshape != "none") throw io_error(cfg.path(), "reshape_activations", "expected \"none\", found \"" + reshape + "\"");
+    for (const char* key : {"activation_fn", "activation_fn_str"}) {
+        const std::string act = cfg.string_or(key, "relu");
+        if (act != "relu") throw io_error(cfg.path(), key, "expected \"relu\", found \"" + act + "\"");
+    }
+
+    stored_student<Scalar> s;
+    s.format = student_format::saelens;
+    s.config.d_in = positive_size(cfg, "d_in");
+    s.config.d_sae = positive_size(cfg, "d_sae");
+    s.config.d_out = architecture == "transcoder" ? positive_size(cfg, "d_out") : s.config.d_in;
+    s.config.act = activation::relu;
+    s.config.input_bias = tied ? pre_bias::tied_decoder : pre_bias::none;
+
+    const safetensors_file file = read_safetensors(dir / saelens_weights_name);
+    refuse_extra_tensors(file, {"W_enc", "b_enc", "W_dec", "b_dec"},
+                         "a ReLU transcoder has only W_enc, b_enc, W_dec and b_dec (a threshold or skip weight would be dropped)");
+    s.weights = read_weights<Scalar>(file, "W_enc", true, "b_enc", "W_dec", "b_dec", s.config);
+    return s;
+}
+
+template <class Scalar>
+stored_student<Scalar> read_sparsify_folder(const std::filesystem::path& dir) {
+    const json_config cfg(dir / student_config_name);
+    stored_student<Scalar> s;
+    s.format = student_format::sparsify;
+    s.config.d_in = positive_size(cfg, "d_in");
+    const std::int64_t num_latents = cfg.count_or("num_latents", 0);
+    if (num_latents > 0) {
+        s.config.d_sae = static_cast<index_t>(num_latents);
+    } else {
+        const std::int64_t factor = positive_size(cfg, "expansion_factor");
+        if (factor > std::numeric_limits<std::int64_t>::max() / s.config.d_in)
+            throw io_error(cfg.path(), "expansion_factor", "d_in × expansion_factor overflows");
+        s.config.d_sae = static_cast<index_t>(s.config.d_in * factor);
+    }
+    const std::string act = cfg.string_or("activation", "topk");
+    if (act != "topk")
+        throw io_error(cfg.path(), "activation", "expected \"topk\", found \"" + act + "\", which is not a ReLU student");
+    const std::int64_t k = cfg.count("k");
+    if (k < s.config.d_sae)
+        throw io_error(cfg.path(), "k",
+                       "expected k ≥ num_latents = " + std::to_string(s.config.d_sae) + " (every latent kept, a ReLU student), found " +
+                           std::to_string(k) + ": a TopK coder is a different model");
+    if (cfg.boolean_or("skip_connection", false))
+        throw io_error(cfg.path(), "skip_connection", "expected false, found true (the student has no skip weight)");
+    s.config.d_out = s.config.d_in;
+    s.config.act = activation::relu;
+    s.config.input_bias = cfg.boolean_or("transcode", false) ? pre_bias::none : pre_bias::tied_decoder;
+
+    const safetensors_file file = read_safetensors(dir / sparsify_weights_name);
+    refuse_extra_tensors(file, {"encoder.weight", "encoder.bias", "W_dec", "b_dec"},
+                         "a sparse coder without skip connection has only encoder.weight, encoder.bias, W_dec and b_dec");
+    s.weights = read_weights<Scalar>(file, "encoder.weight", false, "encoder.bias", "W_dec", "b_dec", s.config);
+    return s;
+}
+
+// A lone safetensors file with SAELens names (as the reference data has): a ReLU transcoder whose
+// sizes are the tensors' own.
+template <class Scalar>
+stored_student<Scalar> read_saelens_file(const std::filesystem::path& path) {
+    const safetensors_file file = read_safetensors(path);
+    if (!file.tensors.count("W_enc") && file.tensors.count("encoder.weight"))
+        throw io_error(path, "tensor 'encoder.weight'",
+                       "a sparsify coder needs its cfg.json (k, transcode): pass the folder holding sae.safetensors and cfg.json");
+    const tensor_data& w_enc = file.at("W_enc");
+    const tensor_data& w_dec = file.at("W_dec");
+    if (w_enc.shape.size() != 2)
+        throw io_error(path, "tensor 'W_enc'", "expected shape [d_in, d_sae], found " + shape_string(w_enc.shape));
+    if (w_dec.shape.size() != 2)
+        throw io_error(path, "tensor 'W_dec'", "expected shape [d_sae, d_out], found " + shape_string(w_dec.shape));
+    stored_student<Scalar> s;
+    s.format = student_format::saelens;
+    s.config.d_in = w_enc.shape[0];
+    s.config.d_sae = w_enc.shape[1];
+    s.config.d_out = w_dec.shape[1];
+    if (s.config.d_in == 0 || s.config.d_sae == 0 || s.config.d_out == 0)
+        throw io_error(path, "tensor 'W_enc'", "expected positive sizes, found W_enc " + shape_string(w_enc.shape) +
+                                                   " and W_dec " + shape_string(w_dec.shape));
+    refuse_extra_tensors(file, {"W_enc", "b_enc", "W_dec", "b_dec"},
+                         "a ReLU transcoder has only W_enc, b_enc, W_dec and b_dec (a threshold or skip weight would be dropped)");
+    s.weights = read_weights<Scalar>(file, "W_enc", true, "b_enc", "W_dec", "b_dec", s.config);
+    return s;
+}
+
+}  // namespace detail
+
+/// Writes the student (`config`, `weights` in its own precision: f32 or f64 tensors) as a folder
+/// `dir` in `format`. The folder appears complete or not at all: a missing `dir` is written next to
+/// it and renamed into place; in an existing one, only the two files are replaced, each by rename
+/// (weights first, then cfg.json), and other files are left alone. Throws io_error naming `dir` and
+/// the reason when the format cannot hold the student (see student_export_problem) or a write fails.
+template <class Scalar>
+void write_student(const std::filesystem::path& dir, student_format format, const student_config& config,
+                   const student_weights<Scalar>& weights, const student_provenance& provenance = {}) {
+    if (const std::string problem = student_export_problem(config, format); !problem.empty())
+        throw io_error(dir, "student", problem);
+    detail::check_student_weights(dir, config, weights.w_enc.rows(), weights.w_enc.cols(), weights.w_dec.rows(),
+                                  weights.w_dec.cols(), weights.b_enc.size(), weights.b_dec.size(), weights.b_pre.size());
+    if (format == student_format::saelens)
+        detail::write_saelens_folder(dir, config, weights, provenance);
+    else
+        detail::write_sparsify_folder(dir, config, weights);
+}
+
+/// Reads a student written by write_student, SAELens or sparsify: a folder holding cfg.json and
+/// sae_weights.safetensors (SAELens) or sae.safetensors (sparsify), or a lone safetensors file with
+/// SAELens names (W_enc, b_enc, W_dec, b_dec; a ReLU transcoder). Weights are converted to Scalar.
+/// Anything that is not a ReLU student (another architecture, TopK with k < d_sae, a skip
+/// connection, activation normalisation, extra tensors, shapes that disagree with cfg.json) throws
+/// io_error naming the file and the field.
+template <class Scalar>
+stored_student<Scalar> read_student(const std::filesystem::path& path) {
+    namespace fs = std::filesystem;
+    std::error_code error;
+    if (!fs::exists(path, error)) throw io_error(path, "file", "does not exist");
+    if (fs::is_directory(path, error)) {
+        if (fs::exists(path / saelens_weights_name, error)) return detail::read_saelens_folder<Scalar>(path);
+        if (fs::exists(path / sparsify_weights_name, error)) return detail::read_sparsify_folder<Scalar>(path);
+        throw io_error(path, "folder",
+                       "expected " + std::string(saelens_weights_name) + " (SAELens) or " +
+                           std::string(sparsify_weights_name) + " (sparsify) in it, found neither");
+    }
+    // A weights file inside its folder is read with the folder's cfg.json.
+    const fs::path parent = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    if (fs::exists(parent / student_config_name, error)) {
+        if (path.filename() == saelens_weights_name) return detail::read_saelens_folder<Scalar>(parent);
+        if (path.filename() == sparsify_weights_name) return detail::read_sparsify_folder<Scalar>(parent);
+    }
+    return detail::read_saelens_file<Scalar>(path);
+}
+
+}  // namespace sparse_distill::io

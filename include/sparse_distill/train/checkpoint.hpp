@@ -1,0 +1,244 @@
+#pragma once
+// A training checkpoint: everything a run needs to continue bit-identically, in one safetensors file.
+//   tensors   "parameters" [P]            the student's flat parameter buffer
+//             "adam.first_moment" [P]     Adam's m and v ([0] before the first update)
+//             "adam.second_moment" [P]
+//   metadata  "format" = "sparse_distill checkpoint", "format_version" = "1",
+//             "step", "tokens_seen"       decimal integers
+//             "source_position"           JSON: where the data source stands (save_source_position)
+//             "run"                       JSON: run_description of the run, compared on resume
+//             "threads"                   the thread count (bit-identity needs the same one; not checked)
+// The learning-rate schedule is a pure function of the step and the sources are counter-based, so
+// the step and the source position are the whole of the schedule and RNG state.
+// Written durably: the file is completed under a temporary name in the same directory, fsynced,
+// renamed over the previous checkpoint and the directory fsynced, so a crash at any moment leaves
+// the previous checkpoint or the new one, never a mixture.
+#include "../config.hpp"
+#include "../io/error.hpp"
+#include "../io/safetensors.hpp"
+#include "../nn/student_config.hpp"
+#include "detail/durable_file.hpp"
+#include "train_settings.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <span>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace sparse_distill {
+
+/// The checkpoint file of a checkpoint directory: `<directory>/checkpoint.safetensors`.
+inline std::filesystem::path checkpoint_file(const std::filesystem::path& directory) {
+    return directory / "checkpoint.safetensors";
+}
+
+/// A training state in host memory: what a checkpoint file holds.
+template <class Scalar>
+struct checkpoint_data {
+    std::int64_t step = 0;         ///< updates made
+    std::int64_t tokens_seen = 0;  ///< tokens trained on
+    std::vector<Scalar> parameters;
+    std::vector<Scalar> first_moment;   ///< Adam's m: parameters.size() values, or none at step 0
+    std::vector<Scalar> second_moment;  ///< Adam's v, likewise
+    nlohmann::json source_position;     ///< as save_source_position wrote it
+    nlohmann::json run;                 ///< run_description of the run that wrote it
+    int threads = 0;                    ///< the thread count of the run that wrote it
+};
+
+/// What a resumed run must share with the run that wrote the checkpoint for the continuation to be
+/// the same computation: scalar type, student shape and options, batch size, token budget and step
+/// count, loss, optimizer and schedule settings, and settings.checkpoint.identity (seeds, files).
+template <class Scalar>
+nlohmann::json run_description(const student_config& student, const train_settings& settings) {
+    static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>);
+    nlohmann::json identity = nlohmann::json::object();
+    for (const auto& [key, value] : settings.checkpoint.identity) identity[key] = value;
+    return {
+        {"scalar", std::is_same_v<Scalar, float> ? "f32" : "f64"},
+        {"student",
+         {{"d_in", student.d_in},
+          {"d_sae", student.d_sae},
+          {"d_out", student.d_out},
+          {"activation", to_string(student.act)},
+          {"biases", student.biases},
+          {"input_bias", to_string(student.input_bias)},
+          {"init", to_string(student.init)},
+          {"decoder_constraint", to_string(student.decoder_constraint)},
+          {"tied_init_norm", student.tied_init_norm},
+          {"sparse_below_density", student.sparse_below_density}}},
+        {"train",
+         {{"batch_size", settings.batch_size},
+          {"tokens", settings.tokens},
+          {"steps", settings.steps()},
+          {"l1_coeff", settings.loss.l1_coeff},
+          {"l1_reduction", to_string(settings.loss.reduction)},
+          {"beta1", settings.adam.beta1},
+          {"beta2", settings.adam.beta2},
+          {"eps", settings.adam.eps},
+          {"weight_decay", settings.adam.weight_decay},
+          {"weight_decay_mode", optim::to_string(settings.adam.decay_mode)},
+          {"lr", settings.schedule.lr},
+          {"warmup_steps", settings.schedule.warmup_steps},
+          {"total_steps", settings.schedule.total_steps},
+          {"lr_min_ratio", settings.schedule.lr_min_ratio}}},
+        {"identity", identity},
+    };
+}
+
+namespace detail {
+
+inline void compare_run(const std::filesystem::path& file, const std::string& field, const nlohmann::json& saved,
+                        const nlohmann::json& current) {
+    if (saved.is_object() && current.is_object()) {
+        for (const auto& [key, value] : current.items()) {
+            if (!saved.contains(key))
+                throw io::io_error(file, field + "." + key, "absent from the checkpoint, this run has " + value.dump());
+            compare_run(file, field + "." + key, saved.at(key), value);
+        }
+        for (const auto& [key, value] : saved.items())
+            if (!current.contains(key))
+                throw io::io_error(file, field + "." + key, "the checkpoint has " + value.dump() + ", this run has none");
+        return;
+    }
+    if (saved != current)
+        throw io::io_error(file, field,
+                           "the checkpoint was written with " + saved.dump() + ", this run has " + current.dump() +
+                               ": resuming would not continue the same run");
+}
+
+inline std::int64_t metadata_count(const io::safetensors_file& contents, const std::string& key) {
+    const auto found = contents.metadata.find(key);
+    if (found == contents.metadata.end()) throw io::io_error(contents.path, "__metadata__ '" + key + "'", "missing");
+    const std::string& text = found->second;
+    std::int64_t value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size() || value < 0)
+        throw io::io_error(contents.path, "__metadata__ '" + key + "'",
+                           "expected a non-negative decimal integer, found \"" + text + "\"");
+    return value;
+}
+
+inline nlohmann::json metadata_json(const io::safetensors_file& contents, const std::string& key) {
+    const auto found = contents.metadata.find(key);
+    if (found == contents.metadata.end()) throw io::io_error(contents.path, "__metadata__ '" + key + "'", "missing");
+    try {
+        return nlohmann::json::parse(found->second);
+    } catch (const nlohmann::json::parse_error& error) {
+        throw io::io_error(contents.path, "__metadata__ '" + key + "'", std::string("invalid JSON: ") + error.what());
+    }
+}
+
+template <class Scalar>
+std::vector<Scalar> checkpoint_vector(const io::safetensors_file& contents, const std::string& name) {
+    const io::tensor_data& tensor = contents.at(name);
+    const io::dtype expected = io::detail::dtype_of<Scalar>();
+    const std::string field = "tensor '" + name + "'";
+    // Converting would round the state: a resumed run would no longer continue bit-identically.
+    if (tensor.type != expected)
+        throw io::io_error(contents.path, field + " dtype",
+                           "expected " + std::string(io::detail::safetensors_dtype_name(expected)) +
+                               " (this run's scalar), found " + std::string(io::detail::safetensors_dtype_name(tensor.type)));
+    if (tensor.shape.size() != 1)
+        throw io::io_error(contents.path, field + " shape",
+                           "expected a 1-D tensor, found " + io::detail::shape_string(tensor.shape));
+    return io::to_values<Scalar>(tensor);
+}
+
+}  // namespace detail
+
+/// Checks that a checkpoint's run description matches this run's; throws io::io_error naming the
+/// first field that differs, e.g. "ckpt/checkpoint.safetensors: run.student.d_sae: the checkpoint
+/// was written with 128, this run has 256: ...".
+inline void check_same_run(const std::filesystem::path& file, const nlohmann::json& saved, const nlohmann::json& current) {
+    detail::compare_run(file, "run", saved, current);
+}
+
+/// Writes `data` to `file` durably (see the top of this header); creates the directory if needed.
+/// On failure throws io::io_error, and the previous file at `file`, if any, is left as it was.
+template <class Scalar>
+void write_checkpoint(const std::filesystem::path& file, const checkpoint_data<Scalar>& data) {
+    if (data.first_moment.size() != data.second_moment.size() ||
+        (!data.first_moment.empty() && data.first_moment.size() != data.parameters.size()))
+        throw io::io_error(file, "adam moments",
+                           "expected " + std::to_string(data.parameters.size()) + " values each, found " +
+                               std::to_string(data.first_moment.size()) + " and " +
+                               std::to_string(data.second_moment.size()));
+    std::error_code error;
+    if (!file.parent_path().empty()) std::filesystem::create_directories(file.parent_path(), error);
+    if (error) throw io::io_error(file.parent_path(), "directory", "cannot create: " + error.message());
+
+    const io::dtype type = io::detail::dtype_of<Scalar>();
+    auto tensor = [&](const std::vector<Scalar>& values) {
+        return io::from_values<Scalar>({static_cast<std::int64_t>(values.size())}, type, std::span<const Scalar>(values));
+    };
+    const std::map<std::string, io::tensor_data> tensors{
+        {"parameters", tensor(data.parameters)},
+        {"adam.first_moment", tensor(data.first_moment)},
+        {"adam.second_moment", tensor(data.second_moment)},
+    };
+    const std::map<std::string, std::string> metadata{
+        {"format", "sparse_distill checkpoint"},
+        {"format_version", "1"},
+        {"step", std::to_string(data.step)},
+        {"tokens_seen", std::to_string(data.tokens_seen)},
+        {"source_position", data.source_position.dump()},
+        {"run", data.run.dump()},
+        {"threads", std::to_string(data.threads)},
+    };
+    auto partial = file;
+    partial += ".partial";
+    try {
+        io::write_safetensors(partial, tensors, metadata);
+        detail::commit_file(partial, file);
+    } catch (...) {
+        std::filesystem::remove(partial, error);
+        throw;
+    }
+}
+
+/// Reads a checkpoint written by write_checkpoint for a run with scalar type Scalar. Throws
+/// io::io_error naming the file and field for a file that is not a checkpoint, has another dtype,
+/// or whose tensors and counts disagree.
+template <class Scalar>
+checkpoint_data<Scalar> read_checkpoint(const std::filesystem::path& file) {
+    const io::safetensors_file contents = io::read_safetensors(file);
+    const auto format = contents.metadata.find("format");
+    if (format == contents.metadata.end() || format->second != "sparse_distill checkpoint")
+        throw io::io_error(file, "__metadata__ 'format'",
+                           "expected \"sparse_distill checkpoint\", found " +
+                               (format == contents.metadata.end() ? std::string("none") : "\"" + format->second + "\""));
+    const auto version = contents.metadata.find("format_version");
+    if (version == contents.metadata.end() || version->second != "1")
+        throw io::io_error(file, "__metadata__ 'format_version'",
+                           "expected \"1\", found " +
+                               (version == contents.metadata.end() ? std::string("none") : "\"" + version->second + "\""));
+
+    checkpoint_data<Scalar> data;
+    data.step = detail::metadata_count(contents, "step");
+    data.tokens_seen = detail::metadata_count(contents, "tokens_seen");
+    data.threads = static_cast<int>(std::min<std::int64_t>(detail::metadata_count(contents, "threads"), 1 << 20));
+    data.source_position = detail::metadata_json(contents, "source_position");
+    data.run = detail::metadata_json(contents, "run");
+    data.parameters = detail::checkpoint_vector<Scalar>(contents, "parameters");
+    data.first_moment = detail::checkpoint_vector<Scalar>(contents, "adam.first_moment");
+    data.second_moment = detail::checkpoint_vector<Scalar>(contents, "adam.second_moment");
+    const bool before_first_update = data.step == 0 && data.first_moment.empty() && data.second_moment.empty();
+    for (const auto& [name, moment] : {std::pair{"adam.first_moment", &data.first_moment},
+                                       std::pair{"adam.second_moment", &data.second_moment}})
+        if (moment->size() != data.parameters.size() && !before_first_update)
+            throw io::io_error(file, "tensor '" + std::string(name) + "' shape",
+                               "expected [" + std::to_string(data.parameters.size()) + "] like 'parameters' at step " +
+                                   std::to_string(data.step) + ", found [" + std::to_string(moment->size()) + "]");
+    return data;
+}
+
+}  // namespace sparse_distill
