@@ -3,7 +3,8 @@
 // L0 = 64), the loss gradient, each backward product, the activation backward, Adam and the decoder
 // constraint. Matrix products report GFLOP/s; `sgemm/…` measures the machine's single-precision
 // GEMM rate on the same products (Eigen, and OpenBLAS when the build found cblas) so the percentage of
-// the sgemm rate can be read off one run:
+// the sgemm rate can be read off one run. Outputs are written once before timing, so page faults on
+// fresh memory (a step in training reuses its buffers) are not counted:
 //   ./benchmarks/bench_parts --benchmark_filter=config_c
 #include <benchmark/benchmark.h>
 #include <sparse_distill.hpp>
@@ -27,7 +28,7 @@ constexpr shape config_b{256, 4096, 1024};
 constexpr shape config_c{1024, 16384, 512};
 
 sd::matrix<float> random_matrix(sd::index_t rows, sd::index_t cols, float scale = 1) {
-    sd::matrix<float> m(rows, cols);
+    sd::matrix<float> m = sd::matrix<float>::Zero(rows, cols);
     sd::random::fill_uniform(m, sd::random::counter_rng(7, std::uint64_t(rows * 131 + cols)), -scale, scale);
     return m;
 }
@@ -66,7 +67,7 @@ void set_token_rate(benchmark::State& state, sd::index_t batch) {
 void sgemm_eigen(benchmark::State& state) {
     const sd::index_t m = state.range(0), n = state.range(1), k = state.range(2);
     const sd::matrix<float> a = random_matrix(m, k), b = random_matrix(k, n);
-    sd::matrix<float> c(m, n);
+    sd::matrix<float> c = sd::matrix<float>::Zero(m, n);
     for (auto _ : state) {
         c.noalias() = a * b;
         benchmark::DoNotOptimize(c.data());
@@ -78,7 +79,7 @@ void sgemm_eigen(benchmark::State& state) {
 void sgemm_cblas(benchmark::State& state) {
     const sd::index_t m = state.range(0), n = state.range(1), k = state.range(2);
     const sd::matrix<float> a = random_matrix(m, k), b = random_matrix(k, n);
-    sd::matrix<float> c(m, n);
+    sd::matrix<float> c = sd::matrix<float>::Zero(m, n);
     for (auto _ : state) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(m), int(n), int(k), 1.f, a.data(), int(k), b.data(),
                     int(n), 0.f, c.data(), int(n));
@@ -91,7 +92,7 @@ void sgemm_cblas(benchmark::State& state) {
 // ---- forward ----
 void encoder_product(benchmark::State& state, shape s) {  // z = x·W_encᵀ
     const sd::matrix<float> x = random_matrix(s.batch, s.d), w_enc = random_matrix(s.h, s.d, 0.05f);
-    sd::matrix<float> z(s.batch, s.h);
+    sd::matrix<float> z = sd::matrix<float>::Zero(s.batch, s.h);
     for (auto _ : state) backend::matmul(in(x), false, in(w_enc), true, out(z));
     set_product_rate(state, double(s.batch), double(s.h), double(s.d));
 }
@@ -109,14 +110,14 @@ void bias_activation_l1(benchmark::State& state, shape s) {  // z += b; a = relu
 
 void decoder_dense(benchmark::State& state, shape s) {  // ŷ = a·W_dec
     const sd::matrix<float> a = sparse_activations(s.batch, s.h, 64), w_dec = random_matrix(s.h, s.d, 0.05f);
-    sd::matrix<float> y(s.batch, s.d);
+    sd::matrix<float> y = sd::matrix<float>::Zero(s.batch, s.d);
     for (auto _ : state) backend::matmul(in(a), false, in(w_dec), false, out(y));
     set_product_rate(state, double(s.batch), double(s.d), double(s.h));
 }
 
 void decoder_sparse(benchmark::State& state, shape s) {  // collect the active pairs, then ŷ from them
     const sd::matrix<float> a = sparse_activations(s.batch, s.h, 64), w_dec = random_matrix(s.h, s.d, 0.05f);
-    sd::matrix<float> y(s.batch, s.d);
+    sd::matrix<float> y = sd::matrix<float>::Zero(s.batch, s.d);
     backend::sparse_pattern pattern;
     for (auto _ : state) {
         backend::collect_active<float>(in(a), pattern);
@@ -128,7 +129,7 @@ void decoder_sparse(benchmark::State& state, shape s) {  // collect the active p
 
 void loss_gradient(benchmark::State& state, shape s) {  // ∂ŷ = 2/B·(ŷ − y), Σ(ŷ − y)²
     const sd::matrix<float> prediction = random_matrix(s.batch, s.d), target = random_matrix(s.batch, s.d);
-    sd::matrix<float> grad(s.batch, s.d);
+    sd::matrix<float> grad = sd::matrix<float>::Zero(s.batch, s.d);
     for (auto _ : state) benchmark::DoNotOptimize(backend::squared_error_gradient(in(prediction), in(target), out(grad), 2.f / float(s.batch)));
     set_token_rate(state, s.batch);
 }
@@ -136,14 +137,14 @@ void loss_gradient(benchmark::State& state, shape s) {  // ∂ŷ = 2/B·(ŷ − 
 // ---- backward, dense ----
 void decoder_weight_gradient(benchmark::State& state, shape s) {  // ∂W_dec = aᵀ·∂ŷ
     const sd::matrix<float> a = random_matrix(s.batch, s.h), dy = random_matrix(s.batch, s.d);
-    sd::matrix<float> g(s.h, s.d);
+    sd::matrix<float> g = sd::matrix<float>::Zero(s.h, s.d);
     for (auto _ : state) backend::matmul(in(a), true, in(dy), false, out(g));
     set_product_rate(state, double(s.h), double(s.d), double(s.batch));
 }
 
 void activation_gradient_product(benchmark::State& state, shape s) {  // ∂a = ∂ŷ·W_decᵀ
     const sd::matrix<float> dy = random_matrix(s.batch, s.d), w_dec = random_matrix(s.h, s.d, 0.05f);
-    sd::matrix<float> da(s.batch, s.h);
+    sd::matrix<float> da = sd::matrix<float>::Zero(s.batch, s.h);
     for (auto _ : state) backend::matmul(in(dy), false, in(w_dec), true, out(da));
     set_product_rate(state, double(s.batch), double(s.h), double(s.d));
 }
@@ -158,7 +159,7 @@ void activation_backward_l1(benchmark::State& state, shape s) {  // ∂z = (∂a
 
 void encoder_weight_gradient(benchmark::State& state, shape s) {  // ∂W_enc = ∂zᵀ·x
     const sd::matrix<float> dz = random_matrix(s.batch, s.h), x = random_matrix(s.batch, s.d);
-    sd::matrix<float> g(s.h, s.d);
+    sd::matrix<float> g = sd::matrix<float>::Zero(s.h, s.d);
     for (auto _ : state) backend::matmul(in(dz), true, in(x), false, out(g));
     set_product_rate(state, double(s.h), double(s.d), double(s.batch));
 }
@@ -167,7 +168,7 @@ void encoder_weight_gradient(benchmark::State& state, shape s) {  // ∂W_enc = 
 void sparse_backward(benchmark::State& state, shape s) {
     const sd::matrix<float> a = sparse_activations(s.batch, s.h, 64), w_dec = random_matrix(s.h, s.d, 0.05f);
     const sd::matrix<float> dy = random_matrix(s.batch, s.d), x = random_matrix(s.batch, s.d);
-    sd::matrix<float> g_dec(s.h, s.d), g_enc(s.h, s.d);
+    sd::matrix<float> g_dec = sd::matrix<float>::Zero(s.h, s.d), g_enc = sd::matrix<float>::Zero(s.h, s.d);
     backend::sparse_pattern pattern;
     backend::collect_active<float>(in(a), pattern);
     for (auto _ : state) backend::sparse_backward(in(a), pattern, in(dy), in(w_dec), in(x), 1e-3f, out(g_dec), out(g_enc));
