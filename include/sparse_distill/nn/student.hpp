@@ -4,6 +4,7 @@
 // All parameters live in one flat buffer (w_enc | b_enc | w_dec | b_dec | b_pre) with a gradient
 // buffer of the same layout, so one optimizer state covers the model and a checkpoint is one write.
 #include "../backend/cpu.hpp"
+#include "../optim/adam_update_args.hpp"
 #include "../random/fill.hpp"
 #include "../tensor/view.hpp"
 #include "student_config.hpp"
@@ -167,6 +168,12 @@ public:
             else
                 Backend::column_sums(matrix_view<const Scalar>(dx), b_dec_grad(), Scalar(-1), Scalar(1));
         }
+    }
+
+    /// Where the decoder rows lie in parameters(), with config().decoder_constraint: what an optimizer
+    /// needs to apply the constraint in its own pass (optim::adam_state::update).
+    optim::constrained_rows decoder_rows() const {
+        return {off_w_dec_, config_.d_sae, config_.d_out, config_.decoder_constraint};
     }
 
     /// Applies config().decoder_constraint to the decoder rows.

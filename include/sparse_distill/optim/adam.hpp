@@ -45,7 +45,9 @@ template <class Scalar, class Backend = backend::cpu>
 class adam_state {
 public:
     /// θ ← Adam(θ, g) with learning rate `lr`. The moments are allocated (zero) on the first call.
-    void update(const adam& settings, double lr, Scalar* params, const Scalar* grads, index_t n) {
+    /// `constrain` names rows of the buffer (the decoder) whose norm constraint is applied in the same pass.
+    void update(const adam& settings, double lr, Scalar* params, const Scalar* grads, index_t n,
+                const constrained_rows& constrain = {}) {
         if (steps_ == 0 && first_moment_.size() == 0) {
             first_moment_.resize(n);
             second_moment_.resize(n);
@@ -62,6 +64,7 @@ public:
         args.weight_decay = settings.weight_decay;
         args.decoupled = settings.decay_mode == weight_decay_mode::decoupled;
         args.step = steps_;
+        args.constrain = constrain;
         Backend::adam_update(params, grads, first_moment_.data(), second_moment_.data(), n, args);
     }
 

@@ -80,9 +80,9 @@ public:
         metrics.lr = settings_.schedule(t);
         metrics.terms = loss_and_gradients(student_, x, y, settings_.loss, workspace_);
         if (!std::isfinite(metrics.terms.loss)) report_non_finite_loss(source, metrics.terms.loss);
+        // The decoder constraint runs inside the Adam pass, row by row while each row is in cache.
         optimizer_.update(settings_.adam, metrics.lr, student_.parameters(), student_.gradients(),
-                          student_.parameter_count());
-        student_.apply_decoder_constraint();
+                          student_.parameter_count(), student_.decoder_rows());
         metrics.step = optimizer_.steps();
         tokens_seen_ += b;
         metrics.tokens_seen = tokens_seen_;
