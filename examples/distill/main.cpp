@@ -24,21 +24,6 @@ namespace {
 
 using namespace distill;
 
-/// The callbacks of one model: the progress bar (unless quiet) and the JSONL log.
-struct model_callbacks {
-    std::optional<sd::progress_bar> bar;
-    sd::jsonl_log log;
-
-    template <class Report>
-    void on_step(const Report& r) {
-        if (bar) bar->on_step(r);
-        log.on_step(r);
-    }
-    void on_finish(const sd::train_summary& s) {
-        if (bar) bar->on_finish(s);
-    }
-};
-
 struct log_file {
     std::FILE* file = nullptr;
     explicit log_file(const std::filesystem::path& path) : file(std::fopen(path.c_str(), "w")) {

@@ -8,12 +8,28 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace distill {
+
+/// The callbacks of one model: the progress bar (unless quiet) and the JSONL log.
+struct model_callbacks {
+    std::optional<sd::progress_bar> bar;
+    sd::jsonl_log log;
+
+    template <class Report>
+    void on_step(const Report& r) {
+        if (bar) bar->on_step(r);
+        log.on_step(r);
+    }
+    void on_finish(const sd::train_summary& s) {
+        if (bar) bar->on_finish(s);
+    }
+};
 
 /// Impossible settings (exit status 2). They are checked before anything is written, so a bad option
 /// leaves no half-made output folder.

@@ -29,20 +29,6 @@ sd::mlp_weights<Scalar> read_teacher(const options& o) {
     return w;
 }
 
-struct train_callbacks {
-    std::optional<sd::progress_bar> bar;
-    sd::jsonl_log log;
-
-    template <class Report>
-    void on_step(const Report& r) {
-        if (bar) bar->on_step(r);
-        log.on_step(r);
-    }
-    void on_finish(const sd::train_summary& s) {
-        if (bar) bar->on_finish(s);
-    }
-};
-
 // Combinations of options that cannot work, found before any file is read (exit status 2).
 inline void check_train_options(const options& o) {
     const auto& t = o.train;
@@ -167,7 +153,7 @@ int run_train_as(const options& o, bool d_sae_given) {
         std::FILE* f;
         ~closer() { std::fclose(f); }
     } close_log{log};
-    train_callbacks callbacks{std::nullopt, sd::jsonl_log(log, "student")};
+    model_callbacks callbacks{std::nullopt, sd::jsonl_log(log, "student")};
     if (!o.quiet) callbacks.bar.emplace("student", spec.train.steps(), stderr);
 
     // Without a shuffle buffer, step t trains on rows [t·batch, (t+1)·batch) in file order, wrapping at the end.
