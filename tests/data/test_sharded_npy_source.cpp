@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#include "support/thrown_message.hpp"
 
 namespace sd = sparse_distill;
 namespace io = sparse_distill::io;
@@ -85,15 +86,6 @@ std::vector<std::int64_t> iota_ids(std::int64_t n) {
     std::vector<std::int64_t> ids(static_cast<std::size_t>(n));
     std::iota(ids.begin(), ids.end(), 0);
     return ids;
-}
-
-std::string message_of(auto&& action) {
-    try {
-        action();
-    } catch (const std::exception& error) {
-        return error.what();
-    }
-    return "<nothing thrown>";
 }
 
 }  // namespace
@@ -200,7 +192,7 @@ TEST_CASE("sharded_npy_source with targets keeps targets and token ids with thei
     std::sort(first_epoch.begin(), first_epoch.end());
     CHECK(first_epoch == iota_ids(23));
     sd::matrix<double> wrong(5, d_out + 1);
-    CHECK(message_of([&] { source.next_batch(x, wrong); }).find("target batch is [5, 3], expected [5, 2]") != std::string::npos);
+    CHECK(sd_test::thrown_message([&] { source.next_batch(x, wrong); }).find("target batch is [5, 3], expected [5, 2]") != std::string::npos);
 }
 
 TEST_CASE("sharded_npy_source position saved and restored continues bit-identically") {
@@ -245,19 +237,19 @@ TEST_CASE("sharded_npy_source position saved and restored continues bit-identica
     sd::data::sharded_npy_source<double, true> source(shards.files, settings);
     nlohmann::json saved = source.save_position();
     saved["seed"] = 12;
-    CHECK(message_of([&] { source.restore_position(saved); }) == "sharded_npy_source: the saved position has seed 12, this source has 11");
+    CHECK(sd_test::thrown_message([&] { source.restore_position(saved); }) == "sharded_npy_source: the saved position has seed 12, this source has 11");
     saved = source.save_position();
     saved["shuffle_buffer"] = 0;
-    CHECK(message_of([&] { source.restore_position(saved); }).find("has shuffle_buffer 0, this source has 6") != std::string::npos);
+    CHECK(sd_test::thrown_message([&] { source.restore_position(saved); }).find("has shuffle_buffer 0, this source has 6") != std::string::npos);
     saved = source.save_position();
     saved["rows_per_epoch"] = 24;
-    CHECK(message_of([&] { source.restore_position(saved); }).find("has rows_per_epoch 24, this source has 23") != std::string::npos);
+    CHECK(sd_test::thrown_message([&] { source.restore_position(saved); }).find("has rows_per_epoch 24, this source has 23") != std::string::npos);
     saved = source.save_position();
     saved.erase("rows");
-    CHECK(message_of([&] { source.restore_position(saved); }).find("no integer 'rows'") != std::string::npos);
+    CHECK(sd_test::thrown_message([&] { source.restore_position(saved); }).find("no integer 'rows'") != std::string::npos);
     saved["rows"] = -3;
-    CHECK(message_of([&] { source.restore_position(saved); }).find("negative 'rows'") != std::string::npos);
-    CHECK(message_of([&] { source.restore_position(nlohmann::json(5)); }).find("no integer 'seed'") != std::string::npos);
+    CHECK(sd_test::thrown_message([&] { source.restore_position(saved); }).find("negative 'rows'") != std::string::npos);
+    CHECK(sd_test::thrown_message([&] { source.restore_position(nlohmann::json(5)); }).find("no integer 'seed'") != std::string::npos);
 }
 
 TEST_CASE("sharded_npy_source without wrap stops at the end of the data, leaving the batch untouched") {
@@ -313,50 +305,50 @@ TEST_CASE("sharded_npy_source rejects mismatched shards, naming the shard") {
     auto open_pairs = [&](const sd::data::npy_shards& files) { sd::data::sharded_npy_source<double, true> s(files, {}); };
 
     const auto wide = write("wide.npy", {11, 4}, io::dtype::f32);
-    CHECK(message_of([&] { open_inputs(inputs_with(2, wide)); }) ==
+    CHECK(sd_test::thrown_message([&] { open_inputs(inputs_with(2, wide)); }) ==
           wide.string() + ": shape: expected d = 3 columns like shard 0 (" + shards.files.inputs[0].string() +
               "), found [11, 4]");
     const auto integers = write("ints.npy", {11, 3}, io::dtype::i64);
-    CHECK(message_of([&] { open_inputs(inputs_with(2, integers)); }) ==
+    CHECK(sd_test::thrown_message([&] { open_inputs(inputs_with(2, integers)); }) ==
           integers.string() + ": descr: expected a floating-point input dtype (f2, f4 or f8), found i64");
     const auto flat = write("flat.npy", {11}, io::dtype::f32);
-    CHECK(message_of([&] { open_inputs(inputs_with(3, flat)); }) ==
+    CHECK(sd_test::thrown_message([&] { open_inputs(inputs_with(3, flat)); }) ==
           flat.string() + ": shape: expected a 2-D [rows, d] input array, found [11]");
     const auto no_columns = write("nocols.npy", {11, 0}, io::dtype::f32);
-    CHECK(message_of([&] { open_inputs(inputs_with(0, no_columns)); }).find(no_columns.string() + ": shape: expected at least one column") == 0);
+    CHECK(sd_test::thrown_message([&] { open_inputs(inputs_with(0, no_columns)); }).find(no_columns.string() + ": shape: expected at least one column") == 0);
     const auto truncated = dir / "truncated.npy";
     sd_test::write_file(truncated, sd_test::read_file(shards.files.inputs[3]).substr(0, 140));
-    CHECK(message_of([&] { open_inputs(inputs_with(3, truncated)); }).find(truncated.string() + ": data: expected 120 bytes") == 0);
-    CHECK(message_of([&] { open_inputs(inputs_with(1, dir / "gone.npy")); }) == (dir / "gone.npy").string() + ": file: does not exist");
+    CHECK(sd_test::thrown_message([&] { open_inputs(inputs_with(3, truncated)); }).find(truncated.string() + ": data: expected 120 bytes") == 0);
+    CHECK(sd_test::thrown_message([&] { open_inputs(inputs_with(1, dir / "gone.npy")); }) == (dir / "gone.npy").string() + ": file: does not exist");
 
     auto files = shards.files;
     files.targets[2] = write("short_targets.npy", {10, 2}, io::dtype::f64);
-    CHECK(message_of([&] { open_pairs(files); }) ==
+    CHECK(sd_test::thrown_message([&] { open_pairs(files); }) ==
           files.targets[2].string() + ": shape: expected 11 rows like its input shard " + shards.files.inputs[2].string() +
               ", found [10, 2]");
     files = shards.files;
     files.targets[3] = write("wide_targets.npy", {5, 3}, io::dtype::f64);
-    CHECK(message_of([&] { open_pairs(files); }).find(files.targets[3].string() + ": shape: expected d_out = 2 columns like shard 0") == 0);
+    CHECK(sd_test::thrown_message([&] { open_pairs(files); }).find(files.targets[3].string() + ": shape: expected d_out = 2 columns like shard 0") == 0);
     files = shards.files;
     files.tokens[0] = write("float_tokens.npy", {7}, io::dtype::f32);
-    CHECK(message_of([&] { open_pairs(files); }) ==
+    CHECK(sd_test::thrown_message([&] { open_pairs(files); }) ==
           files.tokens[0].string() + ": descr: expected integer token ids (i4 or i8), found f32");
     files = shards.files;
     files.tokens[0] = write("wide_tokens.npy", {7, 2}, io::dtype::i64);
-    CHECK(message_of([&] { open_pairs(files); }) ==
+    CHECK(sd_test::thrown_message([&] { open_pairs(files); }) ==
           files.tokens[0].string() + ": shape: expected token ids [rows] or [rows, 1], found [7, 2]");
 
     files = shards.files;
     files.targets.pop_back();
-    CHECK(message_of([&] { open_pairs(files); }) == "sharded_npy_source: 4 input shards but 3 target shards");
-    CHECK(message_of([&] { open_inputs(shards.files); }).find("target shards given to the inputs-only source") != std::string::npos);
-    CHECK(message_of([&] { open_pairs(shards.inputs_only()); }).find("needs target shards") != std::string::npos);
-    CHECK(message_of([&] { open_inputs({}); }) == "sharded_npy_source: no input shards");
-    CHECK(message_of([&] { open_inputs({{shards.files.inputs[1]}, {}, {}}); }) == "sharded_npy_source: the shards hold no rows");
+    CHECK(sd_test::thrown_message([&] { open_pairs(files); }) == "sharded_npy_source: 4 input shards but 3 target shards");
+    CHECK(sd_test::thrown_message([&] { open_inputs(shards.files); }).find("target shards given to the inputs-only source") != std::string::npos);
+    CHECK(sd_test::thrown_message([&] { open_pairs(shards.inputs_only()); }).find("needs target shards") != std::string::npos);
+    CHECK(sd_test::thrown_message([&] { open_inputs({}); }) == "sharded_npy_source: no input shards");
+    CHECK(sd_test::thrown_message([&] { open_inputs({{shards.files.inputs[1]}, {}, {}}); }) == "sharded_npy_source: the shards hold no rows");
 
     sd::data::sharded_npy_source<double> source(shards.inputs_only(), {});
     sd::matrix<double> narrow(4, d - 1);
-    CHECK(message_of([&] { source.next_batch(narrow); }).find("batch has 2 columns, the shards have d = 3") != std::string::npos);
+    CHECK(sd_test::thrown_message([&] { source.next_batch(narrow); }).find("batch has 2 columns, the shards have d = 3") != std::string::npos);
 }
 
 TEST_CASE("sharded_npy_source check_finite names the file and row of a NaN or an infinity") {
@@ -377,7 +369,7 @@ TEST_CASE("sharded_npy_source check_finite names the file and row of a NaN or an
     settings.check_finite = true;
     settings.shuffle_buffer = 4;
     sd::data::sharded_npy_source<double> checked(shards.inputs_only(), settings);
-    CHECK(message_of([&] { checked.next_batch(batch); }) ==
+    CHECK(sd_test::thrown_message([&] { checked.next_batch(batch); }) ==
           shards.files.inputs[2].string() + ": row 4: column 1 is NaN; expected finite values");
 
     std::vector<double> y(5 * d_out, 0.5);
@@ -388,7 +380,7 @@ TEST_CASE("sharded_npy_source check_finite names the file and row of a NaN or an
     shards.files.tokens[2] = shards.files.tokens[0];
     sd::data::sharded_npy_source<double, true> pairs(shards.files, settings);
     sd::matrix<double> bx(19, d), by(19, d_out);
-    CHECK(message_of([&] { pairs.next_batch(bx, by); }) ==
+    CHECK(sd_test::thrown_message([&] { pairs.next_batch(bx, by); }) ==
           shards.files.targets[3].string() + ": row 3: column 0 is infinite; expected finite values");
 }
 

@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#include "support/thrown_message.hpp"
 
 namespace io = sparse_distill::io;
 namespace fs = std::filesystem;
@@ -31,15 +32,6 @@ struct temp_dir : sd_test::temp_dir {
 
 std::string npy_file(const std::string& dict, const std::string& data) {
     return std::string("\x93NUMPY\x01\x00", 8) + le_bytes(dict.size(), 2) + dict + data;
-}
-
-std::string message_of(auto&& action) {
-    try {
-        action();
-    } catch (const std::exception& error) {
-        return error.what();
-    }
-    return "<nothing thrown>";
 }
 
 // A [rows, cols] tensor of `type` with element (i, j) = i·cols + j − 7 (exact in every dtype), as the
@@ -124,27 +116,27 @@ TEST_CASE("npy_reader errors: rank, integer reads of floats, rows out of range, 
     temp_dir dir;
     const auto path = dir / "bad.npy";
     write_file(path, npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 2), }", std::string(8, '\0')));
-    CHECK(message_of([&] { io::npy_reader r(path); }) ==
+    CHECK(sd_test::thrown_message([&] { io::npy_reader r(path); }) ==
           path.string() + ": shape: expected a 1-D [rows] or 2-D [rows, cols] array for row reads, found [1, 1, 2]");
     write_file(path, npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", std::string(4, '\0')));
-    CHECK(message_of([&] { io::npy_reader r(path); }).find("found []") != std::string::npos);
+    CHECK(sd_test::thrown_message([&] { io::npy_reader r(path); }).find("found []") != std::string::npos);
 
     write_variant(path, numbered(io::dtype::f32, 4, 2), false, false);
     io::npy_reader reader(path);
     std::vector<std::int64_t> ids(2);
-    CHECK(message_of([&] { reader.read_rows<std::int64_t>(0, 1, std::span(ids)); }) ==
+    CHECK(sd_test::thrown_message([&] { reader.read_rows<std::int64_t>(0, 1, std::span(ids)); }) ==
           path.string() + ": descr: expected an integer dtype (i4 or i8) for integer values, found f32");
     CHECK_THROWS_AS(reader.read_rows<double>(3, 2), std::out_of_range);
     CHECK_THROWS_AS(reader.read_rows<double>(-1, 1), std::out_of_range);
-    CHECK(message_of([&] { (void)reader.read_rows<double>(5, 0); }).find("the file has 4 rows") != std::string::npos);
+    CHECK(sd_test::thrown_message([&] { (void)reader.read_rows<double>(5, 0); }).find("the file has 4 rows") != std::string::npos);
     std::vector<double> wrong(3);
-    CHECK(message_of([&] { reader.read_rows<double>(0, 2, std::span(wrong)); }).find("need an output of 4, got 3") !=
+    CHECK(sd_test::thrown_message([&] { reader.read_rows<double>(0, 2, std::span(wrong)); }).find("need an output of 4, got 3") !=
           std::string::npos);
 
     // Opening validates like read_npy: a header claiming 10^15 rows is refused before any read.
     write_file(path, npy_file("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000000, 4), }", std::string(64, '\0')));
-    CHECK(message_of([&] { io::npy_reader r(path); }).find(path.string() + ": data: expected 32000000000000000 bytes") == 0);
-    CHECK(message_of([&] { io::npy_reader r(dir / "missing.npy"); }) == (dir / "missing.npy").string() + ": file: does not exist");
+    CHECK(sd_test::thrown_message([&] { io::npy_reader r(path); }).find(path.string() + ": data: expected 32000000000000000 bytes") == 0);
+    CHECK(sd_test::thrown_message([&] { io::npy_reader r(dir / "missing.npy"); }) == (dir / "missing.npy").string() + ": file: does not exist");
 }
 
 TEST_CASE("npy_reader streams a 4 GiB sparse file, reading only the requested rows") {
@@ -194,13 +186,13 @@ TEST_CASE("expand_file_pattern lists matching files sorted, with '*' in the file
     CHECK(io::expand_file_pattern((dir / "acts_002.npy").string()) == std::vector<fs::path>{dir / "acts_002.npy"});
 
     const std::string none = (dir / "acts_*.safetensors").string();
-    CHECK(message_of([&] { io::expand_file_pattern(none); }) == none + ": pattern: matches no file");
+    CHECK(sd_test::thrown_message([&] { io::expand_file_pattern(none); }) == none + ": pattern: matches no file");
     const std::string in_directory = (dir / "*" / "a.npy").string();
-    CHECK(message_of([&] { io::expand_file_pattern(in_directory); }) ==
+    CHECK(sd_test::thrown_message([&] { io::expand_file_pattern(in_directory); }) ==
           in_directory + ": pattern: '*' is allowed in the file name only, not in the directory");
     const std::string missing = (dir / "nothere" / "a_*.npy").string();
-    CHECK(message_of([&] { io::expand_file_pattern(missing); }).find(": pattern: directory") != std::string::npos);
-    CHECK(message_of([&] { io::expand_file_pattern((dir / "nope.npy").string()); }).find("pattern: no such file") !=
+    CHECK(sd_test::thrown_message([&] { io::expand_file_pattern(missing); }).find(": pattern: directory") != std::string::npos);
+    CHECK(sd_test::thrown_message([&] { io::expand_file_pattern((dir / "nope.npy").string()); }).find("pattern: no such file") !=
           std::string::npos);
 
     CHECK(io::detail::wildcard_match("a*b*c", "aXbYbZc"));

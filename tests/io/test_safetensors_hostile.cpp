@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <vector>
+#include "support/thrown_message.hpp"
 
 namespace io = sparse_distill::io;
 
@@ -30,15 +31,6 @@ std::string make_safetensors(const std::string& header, const std::string& data)
 }
 
 std::span<const std::byte> as_bytes(const std::string& text) { return std::as_bytes(std::span(text.data(), text.size())); }
-
-std::string io_error_message(const std::function<void()>& action) {
-    try {
-        action();
-    } catch (const io::io_error& error) {
-        return error.what();
-    }
-    return "<no io_error thrown>";
-}
 
 struct hostile_case {
     const char* name;
@@ -145,9 +137,9 @@ TEST_CASE("hostile safetensors files: each error names the file, the field and w
         CAPTURE(c.name);
         const auto path = dir / "hostile.safetensors";
         write_file(path, c.bytes);
-        const auto from_file = io_error_message([&] { (void)io::read_safetensors(path); });
-        const auto from_memory = io_error_message([&] { (void)io::parse_safetensors(as_bytes(c.bytes), "memory.safetensors"); });
-        const auto from_reader = io_error_message([&] { io::safetensors_reader reader(path); });
+        const auto from_file = sd_test::thrown_message<io::io_error>([&] { (void)io::read_safetensors(path); });
+        const auto from_memory = sd_test::thrown_message<io::io_error>([&] { (void)io::parse_safetensors(as_bytes(c.bytes), "memory.safetensors"); });
+        const auto from_reader = sd_test::thrown_message<io::io_error>([&] { io::safetensors_reader reader(path); });
         INFO("file: " << from_file);
         INFO("memory: " << from_memory);
         CHECK(from_file.rfind(path.string() + ": ", 0) == 0);
@@ -238,7 +230,7 @@ TEST_CASE("safetensors_reader reads the header first and tensors on demand") {
     CHECK(b.type == io::dtype::bf16);
     REQUIRE(b.bytes.size() == 6);
     CHECK(std::to_integer<int>(b.bytes[5]) == 21 * 7 + 1);
-    const auto message = io_error_message([&] { (void)reader.read("z"); });
+    const auto message = sd_test::thrown_message<io::io_error>([&] { (void)reader.read("z"); });
     CHECK(message.find("lazy.safetensors: tensor 'z': not found; available: 'a', 'b', 'e', 's'") != std::string::npos);
 }
 

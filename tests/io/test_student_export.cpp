@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include "support/thrown_message.hpp"
 
 namespace sd = sparse_distill;
 namespace fs = std::filesystem;
@@ -54,15 +55,6 @@ void check_bit_equal(const sd::student_weights<Scalar>& a, const sd::student_wei
 }
 
 nlohmann::json read_json(const fs::path& path) { return nlohmann::json::parse(sd_test::read_file(path)); }
-
-std::string error_of(const std::function<void()>& action) {
-    try {
-        action();
-    } catch (const sd::io::io_error& e) {
-        return e.what();
-    }
-    return "no io_error";
-}
 
 void write_json(const fs::path& path, const nlohmann::json& json) { sd_test::write_file(path, json.dump()); }
 
@@ -222,7 +214,7 @@ TEST_CASE("student export: students a format cannot hold are refused with a mess
     const auto w = random_weights<double>(gelu);
     for (const auto format : {sd::io::student_format::saelens, sd::io::student_format::sparsify}) {
         CAPTURE(sd::io::to_string(format));
-        const std::string message = error_of([&] { sd::io::write_student(tmp / "gelu", format, gelu, w); });
+        const std::string message = sd_test::thrown_message<sd::io::io_error>([&] { sd::io::write_student(tmp / "gelu", format, gelu, w); });
         CHECK(message.find((tmp / "gelu").string()) != std::string::npos);
         CHECK(message.find("gelu student cannot be written") != std::string::npos);
         CHECK(message.find("ReLU") != std::string::npos);
@@ -233,12 +225,12 @@ TEST_CASE("student export: students a format cannot hold are refused with a mess
     learned.input_bias = sd::pre_bias::learned;
     auto lw = random_weights<double>(learned);
     lw.b_pre = sd::vector<double>::Random(4);
-    CHECK(error_of([&] { sd::io::write_student(tmp / "pre", sd::io::student_format::saelens, learned, lw); })
+    CHECK(sd_test::thrown_message<sd::io::io_error>([&] { sd::io::write_student(tmp / "pre", sd::io::student_format::saelens, learned, lw); })
               .find("learned pre-bias") != std::string::npos);
 
     const auto wide = config(4, 6, 5);
     const std::string message =
-        error_of([&] { sd::io::write_student(tmp / "wide", sd::io::student_format::sparsify, wide, random_weights<float>(wide)); });
+        sd_test::thrown_message<sd::io::io_error>([&] { sd::io::write_student(tmp / "wide", sd::io::student_format::sparsify, wide, random_weights<float>(wide)); });
     CHECK(message.find("d_out = d_in") != std::string::npos);
     CHECK(message.find("4 → 5") != std::string::npos);
     CHECK(sd::io::student_export_problem(wide, sd::io::student_format::saelens).empty());
@@ -246,7 +238,7 @@ TEST_CASE("student export: students a format cannot hold are refused with a mess
     // Weights that disagree with the config are a caller's mistake, named before anything is written.
     auto bad = random_weights<float>(config(4, 6, 4));
     bad.w_dec.resize(6, 3);
-    const std::string shape = error_of([&] { sd::io::write_student(tmp / "bad", sd::io::student_format::saelens, config(4, 6, 4), bad); });
+    const std::string shape = sd_test::thrown_message<sd::io::io_error>([&] { sd::io::write_student(tmp / "bad", sd::io::student_format::saelens, config(4, 6, 4), bad); });
     CHECK(shape.find("student w_dec: expected [6, 4], found [6, 3]") != std::string::npos);
     CHECK(fs::is_empty(tmp.path));  // no temporary folder left behind either
 }
@@ -280,7 +272,7 @@ TEST_CASE("student export: writing into an existing folder replaces the two file
     CHECK(entries == 1);  // the temporary folders are gone
 
     sd_test::write_file(tmp / "a_file", "x");
-    CHECK(error_of([&] { sd::io::write_student(tmp / "a_file", sd::io::student_format::saelens, c, second); })
+    CHECK(sd_test::thrown_message<sd::io::io_error>([&] { sd::io::write_student(tmp / "a_file", sd::io::student_format::saelens, c, second); })
               .find("a_file: folder: exists and is not a folder") != std::string::npos);
 }
 
@@ -341,7 +333,7 @@ TEST_CASE("student import: files that are not ReLU students give errors naming t
         write_json(tmp / "coder/cfg.json", coder_cfg);
         c_.corrupt();
         const std::string folder = c_.expected.find(coder_cfg_path) != std::string::npos ? "coder" : "sae";
-        const std::string message = error_of([&] { sd::io::read_student<float>(tmp / folder); });
+        const std::string message = sd_test::thrown_message<sd::io::io_error>([&] { sd::io::read_student<float>(tmp / folder); });
         CHECK_MESSAGE(message.find(c_.expected) != std::string::npos, message);
     }
 
@@ -351,15 +343,15 @@ TEST_CASE("student import: files that are not ReLU students give errors naming t
     auto tensors = file.tensors;
     tensors.emplace("threshold", sd::io::from_values<float>({6}, sd::io::dtype::f32, std::vector<float>(6, 0.5f)));
     sd::io::write_safetensors(tmp / "sae/sae_weights.safetensors", tensors);
-    CHECK(error_of([&] { sd::io::read_student<float>(tmp / "sae"); })
+    CHECK(sd_test::thrown_message<sd::io::io_error>([&] { sd::io::read_student<float>(tmp / "sae"); })
               .find((tmp / "sae/sae_weights.safetensors").string() + ": tensor 'threshold': unexpected") != std::string::npos);
 
     fs::create_directories(tmp / "empty");
-    CHECK(error_of([&] { sd::io::read_student<float>(tmp / "empty"); })
+    CHECK(sd_test::thrown_message<sd::io::io_error>([&] { sd::io::read_student<float>(tmp / "empty"); })
               .find("empty: folder: expected sae_weights.safetensors (SAELens) or sae.safetensors (sparsify)") != std::string::npos);
-    CHECK(error_of([&] { sd::io::read_student<float>(tmp / "missing"); }).find("missing: file: does not exist") != std::string::npos);
+    CHECK(sd_test::thrown_message<sd::io::io_error>([&] { sd::io::read_student<float>(tmp / "missing"); }).find("missing: file: does not exist") != std::string::npos);
     fs::copy_file(tmp / "coder/sae.safetensors", tmp / "lone_coder.safetensors");
-    CHECK(error_of([&] { sd::io::read_student<float>(tmp / "lone_coder.safetensors"); })
+    CHECK(sd_test::thrown_message<sd::io::io_error>([&] { sd::io::read_student<float>(tmp / "lone_coder.safetensors"); })
               .find("lone_coder.safetensors: tensor 'encoder.weight': a sparsify coder needs its cfg.json") != std::string::npos);
 }
 

@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#include "support/thrown_message.hpp"
 
 namespace sd = sparse_distill;
 namespace io = sparse_distill::io;
@@ -45,15 +46,6 @@ double layer_error(const sd::mlp_weights<double>& w, const std::string& model, i
     const auto x = load_matrix<double>(dir / ("mlp" + std::to_string(layer) + "_in.npy"));
     const auto y = load_matrix<double>(dir / ("mlp" + std::to_string(layer) + "_out.npy"));
     return relative_error(sd::mlp_reference_forward(w, x), y);
-}
-
-std::string io_error_message(const std::function<void()>& action) {
-    try {
-        action();
-    } catch (const io::io_error& error) {
-        return error.what();
-    }
-    return "<no io_error thrown>";
 }
 
 void check_fragments(const std::string& message, std::initializer_list<std::string> fragments) {
@@ -227,7 +219,7 @@ TEST_CASE("transformer_lens gated names (W_gate) from Llama weights") {
 
     tensors["blocks.1.mlp.b_in"] = io::from_vector<double>(sd::vector<double>::Constant(88, 0.5));
     io::write_safetensors(dir / "model.safetensors", tensors);
-    check_fragments(io_error_message([&] { (void)io::import_teacher<double>(dir / "model.safetensors", io::teacher_format::automatic, 1); }),
+    check_fragments(sd_test::thrown_message<io::io_error>([&] { (void)io::import_teacher<double>(dir / "model.safetensors", io::teacher_format::automatic, 1); }),
                     {"model.safetensors: tensor 'blocks.1.mlp.b_in'", "non-zero b_in of a gated", "expected all zeros"});
 }
 
@@ -261,7 +253,7 @@ TEST_CASE("teacher import errors name the file, the tensor and what was expected
     SD_REQUIRE_SHARED_DATA("reference/mlp_gpt2/model.safetensors");
     const auto gpt2 = reference("gpt2") / "model.safetensors";
     auto import = [](const fs::path& path, io::teacher_format format, int layer) {
-        return io_error_message([&] { (void)io::import_teacher<double>(path, format, layer); });
+        return sd_test::thrown_message<io::io_error>([&] { (void)io::import_teacher<double>(path, format, layer); });
     };
 
     SUBCASE("a layer the file does not have") {
@@ -380,7 +372,7 @@ TEST_CASE("mlp_weights_from_transformer_lens names a mis-shaped tensor") {
     sd_test::temp_dir dir("sd_test_tl_shape");
     io::write_safetensors(dir / "teacher.safetensors", tensors);
     const auto file = io::read_safetensors(dir / "teacher.safetensors");
-    check_fragments(io_error_message([&] { (void)io::mlp_weights_from_transformer_lens<double>(file, sd::activation::gelu); }),
+    check_fragments(sd_test::thrown_message<io::io_error>([&] { (void)io::mlp_weights_from_transformer_lens<double>(file, sd::activation::gelu); }),
                     {"teacher.safetensors: tensor 'W_out'", "expected shape [d_mlp, d_model] = [6, 4]", "found [6, 5]",
                      "d_model 5 disagrees with 4"});
 }
