@@ -185,3 +185,35 @@ TEST_CASE("bad settings and mismatched shapes are refused with a message") {
     w.w_dec.resize(3, 3);
     CHECK_THROWS_WITH_AS(student.load(w), doctest::Contains("w_dec is [3, 3], expected [128, 32]"), std::invalid_argument);
 }
+
+TEST_CASE("step_on_batch on a batch already in backend memory equals step() drawing from a source") {
+    sd::student_config c;
+    c.d_in = c.d_out = 16;
+    c.d_sae = 48;
+    sd::teacher_mlp<double> teacher(sd::random_mlp_weights<double>(16, 32, sd::activation::gelu, 3));
+    sd::train_settings ts;
+    ts.batch_size = 32;
+    ts.tokens = 4 * 32;
+    ts.loss.l1_coeff = 1e-2;
+    sd::matrix<double> inputs(4 * 32, 16);
+    sd::data::gaussian_source<double>(16, 4).next_batch(inputs);
+    const sd::matrix<double> targets = teacher.forward(inputs);
+
+    sd::student_mlp<double> from_source(c, 5), from_batch(c, 5);
+    sd::data::matrix_source<double> source(inputs);
+    sd::trainer<double> a(from_source, &teacher, ts), b(from_batch, nullptr, ts);
+    for (int step = 0; step < 4; ++step) {
+        sd::step_metrics ma, mb;
+        REQUIRE(a.step(source, ma));
+        const sd::matrix<double> x = inputs.middleRows(step * 32, 32), y = targets.middleRows(step * 32, 32);
+        b.step_on_batch(sd::view(x), sd::view(y), mb);
+        CHECK(mb.step == ma.step);
+        CHECK(mb.tokens_seen == ma.tokens_seen);
+        CHECK(mb.terms.loss == ma.terms.loss);
+    }
+    CHECK((from_batch.weights().w_enc.array() == from_source.weights().w_enc.array()).all());
+    CHECK((from_batch.weights().w_dec.array() == from_source.weights().w_dec.array()).all());
+    const sd::matrix<double> short_batch = inputs.topRows(8);
+    sd::step_metrics m;
+    CHECK_THROWS_AS(b.step_on_batch(sd::view(short_batch), sd::view(short_batch), m), std::invalid_argument);
+}

@@ -108,6 +108,13 @@ struct cpu {
                                 matrix_view<Scalar> w_enc_grad) {
         detail::cpu_sparse_backward(a, p, dy, w_dec, x, l1_grad, w_dec_grad, w_enc_grad);
     }
+    /// ∂b_enc = Σ_r ∂z (if b_enc_grad is not empty) and the pre-bias gradient −(Σ_r ∂z)·W_enc (written,
+    /// or added when `accumulate`; skipped if pre_grad is empty), after sparse_backward.
+    template <class Scalar>
+    static void sparse_bias_gradients(const sparse_pattern& p, in_matrix<Scalar> w_enc, vector_view<Scalar> b_enc_grad,
+                                      vector_view<Scalar> pre_grad, bool accumulate) {
+        detail::cpu_sparse_bias_gradients(p, w_enc, b_enc_grad, pre_grad, accumulate);
+    }
 };
 
 }  // namespace sparse_distill::backend

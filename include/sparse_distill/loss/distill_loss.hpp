@@ -39,6 +39,16 @@ inline double l1_gradient(const loss_settings& s, index_t batch) {
     return s.reduction == l1_reduction::batch_mean ? s.l1_coeff / double(batch) : s.l1_coeff;
 }
 
+/// The loss terms of a batch from its sums: Σ (ŷ − y)² and the activation sums of the forward pass.
+inline loss_terms loss_terms_of(const loss_settings& s, index_t batch, double squared_error, const backend::activation_sums& sums) {
+    loss_terms t;
+    t.mse = squared_error / double(batch);
+    t.l1 = s.reduction == l1_reduction::batch_mean ? sums.abs_sum / double(batch) : sums.abs_sum;
+    t.l0 = sums.positive_count / double(batch);
+    t.loss = t.mse + s.l1_coeff * t.l1;
+    return t;
+}
+
 /// Computes the loss terms of a batch whose forward pass gave `prediction` and `sums`, and writes
 /// ∂loss/∂ŷ = (2/batch)(ŷ − y) into `prediction_grad`.
 template <class Backend, class Scalar>
@@ -47,12 +57,7 @@ loss_terms distill_loss(const loss_settings& s, in_matrix<Scalar> prediction, in
     const index_t batch = target.rows;
     if (batch == 0) throw std::invalid_argument("distill_loss: empty batch");
     const double squared = Backend::squared_error_gradient(prediction, target, prediction_grad, Scalar(2.0 / double(batch)));
-    loss_terms t;
-    t.mse = squared / double(batch);
-    t.l1 = s.reduction == l1_reduction::batch_mean ? sums.abs_sum / double(batch) : sums.abs_sum;
-    t.l0 = sums.positive_count / double(batch);
-    t.loss = t.mse + s.l1_coeff * t.l1;
-    return t;
+    return loss_terms_of(s, batch, squared, sums);
 }
 
 }  // namespace sparse_distill

@@ -272,26 +272,12 @@ private:
                          workspace& ws, Scalar l1_grad) {
         Backend::sparse_backward(a, ws.pattern, dy, matrix_view<const Scalar>(w_dec()), encoder_input, l1_grad, w_dec_grad(),
                                  w_enc_grad());
-        const std::vector<double>& dz_sum = ws.pattern.dz_sum;  // Σ_r ∂z_r, host memory on this backend
-        if (config_.biases) {
-            Backend::column_sums(dy, b_dec_grad());
-            for (index_t j = 0; j < config_.d_sae; ++j) b_enc_grad().data[j] = static_cast<Scalar>(dz_sum[static_cast<std::size_t>(j)]);
-        }
-        if (config_.input_bias != pre_bias::none) {
-            // Σ_r ∂x̃_r = Σ_r ∂z_r·W_enc = (Σ_r ∂z_r)·W_enc; the pre-bias gradient is its negative.
-            const matrix_view<const Scalar> w = w_enc();
-            std::vector<double> g(static_cast<std::size_t>(config_.d_in), 0.0);
-            for (index_t j = 0; j < config_.d_sae; ++j) {
-                const double s = dz_sum[static_cast<std::size_t>(j)];
-                if (s != 0)
-                    for (index_t c = 0; c < config_.d_in; ++c) g[static_cast<std::size_t>(c)] += s * double(w.data[j * config_.d_in + c]);
-            }
-            const vector_view<Scalar> target = config_.input_bias == pre_bias::learned ? b_pre_grad() : b_dec_grad();
-            for (index_t c = 0; c < config_.d_in; ++c) {
-                const Scalar v = static_cast<Scalar>(-g[static_cast<std::size_t>(c)]);
-                target.data[c] = config_.input_bias == pre_bias::learned ? v : target.data[c] + v;
-            }
-        }
+        if (config_.biases) Backend::column_sums(dy, b_dec_grad());
+        // ∂b_enc = Σ_r ∂z_r; Σ_r ∂x̃_r = (Σ_r ∂z_r)·W_enc, whose negative is the pre-bias gradient
+        // (added to ∂b_dec when the pre-bias is tied to b_dec).
+        const bool pre = config_.input_bias != pre_bias::none, tied = config_.input_bias == pre_bias::tied_decoder;
+        Backend::sparse_bias_gradients(ws.pattern, w_enc(), config_.biases ? b_enc_grad() : vector_view<Scalar>{},
+                                       pre ? (tied ? b_dec_grad() : b_pre_grad()) : vector_view<Scalar>{}, tied);
     }
 
     /// The encoder's input: x itself, or x − b_pre / x − b_dec written into the workspace.

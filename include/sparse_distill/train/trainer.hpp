@@ -76,17 +76,21 @@ public:
         const index_t b = settings_.batch_size;
         const matrix_view<const Scalar> x{x_.data(), b, student_.d_in()};
         const matrix_view<const Scalar> y{y_.data(), b, student_.d_out()};
-        const std::int64_t t = optimizer_.steps();
-        metrics.lr = settings_.schedule(t);
-        metrics.terms = loss_and_gradients(student_, x, y, settings_.loss, workspace_);
-        if (!std::isfinite(metrics.terms.loss)) report_non_finite_loss(source, metrics.terms.loss);
-        // The decoder constraint runs inside the Adam pass, row by row while each row is in cache.
-        optimizer_.update(settings_.adam, metrics.lr, student_.parameters(), student_.gradients(),
-                          student_.parameter_count(), student_.decoder_rows());
-        metrics.step = optimizer_.steps();
-        tokens_seen_ += b;
-        metrics.tokens_seen = tokens_seen_;
+        if (!update_on(x, y, metrics)) report_non_finite_loss(source, metrics.terms.loss);
         return true;
+    }
+
+    /// One update on a batch already in backend memory: inputs x [batch, d_in] and targets
+    /// y [batch, d_out] (a device-resident pipeline, or a benchmark's pool of batches). No finite check
+    /// runs on the batch; a non-finite loss throws numerical_fault before anything changes.
+    void step_on_batch(in_matrix<Scalar> x, in_matrix<Scalar> y, step_metrics& metrics) {
+        if (x.rows != settings_.batch_size)
+            throw std::invalid_argument("trainer: the batch has " + std::to_string(x.rows) + " rows, the settings say " +
+                                        std::to_string(settings_.batch_size));
+        if (!update_on(x, y, metrics))
+            throw numerical_fault(optimizer_.steps() + 1, "loss",
+                                  detail::number_text(metrics.terms.loss) + " on a batch given in backend memory; " +
+                                      last_checkpoint_note());
     }
 
     /// Trains for settings().steps() updates (fewer if the source runs out, a callback stops it, or
@@ -229,6 +233,20 @@ private:
         if constexpr (!source_with_targets<Source, Scalar>)
             teacher_->forward(matrix_view<const Scalar>{x_.data(), b, student_.d_in()},
                               matrix_view<Scalar>{y_.data(), b, student_.d_out()});
+        return true;
+    }
+
+    // Loss, gradients and the Adam update; false (nothing updated) when the loss is not finite.
+    bool update_on(matrix_view<const Scalar> x, matrix_view<const Scalar> y, step_metrics& metrics) {
+        metrics.lr = settings_.schedule(optimizer_.steps());
+        metrics.terms = loss_and_gradients(student_, x, y, settings_.loss, workspace_);
+        if (!std::isfinite(metrics.terms.loss)) return false;
+        // The decoder constraint runs inside the Adam pass, row by row while each row is in cache.
+        optimizer_.update(settings_.adam, metrics.lr, student_.parameters(), student_.gradients(),
+                          student_.parameter_count(), student_.decoder_rows());
+        metrics.step = optimizer_.steps();
+        tokens_seen_ += x.rows;
+        metrics.tokens_seen = tokens_seen_;
         return true;
     }
 

@@ -123,4 +123,26 @@ void cpu_sparse_backward(matrix_view<const Scalar> a, active_pattern& p, matrix_
     }
 }
 
+/// The bias gradients of the sparse path, from p.dz_sum (Σ_r ∂z_r, set by cpu_sparse_backward):
+///   b_enc_grad = Σ_r ∂z_r  (skipped when empty);
+///   pre_grad  = −(Σ_r ∂z_r)·W_enc, or pre_grad += that when `accumulate` (the pre-bias tied to b_dec;
+///   skipped when empty). The product is accumulated in double over features in order.
+template <class Scalar>
+void cpu_sparse_bias_gradients(const active_pattern& p, matrix_view<const Scalar> w_enc, vector_view<Scalar> b_enc_grad,
+                               vector_view<Scalar> pre_grad, bool accumulate) {
+    const index_t h = w_enc.rows, d_in = w_enc.cols;
+    for (index_t j = 0; j < b_enc_grad.size; ++j) b_enc_grad.data[j] = static_cast<Scalar>(p.dz_sum[static_cast<std::size_t>(j)]);
+    if (pre_grad.empty()) return;
+    std::vector<double> g(static_cast<std::size_t>(d_in), 0.0);
+    for (index_t j = 0; j < h; ++j) {
+        const double s = p.dz_sum[static_cast<std::size_t>(j)];
+        if (s != 0)
+            for (index_t c = 0; c < d_in; ++c) g[static_cast<std::size_t>(c)] += s * double(w_enc.data[j * d_in + c]);
+    }
+    for (index_t c = 0; c < d_in; ++c) {
+        const Scalar v = static_cast<Scalar>(-g[static_cast<std::size_t>(c)]);
+        pre_grad.data[c] = accumulate ? pre_grad.data[c] + v : v;
+    }
+}
+
 }  // namespace sparse_distill::backend::detail

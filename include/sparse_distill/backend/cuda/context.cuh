@@ -1,0 +1,122 @@
+#pragma once
+// The CUDA backend's per-process state: one stream on the current device, one cuBLAS handle bound to
+// it, device scratch for reductions and pinned host memory to bring their results back. Every op of
+// backend::cuda runs on this stream, in order, so ops need no synchronisation among themselves; only
+// results the host reads (reduction sums, copies to host) wait for the stream.
+#include "error.cuh"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace sparse_distill::backend {
+
+/// How cuBLAS multiplies float matrices. Double products are always plain fp64.
+enum class matmul_precision {
+    fp32,  ///< IEEE fp32 (CUBLAS_COMPUTE_32F)
+    tf32,  ///< operands rounded to tf32 on the tensor cores, fp32 accumulate (CUBLAS_COMPUTE_32F_FAST_TF32)
+    bf16,  ///< operands rounded to bf16 on the tensor cores, fp32 accumulate (CUBLAS_COMPUTE_32F_FAST_16BF)
+};
+
+inline const char* to_string(matmul_precision p) {
+    return p == matmul_precision::fp32 ? "fp32" : p == matmul_precision::tf32 ? "tf32" : "bf16";
+}
+
+namespace detail {
+
+class cuda_context {
+public:
+    /// The process-wide context, created on first use (on the device current at that moment).
+    static cuda_context& get() {
+        static cuda_context context;
+        return context;
+    }
+
+    cudaStream_t stream() const { return stream_; }
+    cublasHandle_t cublas() const { return cublas_; }
+    int multiprocessors() const { return multiprocessors_; }
+
+    /// Device scratch of at least `bytes`, valid until the next call. Growing it frees the old block,
+    /// which waits for the device (cudaFree synchronises), so no kernel still reads it.
+    void* scratch(std::size_t bytes) {
+        if (bytes > scratch_bytes_) {
+            if (scratch_) cuda_check(cudaFree(scratch_), "cudaFree(scratch)");
+            scratch_ = nullptr;
+            cuda_check(cudaMalloc(&scratch_, bytes), "cudaMalloc(scratch)");
+            scratch_bytes_ = bytes;
+        }
+        return scratch_;
+    }
+
+    /// Device slots where reductions leave their final sums: results stay here when a step is
+    /// captured in a graph, and are read back after the replay.
+    double* device_results() { return device_results_; }
+    /// Pinned host mirror of device_results().
+    double* host_results() { return host_results_; }
+    static constexpr int result_slots = 8;
+
+    /// Copies `count` result slots from `first` to the host and waits for the stream.
+    const double* fetch_results(int first, int count) {
+        cuda_check(cudaMemcpyAsync(host_results_ + first, device_results_ + first, sizeof(double) * count,
+                                   cudaMemcpyDeviceToHost, stream_),
+                   "cudaMemcpyAsync(results)");
+        synchronize();
+        return host_results_ + first;
+    }
+
+    void synchronize() { cuda_check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
+
+    /// True while a graph is being captured on the stream: reductions then leave their sums on the
+    /// device (no host wait is allowed inside a capture).
+    bool capturing() const {
+        cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+        cuda_check(cudaStreamIsCapturing(stream_, &status), "cudaStreamIsCapturing");
+        return status == cudaStreamCaptureStatusActive;
+    }
+
+    cuda_context(const cuda_context&) = delete;
+    cuda_context& operator=(const cuda_context&) = delete;
+
+private:
+    cuda_context() {
+        int device = 0;
+        cuda_check(cudaGetDevice(&device), "cudaGetDevice");
+        cuda_check(cudaDeviceGetAttribute(&multiprocessors_, cudaDevAttrMultiProcessorCount, device),
+                   "cudaDeviceGetAttribute(multiprocessors)");
+        cuda_check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+        cublas_check(cublasCreate(&cublas_), "cublasCreate");
+        cublas_check(cublasSetStream(cublas_, stream_), "cublasSetStream");
+        // A workspace of our own: cuBLAS then allocates nothing inside a graph capture.
+        cuda_check(cudaMalloc(&cublas_workspace_, cublas_workspace_bytes), "cudaMalloc(cublas workspace)");
+        cublas_check(cublasSetWorkspace(cublas_, cublas_workspace_, cublas_workspace_bytes), "cublasSetWorkspace");
+        cuda_check(cudaMalloc(&device_results_, sizeof(double) * result_slots), "cudaMalloc(results)");
+        cuda_check(cudaMallocHost(&host_results_, sizeof(double) * result_slots), "cudaMallocHost(results)");
+    }
+    // Process exit: the driver may already be shutting down, so failures here are ignored.
+    ~cuda_context() {
+        cublasDestroy(cublas_);
+        cudaFree(cublas_workspace_);
+        cudaFree(scratch_);
+        cudaFree(device_results_);
+        cudaFreeHost(host_results_);
+        cudaStreamDestroy(stream_);
+    }
+
+    cudaStream_t stream_ = nullptr;
+    cublasHandle_t cublas_ = nullptr;
+    static constexpr std::size_t cublas_workspace_bytes = 32u << 20;  // what NVIDIA advises for Hopper
+    void* cublas_workspace_ = nullptr;
+    int multiprocessors_ = 1;
+    void* scratch_ = nullptr;
+    std::size_t scratch_bytes_ = 0;
+    double* device_results_ = nullptr;
+    double* host_results_ = nullptr;
+};
+
+/// Whether this process sees a CUDA device (tests skip without one).
+inline bool cuda_device_available() {
+    int count = 0;
+    return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+}
+
+}  // namespace detail
+}  // namespace sparse_distill::backend

@@ -1,0 +1,297 @@
+#pragma once
+// The sparse path of a ReLU student on the device, the twin of cpu/sparse.hpp: with an L1 penalty
+// most activations are zero, so the decoder forward, ∂W_dec, ∂z and ∂W_enc use the active
+// (token, feature) pairs alone. The pattern is built on the device:
+//   1. per row, the count of a > 0; an exclusive scan gives row_start (CSR);
+//   2. per row, an order-keeping compaction writes each pair's feature and row;
+//   3. a stable radix sort of the pairs by feature gives the by-feature order (rows stay ascending
+//      within a feature), and feature_start is read off the sorted keys (CSC).
+// Every sum runs in a fixed order (pairs of a row in feature order, pairs of a feature in row order),
+// so results do not vary between runs. Indices are 32-bit: a batch may hold up to 2^31 − 1 pairs.
+#include "../../tensor/view.hpp"
+#include "buffer.cuh"
+#include "reduce.cuh"
+
+#include <cub/block/block_scan.cuh>
+#include <cub/device/device_radix_sort.cuh>
+#include <cub/device/device_scan.cuh>
+
+#include <climits>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace sparse_distill::backend::detail {
+
+/// The active pairs of a [rows, h] activation matrix, in device memory.
+struct cuda_active_pattern {
+    index_t rows = 0, h = 0, pairs = 0;
+    device_buffer<int> row_start;      ///< [rows + 1]
+    device_buffer<int> feature;        ///< [pairs] feature of each pair, by row
+    device_buffer<int> row;            ///< [pairs] row of each pair, by row
+    device_buffer<int> sorted_feature; ///< [pairs] the features in feature order (sort keys)
+    device_buffer<int> pair_index;     ///< [pairs] 0, 1, …: the sort's values
+    device_buffer<int> by_feature;     ///< [pairs] the by-row index of each pair, in feature order
+    device_buffer<int> feature_start;  ///< [h + 1]
+    device_buffer<double> dz;          ///< [pairs] ∂loss/∂z of each pair (by row), set by the backward pass
+    device_buffer<double> dz_sum;      ///< [h] Σ_r ∂z_rj, set by the backward pass
+
+    index_t nnz() const { return pairs; }
+};
+
+template <class Scalar>
+__global__ void cuda_count_active_kernel(const Scalar* a, long long h, int* counts) {
+    __shared__ double shared[32];
+    const Scalar* row = a + static_cast<long long>(blockIdx.x) * h;
+    double n = 0;
+    for (long long j = threadIdx.x; j < h; j += blockDim.x) n += row[j] > Scalar(0) ? 1.0 : 0.0;
+    n = cuda_block_sum(n, shared);
+    if (threadIdx.x == 0) counts[blockIdx.x] = static_cast<int>(n);
+}
+
+/// One block per row: pairs of the row in feature order, at row_start[r].
+template <class Scalar>
+__global__ void cuda_fill_active_kernel(const Scalar* a, long long h, const int* row_start, int* feature, int* row,
+                                        int* pair_index) {
+    using block_scan = cub::BlockScan<int, cuda_block>;
+    __shared__ typename block_scan::TempStorage scan_storage;
+    __shared__ int chunk_total;
+    const int r = blockIdx.x;
+    const Scalar* values = a + static_cast<long long>(r) * h;
+    int next = row_start[r];
+    for (long long base = 0; base < h; base += cuda_block) {
+        const long long j = base + threadIdx.x;
+        const int active = j < h && values[j] > Scalar(0) ? 1 : 0;
+        int position = 0, total = 0;
+        block_scan(scan_storage).ExclusiveSum(active, position, total);
+        if (active) {
+            const int k = next + position;
+            feature[k] = static_cast<int>(j);
+            row[k] = r;
+            pair_index[k] = k;
+        }
+        if (threadIdx.x == 0) chunk_total = total;
+        __syncthreads();
+        next += chunk_total;
+        __syncthreads();
+    }
+}
+
+/// feature_start[j] = the first sorted pair whose feature is ≥ j.
+// static: a kernel defined in a header needs internal linkage (kernels cannot be inline).
+static __global__ void cuda_feature_start_kernel(const int* sorted_feature, long long pairs, long long h, int* feature_start) {
+    for (long long k = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; k <= pairs;
+         k += static_cast<long long>(gridDim.x) * blockDim.x) {
+        const long long previous = k == 0 ? -1 : sorted_feature[k - 1];
+        const long long current = k == pairs ? h : sorted_feature[k];
+        for (long long j = previous + 1; j <= current; ++j) feature_start[j] = static_cast<int>(k);
+    }
+}
+
+template <class Scalar>
+void cuda_collect_active(matrix_view<const Scalar> a, cuda_active_pattern& p) {
+    if (a.rows >= INT_MAX || a.cols >= INT_MAX) throw std::invalid_argument("collect_active: more than 2^31 rows or features");
+    cuda_context& ctx = cuda_context::get();
+    cudaStream_t stream = ctx.stream();
+    p.rows = a.rows;
+    p.h = a.cols;
+    if (p.row_start.size() < a.rows + 1) p.row_start.resize(a.rows + 1);
+    if (p.feature_start.size() < a.cols + 1) p.feature_start.resize(a.cols + 1);
+    if (p.dz_sum.size() < a.cols) p.dz_sum.resize(a.cols);
+    // counts land in row_start[0..rows), row_start[rows] = 0; the scan runs in place over rows + 1.
+    cuda_check(cudaMemsetAsync(p.row_start.data() + a.rows, 0, sizeof(int), stream), "cudaMemsetAsync(row_start)");
+    if (a.rows > 0) {
+        cuda_count_active_kernel<Scalar><<<unsigned(a.rows), cuda_block, 0, stream>>>(a.data, a.cols, p.row_start.data());
+        cuda_check_launch("count_active");
+    }
+    std::size_t scan_bytes = 0;
+    cuda_check(cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, p.row_start.data(), p.row_start.data(), int(a.rows + 1), stream),
+               "cub::DeviceScan::ExclusiveSum(size)");
+    cuda_check(cub::DeviceScan::ExclusiveSum(ctx.scratch(scan_bytes), scan_bytes, p.row_start.data(), p.row_start.data(),
+                                             int(a.rows + 1), stream),
+               "cub::DeviceScan::ExclusiveSum");
+    int pairs = 0;
+    cuda_check(cudaMemcpyAsync(&pairs, p.row_start.data() + a.rows, sizeof(int), cudaMemcpyDeviceToHost, stream),
+               "cudaMemcpyAsync(pairs)");
+    ctx.synchronize();
+    p.pairs = pairs;
+    if (p.feature.size() < pairs) {  // grown with headroom, so a slowly rising L0 does not reallocate every step
+        const index_t capacity = pairs + pairs / 4 + 1024;
+        for (device_buffer<int>* b : {&p.feature, &p.row, &p.sorted_feature, &p.pair_index, &p.by_feature}) b->resize(capacity);
+        p.dz.resize(capacity);
+    }
+    if (a.rows > 0) {
+        cuda_fill_active_kernel<Scalar><<<unsigned(a.rows), cuda_block, 0, stream>>>(a.data, a.cols, p.row_start.data(),
+                                                                                    p.feature.data(), p.row.data(),
+                                                                                    p.pair_index.data());
+        cuda_check_launch("fill_active");
+    }
+    if (pairs > 0) {
+        int bits = 1;
+        while ((index_t(1) << bits) < a.cols) ++bits;
+        std::size_t sort_bytes = 0;
+        cuda_check(cub::DeviceRadixSort::SortPairs(nullptr, sort_bytes, p.feature.data(), p.sorted_feature.data(),
+                                                   p.pair_index.data(), p.by_feature.data(), pairs, 0, bits, stream),
+                   "cub::DeviceRadixSort::SortPairs(size)");
+        cuda_check(cub::DeviceRadixSort::SortPairs(ctx.scratch(sort_bytes), sort_bytes, p.feature.data(), p.sorted_feature.data(),
+                                                   p.pair_index.data(), p.by_feature.data(), pairs, 0, bits, stream),
+                   "cub::DeviceRadixSort::SortPairs");
+    }
+    cuda_feature_start_kernel<<<cuda_grid_for(pairs + 1), cuda_block, 0, stream>>>(p.sorted_feature.data(), pairs, a.cols,
+                                                                                  p.feature_start.data());
+    cuda_check_launch("feature_start");
+}
+
+/// One block per row: y_r = Σ_{pairs of r} a_rj·W_dec_j, the pairs staged in shared memory.
+template <class Scalar>
+__global__ void cuda_sparse_decode_kernel(const Scalar* a, long long h, const int* row_start, const int* feature,
+                                          const Scalar* w_dec, long long d, Scalar* y) {
+    __shared__ int chunk_feature[cuda_block];
+    __shared__ Scalar chunk_value[cuda_block];
+    const long long r = blockIdx.x;
+    const int first = row_start[r], last = row_start[r + 1];
+    for (long long c0 = 0; c0 < d; c0 += cuda_block) {
+        const long long c = c0 + threadIdx.x;
+        Scalar acc = 0;
+        for (int k0 = first; k0 < last; k0 += cuda_block) {
+            const int count = min(cuda_block, last - k0);
+            __syncthreads();
+            if (threadIdx.x < count) {
+                const int j = feature[k0 + threadIdx.x];
+                chunk_feature[threadIdx.x] = j;
+                chunk_value[threadIdx.x] = a[r * h + j];
+            }
+            __syncthreads();
+            if (c < d)
+                for (int q = 0; q < count; ++q) acc += chunk_value[q] * w_dec[static_cast<long long>(chunk_feature[q]) * d + c];
+        }
+        if (c < d) y[r * d + c] = acc;
+    }
+}
+
+template <class Scalar>
+void cuda_sparse_decode(matrix_view<const Scalar> a, const cuda_active_pattern& p, matrix_view<const Scalar> w_dec,
+                        matrix_view<Scalar> y) {
+    if (a.rows == 0) return;
+    cuda_sparse_decode_kernel<Scalar><<<unsigned(a.rows), cuda_block, 0, cuda_context::get().stream()>>>(
+        a.data, a.cols, p.row_start.data(), p.feature.data(), w_dec.data, w_dec.cols, y.data);
+    cuda_check_launch("sparse_decode");
+}
+
+/// One warp per pair: dz_k = ∂ŷ_r·W_dec_j + l1_grad, accumulated in double.
+template <class Scalar>
+__global__ void cuda_sparse_dz_kernel(const int* feature, const int* row, long long pairs, const Scalar* dy,
+                                      const Scalar* w_dec, long long d, double l1_grad, double* dz) {
+    const long long warp = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+    const int lane = threadIdx.x % 32;
+    const long long warps = static_cast<long long>(gridDim.x) * blockDim.x / 32;
+    for (long long k = warp; k < pairs; k += warps) {
+        const Scalar* g = dy + static_cast<long long>(row[k]) * d;
+        const Scalar* w = w_dec + static_cast<long long>(feature[k]) * d;
+        double sum = 0;
+        for (long long c = lane; c < d; c += 32) sum += double(g[c]) * double(w[c]);
+        for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_down_sync(0xffffffffu, sum, offset);
+        if (lane == 0) dz[k] = sum + l1_grad;
+    }
+}
+
+/// One block per feature: ∂W_dec_j = Σ_r a_rj ∂ŷ_r and ∂W_enc_j = Σ_r ∂z_rj x̃_r over the feature's pairs
+/// in row order (rows of inactive features are written zero), and dz_sum_j = Σ_r ∂z_rj.
+template <class Scalar>
+__global__ void cuda_sparse_weight_grads_kernel(const Scalar* a, long long h, const int* feature_start, const int* by_feature,
+                                                const int* row, const double* dz, const Scalar* dy, long long d_out,
+                                                const Scalar* x, long long d_in, Scalar* w_dec_grad, Scalar* w_enc_grad,
+                                                double* dz_sum) {
+    __shared__ int chunk_row[cuda_block];
+    __shared__ Scalar chunk_a[cuda_block];
+    __shared__ Scalar chunk_dz[cuda_block];
+    const long long j = blockIdx.x;
+    const int first = feature_start[j], last = feature_start[j + 1];
+    const long long width = d_out > d_in ? d_out : d_in;
+    for (long long c0 = 0; c0 < width; c0 += cuda_block) {
+        const long long c = c0 + threadIdx.x;
+        Scalar gd = 0, ge = 0;
+        for (int q0 = first; q0 < last; q0 += cuda_block) {
+            const int count = min(cuda_block, last - q0);
+            __syncthreads();
+            if (threadIdx.x < count) {
+                const int k = by_feature[q0 + threadIdx.x];
+                const int r = row[k];
+                chunk_row[threadIdx.x] = r;
+                chunk_a[threadIdx.x] = a[static_cast<long long>(r) * h + j];
+                chunk_dz[threadIdx.x] = static_cast<Scalar>(dz[k]);
+            }
+            __syncthreads();
+            for (int q = 0; q < count; ++q) {
+                const long long r = chunk_row[q];
+                if (c < d_out) gd += chunk_a[q] * dy[r * d_out + c];
+                if (c < d_in) ge += chunk_dz[q] * x[r * d_in + c];
+            }
+        }
+        if (c < d_out) w_dec_grad[j * d_out + c] = gd;
+        if (c < d_in) w_enc_grad[j * d_in + c] = ge;
+    }
+    if (threadIdx.x == 0) {
+        double sum = 0;
+        for (int q = first; q < last; ++q) sum += dz[by_feature[q]];
+        dz_sum[j] = sum;
+    }
+}
+
+template <class Scalar>
+void cuda_sparse_backward(matrix_view<const Scalar> a, cuda_active_pattern& p, matrix_view<const Scalar> dy,
+                          matrix_view<const Scalar> w_dec, matrix_view<const Scalar> x, Scalar l1_grad,
+                          matrix_view<Scalar> w_dec_grad, matrix_view<Scalar> w_enc_grad) {
+    cudaStream_t stream = cuda_context::get().stream();
+    if (p.pairs > 0) {
+        const int blocks = cuda_grid_for(p.pairs * 32);
+        cuda_sparse_dz_kernel<Scalar><<<blocks, cuda_block, 0, stream>>>(p.feature.data(), p.row.data(), p.pairs, dy.data,
+                                                                         w_dec.data, dy.cols, double(l1_grad), p.dz.data());
+        cuda_check_launch("sparse_dz");
+    }
+    if (a.cols == 0) return;
+    cuda_sparse_weight_grads_kernel<Scalar><<<unsigned(a.cols), cuda_block, 0, stream>>>(
+        a.data, a.cols, p.feature_start.data(), p.by_feature.data(), p.row.data(), p.dz.data(), dy.data, dy.cols, x.data,
+        x.cols, w_dec_grad.data, w_enc_grad.data, p.dz_sum.data());
+    cuda_check_launch("sparse_weight_grads");
+}
+
+template <class Scalar>
+__global__ void cuda_copy_dz_sum_kernel(const double* dz_sum, long long h, Scalar* b_enc_grad) {
+    const long long j = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (j < h) b_enc_grad[j] = static_cast<Scalar>(dz_sum[j]);
+}
+
+/// One thread per input column: −Σ_j dz_sum_j·W_enc[j, c] in double over features in order.
+template <class Scalar>
+__global__ void cuda_pre_bias_grad_kernel(const double* dz_sum, const Scalar* w_enc, long long h, long long d_in,
+                                          Scalar* pre_grad, bool accumulate) {
+    const long long c = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (c >= d_in) return;
+    double g = 0;
+    for (long long j = 0; j < h; ++j) {
+        const double s = dz_sum[j];
+        if (s != 0) g += s * double(w_enc[j * d_in + c]);
+    }
+    const Scalar v = static_cast<Scalar>(-g);
+    pre_grad[c] = accumulate ? pre_grad[c] + v : v;
+}
+
+template <class Scalar>
+void cuda_sparse_bias_gradients(const cuda_active_pattern& p, matrix_view<const Scalar> w_enc, vector_view<Scalar> b_enc_grad,
+                                vector_view<Scalar> pre_grad, bool accumulate) {
+    cudaStream_t stream = cuda_context::get().stream();
+    if (!b_enc_grad.empty()) {
+        cuda_copy_dz_sum_kernel<Scalar><<<unsigned((b_enc_grad.size + 255) / 256), 256, 0, stream>>>(p.dz_sum.data(),
+                                                                                                    b_enc_grad.size,
+                                                                                                    b_enc_grad.data);
+        cuda_check_launch("copy_dz_sum");
+    }
+    if (!pre_grad.empty()) {
+        cuda_pre_bias_grad_kernel<Scalar><<<unsigned((pre_grad.size + 127) / 128), 128, 0, stream>>>(
+            p.dz_sum.data(), w_enc.data, w_enc.rows, w_enc.cols, pre_grad.data, accumulate);
+        cuda_check_launch("pre_bias_grad");
+    }
+}
+
+}  // namespace sparse_distill::backend::detail
