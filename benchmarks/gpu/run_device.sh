@@ -33,6 +33,16 @@ grep -A1 "MESSAGE" "$OUT/test_cuda.log" | grep -v -e "MESSAGE" -e "^--" | sed 's
 grep -E "ERROR|FATAL|fail|skipped" "$OUT/test_cuda.log" | head -20
 grep -E "^\[doctest\] (test cases|assertions|Status)" "$OUT/test_cuda.log"
 
+if command -v compute-sanitizer >/dev/null && [[ "${SANITIZE:-1}" == 1 ]]; then
+  echo "== compute-sanitizer memcheck on the hand-written kernels"
+  timeout 150 compute-sanitizer --tool memcheck --error-exitcode 3 "$test_bin" \
+    -tc="*sparse path*,*column_sums*,*Adam*,*bias_activate*,*row-vector*,*squared_error*,*constrain_rows*,*graph*" \
+    >"$OUT/memcheck.log" 2>&1
+  rc=$?
+  [[ $rc == 0 ]] || status=1
+  echo "memcheck exit $rc"; grep -E "ERROR SUMMARY|Invalid|test cases" "$OUT/memcheck.log" | head -10
+fi
+
 echo "== bench_gpu_step"
 "$bench_bin" --benchmark_format=console --benchmark_out="$OUT/bench.json" --benchmark_out_format=json \
   ${BENCH_FILTER:+--benchmark_filter="$BENCH_FILTER"} >"$OUT/bench.log" 2>&1 || status=1

@@ -1,6 +1,7 @@
 // Activation values and derivatives against known values (computed independently with Python's
 // math.erf / math.tanh, printed with repr).
 #include <doctest/doctest.h>
+#include <sparse_distill/backend/cpu.hpp>
 #include <sparse_distill/nn/activation.hpp>
 
 #include <cmath>
@@ -59,4 +60,19 @@ TEST_CASE("activation names parse and print") {
     CHECK(sd::parse_activation("swish") == sd::activation::silu);
     CHECK_THROWS_WITH_AS(sd::parse_activation("tanh"), doctest::Contains("expected relu, gelu, gelu_tanh or silu"),
                          std::invalid_argument);
+}
+
+TEST_CASE("the CPU's vectorised GELU never fires for z ≤ 0 in float (Eigen's erf overshoots −1 in the far tail)") {
+    // Found by the CUDA suite: the CPU counted a few more active GELU features than the GPU, from
+    // tiny positive GELU(z) at z < −5.66 where Eigen's float erf returns −1 − 1ulp.
+    const Eigen::Index n = 4001;
+    sd::matrix<float> z(1, n), a(1, n);
+    for (Eigen::Index i = 0; i < n; ++i) z(0, i) = -20.0f + 20.0f * float(i) / float(n - 1);  // [−20, 0]
+    for (const sd::activation act : {sd::activation::gelu, sd::activation::gelu_tanh, sd::activation::silu}) {
+        CAPTURE(sd::to_string(act));
+        sd::matrix<float> zc = z;
+        const auto sums = sd::backend::cpu::bias_activate(sd::view(zc), sd::vector_view<const float>{}, act, sd::view(a));
+        CHECK(sums.positive_count == 0);
+        CHECK((a.array() <= 0.0f).all());
+    }
 }

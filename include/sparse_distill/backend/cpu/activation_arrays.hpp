@@ -35,10 +35,13 @@ auto activate_array(const Eigen::ArrayBase<Z>& z) {
     if constexpr (A == activation::relu) {
         return z.cwiseMax(Scalar(0));
     } else if constexpr (A == activation::gelu) {
-        return Scalar(0.5) * z * (Scalar(1) + (z * Scalar(sparse_distill::detail::inv_sqrt2)).erf());
+        // Eigen's float erf clamps its argument at ±4 and can return −1 − 1ulp there: 1 + erf is then a tiny
+        // negative number and GELU(z) a tiny positive one for z < −5.66, counted as an active feature. The
+        // clamp keeps GELU(z) ≤ 0 for z < 0, as std::erf and CUDA's erff give.
+        return Scalar(0.5) * z * (Scalar(1) + (z * Scalar(sparse_distill::detail::inv_sqrt2)).erf()).cwiseMax(Scalar(0));
     } else if constexpr (A == activation::gelu_tanh) {
         const Scalar c = Scalar(sparse_distill::detail::sqrt_2_over_pi), k = Scalar(sparse_distill::detail::gelu_tanh_cubic);
-        return Scalar(0.5) * z * (Scalar(1) + (c * (z + k * z.cube())).tanh());
+        return Scalar(0.5) * z * (Scalar(1) + (c * (z + k * z.cube())).tanh()).cwiseMax(Scalar(0));
     } else {
         return z / (Scalar(1) + (-z).exp());
     }
@@ -52,7 +55,7 @@ auto activate_derivative_array(const Eigen::ArrayBase<Z>& z) {
         return (z > Scalar(0)).template cast<Scalar>();
     } else if constexpr (A == activation::gelu) {
         // Φ(z) + z·φ(z)
-        return Scalar(0.5) * (Scalar(1) + (z * Scalar(sparse_distill::detail::inv_sqrt2)).erf()) +
+        return Scalar(0.5) * (Scalar(1) + (z * Scalar(sparse_distill::detail::inv_sqrt2)).erf()).cwiseMax(Scalar(0)) +
                z * Scalar(sparse_distill::detail::inv_sqrt_2pi) * (Scalar(-0.5) * z.square()).exp();
     } else if constexpr (A == activation::gelu_tanh) {
         const Scalar c = Scalar(sparse_distill::detail::sqrt_2_over_pi), k = Scalar(sparse_distill::detail::gelu_tanh_cubic);

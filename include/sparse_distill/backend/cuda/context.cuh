@@ -14,7 +14,7 @@ namespace sparse_distill::backend {
 enum class matmul_precision {
     fp32,  ///< IEEE fp32 (CUBLAS_COMPUTE_32F)
     tf32,  ///< operands rounded to tf32 on the tensor cores, fp32 accumulate (CUBLAS_COMPUTE_32F_FAST_TF32)
-    bf16,  ///< operands rounded to bf16 on the tensor cores, fp32 accumulate (CUBLAS_COMPUTE_32F_FAST_16BF)
+    bf16,  ///< operands converted to bf16, bf16 tensor-core products with fp32 accumulate (CUBLAS_COMPUTE_32F)
 };
 
 inline const char* to_string(matmul_precision p) {
@@ -45,6 +45,18 @@ public:
             scratch_bytes_ = bytes;
         }
         return scratch_;
+    }
+
+    /// Device memory for operands converted to another type (the bf16 products), apart from scratch()
+    /// so a conversion and a reduction never share it; same growth rule.
+    void* staging(std::size_t bytes) {
+        if (bytes > staging_bytes_) {
+            if (staging_) cuda_check(cudaFree(staging_), "cudaFree(staging)");
+            staging_ = nullptr;
+            cuda_check(cudaMalloc(&staging_, bytes), "cudaMalloc(staging)");
+            staging_bytes_ = bytes;
+        }
+        return staging_;
     }
 
     /// Device slots where reductions leave their final sums: results stay here when a step is
@@ -96,6 +108,7 @@ private:
         cublasDestroy(cublas_);
         cudaFree(cublas_workspace_);
         cudaFree(scratch_);
+        cudaFree(staging_);
         cudaFree(device_results_);
         cudaFreeHost(host_results_);
         cudaStreamDestroy(stream_);
@@ -108,6 +121,8 @@ private:
     int multiprocessors_ = 1;
     void* scratch_ = nullptr;
     std::size_t scratch_bytes_ = 0;
+    void* staging_ = nullptr;
+    std::size_t staging_bytes_ = 0;
     double* device_results_ = nullptr;
     double* host_results_ = nullptr;
 };
