@@ -5,8 +5,8 @@
 #   benchmarks/gpu/run_device.sh                         # build in build-gpu with CMake, then run
 #   BUILD=build-cuda PEER=path/torch_gpu_step.py benchmarks/gpu/run_device.sh
 # Environment: BUILD (a build with test_cuda and bench_gpu_step), PEER (the peer script; default
-# ../shared/peers/torch_gpu_step.py), OUT (where logs go; default ./gpu-out), BENCH_FILTER (a
-# --benchmark_filter regex), SD_SHARED_DATA (the shared data, for the train_step reference test),
+# ../shared/peers/torch_gpu_step.py; "skip" for none), OUT (where logs go; default ./gpu-out), BENCH_FILTER (a
+# --benchmark_filter regex), SANITIZE (0: no compute-sanitizer pass), SD_SHARED_DATA (the shared data, for the train_step reference test),
 # CMAKE_PREFIX_PATH (where Eigen, nlohmann_json, doctest and benchmark are found when building).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,10 +21,11 @@ if [[ -z "${BUILD:-}" ]]; then
   BUILD=build-gpu
   cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSD_ENABLE_CUDA=ON -DSD_BUILD_TESTS=ON -DSD_BUILD_BENCHMARKS=ON \
         -DSD_BUILD_EXAMPLES=OFF >"$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
-  cmake --build "$BUILD" -j"$(nproc)" --target test_cuda bench_gpu_step >"$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
+  cmake --build "$BUILD" -j"$(nproc)" --target test_cuda bench_gpu_step bench_gpu_parts >"$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
 fi
 test_bin=$(find "$BUILD" -name test_cuda -type f | head -1)
 bench_bin=$(find "$BUILD" -name bench_gpu_step -type f | head -1)
+parts_bin=$(find "$BUILD" -name bench_gpu_parts -type f | head -1)
 
 echo "== CUDA suite"
 # -s prints every MESSAGE (the measured errors) as well as each check.
@@ -48,8 +49,16 @@ echo "== bench_gpu_step"
   ${BENCH_FILTER:+--benchmark_filter="$BENCH_FILTER"} >"$OUT/bench.log" 2>&1 || status=1
 tail -3 "$OUT/bench.log"
 
+if [[ -n "$parts_bin" ]]; then
+  echo "== bench_gpu_parts (headline shape, L0 64)"
+  "$parts_bin" >"$OUT/parts.log" 2>&1 || status=1
+  grep -E "^(encoder|dense|weight|bias|activation|sparse|squared|column|adam)" "$OUT/parts.log" | sed 's/min_time:[0-9.]*\/real_time//'
+fi
+
 echo "== PyTorch peer"
-if [[ -f "$PEER" ]]; then
+if [[ "$PEER" == skip ]]; then
+  echo "peer skipped" >"$OUT/peer.log"
+elif [[ -f "$PEER" ]]; then
   PYTHONUNBUFFERED=1 python3 "$PEER" >"$OUT/peer.log" 2>&1 || status=1
   tail -2 "$OUT/peer.log"
 else

@@ -32,7 +32,7 @@ void check_matmul(double tolerance) {
                 cpu::matmul(sd::view(a), ta, sd::view(b), tb, sd::view(c), Scalar(2), Scalar(beta));
                 Backend::matmul(da.view(), ta, db.view(), tb, dc.view(), Scalar(2), Scalar(beta));
                 const double error = relative_error(dc.host(), c);
-                MESSAGE(Backend::name << " matmul error " << error);
+                MESSAGE(std::string(Backend::name) << " matmul error " << error);
                 CHECK(error < tolerance);
             }
 }

@@ -79,7 +79,7 @@ void check_reference_train_step(double tolerance) {
         const double d_b_enc = reference_relative_difference(ours.b_enc, ref.b_enc);
         const double d_w_dec = reference_relative_difference(ours.w_dec, ref.w_dec);
         const double d_b_dec = reference_relative_difference(ours.b_dec, ref.b_dec);
-        MESSAGE(Backend::name << " step " << step << " relative differences: W_enc " << d_w_enc << ", b_enc " << d_b_enc << ", W_dec "
+        MESSAGE(std::string(Backend::name) << " step " << step << " relative differences: W_enc " << d_w_enc << ", b_enc " << d_b_enc << ", W_dec "
                         << d_w_dec << ", b_dec " << d_b_dec);
         CHECK(d_w_enc < tol);
         CHECK(d_b_enc < tol);

@@ -18,24 +18,27 @@ template <class Scalar, activation Act>
 __global__ void cuda_bias_activate_kernel(Scalar* z, const Scalar* bias, Scalar* a, long long n, long long cols,
                                           double* partials) {
     __shared__ double shared[32];
-    double abs_sum = 0, positive = 0;
-    for (long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-         i += static_cast<long long>(gridDim.x) * blockDim.x) {
+    double abs_sum = 0;
+    long long positive = 0;
+    const long long first = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+    const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
+    cuda_column_walk c(first, stride, cols);
+    for (long long i = first; i < n; i += stride, c.advance()) {
         Scalar v = z[i];
         if (bias) {
-            v += bias[i % cols];
+            v += bias[c.column];
             z[i] = v;
         }
         const Scalar out = activate(Act, v);
         a[i] = out;
         abs_sum += static_cast<double>(out < Scalar(0) ? -out : out);
-        positive += out > Scalar(0) ? 1.0 : 0.0;
+        positive += out > Scalar(0);
     }
     abs_sum = cuda_block_sum(abs_sum, shared);
-    positive = cuda_block_sum(positive, shared);
+    const double positive_sum = cuda_block_sum(static_cast<double>(positive), shared);
     if (threadIdx.x == 0) {
         partials[2 * blockIdx.x] = abs_sum;
-        partials[2 * blockIdx.x + 1] = positive;
+        partials[2 * blockIdx.x + 1] = positive_sum;
     }
 }
 

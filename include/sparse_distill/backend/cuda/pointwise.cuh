@@ -1,6 +1,7 @@
 #pragma once
 // Elementwise passes over row-major [rows, cols] matrices: the row-vector broadcasts and the gate
-// product of a SwiGLU teacher. Grid-stride loops; the column of element i is tracked incrementally.
+// product of a SwiGLU teacher. Grid-stride loops; the column of element i is tracked incrementally
+// (cuda_column_walk).
 #include "../../tensor/view.hpp"
 #include "reduce.cuh"
 
@@ -10,16 +11,18 @@ namespace sparse_distill::backend::detail {
 
 template <class Scalar>
 __global__ void cuda_subtract_row_vector_kernel(const Scalar* x, const Scalar* b, Scalar* out, long long n, long long cols) {
-    for (long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-         i += static_cast<long long>(gridDim.x) * blockDim.x)
-        out[i] = x[i] - b[i % cols];
+    const long long first = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+    const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
+    cuda_column_walk c(first, stride, cols);
+    for (long long i = first; i < n; i += stride, c.advance()) out[i] = x[i] - b[c.column];
 }
 
 template <class Scalar>
 __global__ void cuda_add_row_vector_kernel(Scalar* m, const Scalar* b, long long n, long long cols) {
-    for (long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-         i += static_cast<long long>(gridDim.x) * blockDim.x)
-        m[i] += b[i % cols];
+    const long long first = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+    const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
+    cuda_column_walk c(first, stride, cols);
+    for (long long i = first; i < n; i += stride, c.advance()) m[i] += b[c.column];
 }
 
 template <class Scalar>

@@ -17,6 +17,18 @@ inline int cuda_grid_for(long long n, int per_block = cuda_block) {
     return static_cast<int>(std::max(1LL, std::min(wanted, most)));
 }
 
+/// The column of element i of a row-major matrix with `cols` columns, advanced along a grid-stride loop
+/// without a 64-bit division per element (which costs more than the element's own work).
+struct cuda_column_walk {
+    long long column, step, cols;
+    __device__ cuda_column_walk(long long first, long long stride, long long cols_)
+        : column(first % cols_), step(stride % cols_), cols(cols_) {}
+    __device__ void advance() {
+        column += step;
+        if (column >= cols) column -= cols;
+    }
+};
+
 /// Sum of `value` over the block (blockDim.x a multiple of 32, at most 1024); the result is valid in
 /// thread 0. `shared` holds 32 doubles. Ends with a barrier, so it may be called again at once.
 __device__ inline double cuda_block_sum(double value, double* shared) {

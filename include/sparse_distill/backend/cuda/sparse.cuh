@@ -18,6 +18,9 @@
 
 #include <climits>
 #include <cstdint>
+#include <initializer_list>
+#include <type_traits>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -43,37 +46,53 @@ template <class Scalar>
 __global__ void cuda_count_active_kernel(const Scalar* a, long long h, int* counts) {
     __shared__ double shared[32];
     const Scalar* row = a + static_cast<long long>(blockIdx.x) * h;
-    double n = 0;
-    for (long long j = threadIdx.x; j < h; j += blockDim.x) n += row[j] > Scalar(0) ? 1.0 : 0.0;
-    n = cuda_block_sum(n, shared);
-    if (threadIdx.x == 0) counts[blockIdx.x] = static_cast<int>(n);
+    int n = 0;
+    for (long long j = threadIdx.x; j < h; j += blockDim.x) n += row[j] > Scalar(0);
+    const double total = cuda_block_sum(static_cast<double>(n), shared);
+    if (threadIdx.x == 0) counts[blockIdx.x] = static_cast<int>(total);
 }
 
-/// One block per row: pairs of the row in feature order, at row_start[r].
+/// One block per row: the row's pairs in feature order, from row_start[r]. Each warp owns a contiguous
+/// segment of the row: the warps count their segments with ballots, thread 0 turns the counts into
+/// offsets in warp order, and each warp writes its pairs in order (a ballot's prefix popcount gives
+/// each active lane its place). Two barriers per row.
 template <class Scalar>
 __global__ void cuda_fill_active_kernel(const Scalar* a, long long h, const int* row_start, int* feature, int* row,
                                         int* pair_index) {
-    using block_scan = cub::BlockScan<int, cuda_block>;
-    __shared__ typename block_scan::TempStorage scan_storage;
-    __shared__ int chunk_total;
+    __shared__ int warp_offset[32];
     const int r = blockIdx.x;
+    const int warps = blockDim.x / 32, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const long long segment = ((h + warps - 1) / warps + 31) / 32 * 32;
+    const long long first = warp * segment, last = min(h, first + segment);
     const Scalar* values = a + static_cast<long long>(r) * h;
-    int next = row_start[r];
-    for (long long base = 0; base < h; base += cuda_block) {
-        const long long j = base + threadIdx.x;
-        const int active = j < h && values[j] > Scalar(0) ? 1 : 0;
-        int position = 0, total = 0;
-        block_scan(scan_storage).ExclusiveSum(active, position, total);
+    int count = 0;
+    for (long long j0 = first; j0 < last; j0 += 32) {
+        const long long j = j0 + lane;
+        count += __popc(__ballot_sync(0xffffffffu, j < last && values[j] > Scalar(0)));
+    }
+    if (lane == 0) warp_offset[warp] = count;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int running = row_start[r];
+        for (int w = 0; w < warps; ++w) {
+            const int c = warp_offset[w];
+            warp_offset[w] = running;
+            running += c;
+        }
+    }
+    __syncthreads();
+    int next = warp_offset[warp];
+    for (long long j0 = first; j0 < last; j0 += 32) {
+        const long long j = j0 + lane;
+        const bool active = j < last && values[j] > Scalar(0);
+        const unsigned mask = __ballot_sync(0xffffffffu, active);
         if (active) {
-            const int k = next + position;
+            const int k = next + __popc(mask & ((1u << lane) - 1u));
             feature[k] = static_cast<int>(j);
             row[k] = r;
             pair_index[k] = k;
         }
-        if (threadIdx.x == 0) chunk_total = total;
-        __syncthreads();
-        next += chunk_total;
-        __syncthreads();
+        next += __popc(mask);
     }
 }
 
@@ -142,17 +161,20 @@ void cuda_collect_active(matrix_view<const Scalar> a, cuda_active_pattern& p) {
     cuda_check_launch("feature_start");
 }
 
-/// One block per row: y_r = Σ_{pairs of r} a_rj·W_dec_j, the pairs staged in shared memory.
-template <class Scalar>
+/// One block per row: y_r = Σ_{pairs of r} a_rj·W_dec_j, the pairs staged in shared memory. With
+/// `Vector` (float, d a multiple of 4, 16-byte aligned rows) each thread owns 4 adjacent columns and
+/// loads them as one float4: a quarter of the load instructions.
+template <class Scalar, bool Vector>
 __global__ void cuda_sparse_decode_kernel(const Scalar* a, long long h, const int* row_start, const int* feature,
                                           const Scalar* w_dec, long long d, Scalar* y) {
     __shared__ int chunk_feature[cuda_block];
     __shared__ Scalar chunk_value[cuda_block];
+    constexpr int width = Vector ? 4 : 1;
     const long long r = blockIdx.x;
     const int first = row_start[r], last = row_start[r + 1];
-    for (long long c0 = 0; c0 < d; c0 += cuda_block) {
-        const long long c = c0 + threadIdx.x;
-        Scalar acc = 0;
+    for (long long c0 = 0; c0 < d; c0 += width * cuda_block) {
+        const long long c = c0 + width * threadIdx.x;
+        Scalar acc[width] = {};
         for (int k0 = first; k0 < last; k0 += cuda_block) {
             const int count = min(cuda_block, last - k0);
             __syncthreads();
@@ -163,23 +185,55 @@ __global__ void cuda_sparse_decode_kernel(const Scalar* a, long long h, const in
             }
             __syncthreads();
             if (c < d)
-                for (int q = 0; q < count; ++q) acc += chunk_value[q] * w_dec[static_cast<long long>(chunk_feature[q]) * d + c];
+                for (int q = 0; q < count; ++q) {
+                    const Scalar v = chunk_value[q];
+                    const Scalar* w = w_dec + static_cast<long long>(chunk_feature[q]) * d + c;
+                    if constexpr (Vector) {
+                        const float4 w4 = *reinterpret_cast<const float4*>(w);
+                        acc[0] += v * w4.x;
+                        acc[1] += v * w4.y;
+                        acc[2] += v * w4.z;
+                        acc[3] += v * w4.w;
+                    } else {
+                        acc[0] += v * w[0];
+                    }
+                }
         }
-        if (c < d) y[r * d + c] = acc;
+        if (c < d) {
+            if constexpr (Vector) *reinterpret_cast<float4*>(y + r * d + c) = make_float4(acc[0], acc[1], acc[2], acc[3]);
+            else y[r * d + c] = acc[0];
+        }
     }
+}
+
+/// Whether float4 access works: float, rows a multiple of 4 wide, and every base 16-byte aligned.
+template <class Scalar>
+bool cuda_float4_rows(long long cols, std::initializer_list<const void*> bases) {
+    if (!std::is_same_v<Scalar, float> || cols % 4 != 0) return false;
+    for (const void* p : bases)
+        if (reinterpret_cast<std::uintptr_t>(p) % 16 != 0) return false;
+    return true;
 }
 
 template <class Scalar>
 void cuda_sparse_decode(matrix_view<const Scalar> a, const cuda_active_pattern& p, matrix_view<const Scalar> w_dec,
                         matrix_view<Scalar> y) {
     if (a.rows == 0) return;
-    cuda_sparse_decode_kernel<Scalar><<<unsigned(a.rows), cuda_block, 0, cuda_context::get().stream()>>>(
-        a.data, a.cols, p.row_start.data(), p.feature.data(), w_dec.data, w_dec.cols, y.data);
+    const auto launch = [&](auto vector) {
+        cuda_sparse_decode_kernel<Scalar, decltype(vector)::value><<<unsigned(a.rows), cuda_block, 0, cuda_context::get().stream()>>>(
+            a.data, a.cols, p.row_start.data(), p.feature.data(), w_dec.data, w_dec.cols, y.data);
+    };
+    bool vector = false;
+    if constexpr (std::is_same_v<Scalar, float>) {
+        vector = cuda_float4_rows<Scalar>(w_dec.cols, {w_dec.data, y.data});
+        if (vector) launch(std::true_type{});
+    }
+    if (!vector) launch(std::false_type{});
     cuda_check_launch("sparse_decode");
 }
 
-/// One warp per pair: dz_k = ∂ŷ_r·W_dec_j + l1_grad, accumulated in double.
-template <class Scalar>
+/// One warp per pair: dz_k = ∂ŷ_r·W_dec_j + l1_grad, accumulated in double (float4 loads with `Vector`).
+template <class Scalar, bool Vector>
 __global__ void cuda_sparse_dz_kernel(const int* feature, const int* row, long long pairs, const Scalar* dy,
                                       const Scalar* w_dec, long long d, double l1_grad, double* dz) {
     const long long warp = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
@@ -189,7 +243,15 @@ __global__ void cuda_sparse_dz_kernel(const int* feature, const int* row, long l
         const Scalar* g = dy + static_cast<long long>(row[k]) * d;
         const Scalar* w = w_dec + static_cast<long long>(feature[k]) * d;
         double sum = 0;
-        for (long long c = lane; c < d; c += 32) sum += double(g[c]) * double(w[c]);
+        if constexpr (Vector) {
+            for (long long c = 4 * lane; c < d; c += 128) {
+                const float4 g4 = *reinterpret_cast<const float4*>(g + c), w4 = *reinterpret_cast<const float4*>(w + c);
+                sum += double(g4.x) * double(w4.x) + double(g4.y) * double(w4.y) + double(g4.z) * double(w4.z) +
+                       double(g4.w) * double(w4.w);
+            }
+        } else {
+            for (long long c = lane; c < d; c += 32) sum += double(g[c]) * double(w[c]);
+        }
         for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_down_sync(0xffffffffu, sum, offset);
         if (lane == 0) dz[k] = sum + l1_grad;
     }
@@ -204,8 +266,9 @@ __global__ void cuda_sparse_weight_grads_kernel(const Scalar* a, long long h, co
                                                 double* dz_sum) {
     __shared__ int chunk_row[cuda_block];
     __shared__ Scalar chunk_a[cuda_block];
-    __shared__ Scalar chunk_dz[cuda_block];
+    __shared__ double chunk_dz[cuda_block];
     const long long j = blockIdx.x;
+    double dz_total = 0;  // thread 0 adds the staged ∂z in pair order during the first column chunk
     const int first = feature_start[j], last = feature_start[j + 1];
     const long long width = d_out > d_in ? d_out : d_in;
     for (long long c0 = 0; c0 < width; c0 += cuda_block) {
@@ -219,23 +282,21 @@ __global__ void cuda_sparse_weight_grads_kernel(const Scalar* a, long long h, co
                 const int r = row[k];
                 chunk_row[threadIdx.x] = r;
                 chunk_a[threadIdx.x] = a[static_cast<long long>(r) * h + j];
-                chunk_dz[threadIdx.x] = static_cast<Scalar>(dz[k]);
+                chunk_dz[threadIdx.x] = dz[k];
             }
             __syncthreads();
+            if (c0 == 0 && threadIdx.x == 0)
+                for (int q = 0; q < count; ++q) dz_total += chunk_dz[q];
             for (int q = 0; q < count; ++q) {
                 const long long r = chunk_row[q];
                 if (c < d_out) gd += chunk_a[q] * dy[r * d_out + c];
-                if (c < d_in) ge += chunk_dz[q] * x[r * d_in + c];
+                if (c < d_in) ge += static_cast<Scalar>(chunk_dz[q]) * x[r * d_in + c];
             }
         }
         if (c < d_out) w_dec_grad[j * d_out + c] = gd;
         if (c < d_in) w_enc_grad[j * d_in + c] = ge;
     }
-    if (threadIdx.x == 0) {
-        double sum = 0;
-        for (int q = first; q < last; ++q) sum += dz[by_feature[q]];
-        dz_sum[j] = sum;
-    }
+    if (threadIdx.x == 0) dz_sum[j] = dz_total;
 }
 
 template <class Scalar>
@@ -245,8 +306,16 @@ void cuda_sparse_backward(matrix_view<const Scalar> a, cuda_active_pattern& p, m
     cudaStream_t stream = cuda_context::get().stream();
     if (p.pairs > 0) {
         const int blocks = cuda_grid_for(p.pairs * 32);
-        cuda_sparse_dz_kernel<Scalar><<<blocks, cuda_block, 0, stream>>>(p.feature.data(), p.row.data(), p.pairs, dy.data,
-                                                                         w_dec.data, dy.cols, double(l1_grad), p.dz.data());
+        const auto launch = [&](auto vector) {
+            cuda_sparse_dz_kernel<Scalar, decltype(vector)::value><<<blocks, cuda_block, 0, stream>>>(
+                p.feature.data(), p.row.data(), p.pairs, dy.data, w_dec.data, dy.cols, double(l1_grad), p.dz.data());
+        };
+        bool vector = false;
+        if constexpr (std::is_same_v<Scalar, float>) {
+            vector = cuda_float4_rows<Scalar>(dy.cols, {dy.data, w_dec.data});
+            if (vector) launch(std::true_type{});
+        }
+        if (!vector) launch(std::false_type{});
         cuda_check_launch("sparse_dz");
     }
     if (a.cols == 0) return;
