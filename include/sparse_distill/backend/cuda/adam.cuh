@@ -43,9 +43,11 @@ __device__ inline Scalar cuda_adam_element(Scalar p, Scalar g, Scalar& m, Scalar
 }
 
 /// Parameters [first, last) outside the constrained rows.
+// The four buffers never overlap (__restrict__), so the unrolled loops keep several loads in flight.
 template <class Scalar>
-__global__ void cuda_adam_flat_kernel(Scalar* params, const Scalar* grads, Scalar* m, Scalar* v, long long first,
-                                      long long last, cuda_adam_constants<Scalar> k) {
+__global__ void cuda_adam_flat_kernel(Scalar* __restrict__ params, const Scalar* __restrict__ grads, Scalar* __restrict__ m,
+                                      Scalar* __restrict__ v, long long first, long long last, cuda_adam_constants<Scalar> k) {
+#pragma unroll 4
     for (long long i = first + static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; i < last;
          i += static_cast<long long>(gridDim.x) * blockDim.x) {
         Scalar mi = m[i], vi = v[i];
@@ -69,12 +71,14 @@ __device__ inline void cuda_constrain_row(Scalar* row, long long cols, decoder_n
 
 /// The decoder rows: each block updates whole rows, then constrains each.
 template <class Scalar>
-__global__ void cuda_adam_rows_kernel(Scalar* params, const Scalar* grads, Scalar* m, Scalar* v, long long offset,
-                                      long long rows, long long cols, decoder_norm mode, cuda_adam_constants<Scalar> k) {
+__global__ void cuda_adam_rows_kernel(Scalar* __restrict__ params, const Scalar* __restrict__ grads, Scalar* __restrict__ m,
+                                      Scalar* __restrict__ v, long long offset, long long rows, long long cols, decoder_norm mode,
+                                      cuda_adam_constants<Scalar> k) {
     __shared__ double shared[32];
     for (long long r = blockIdx.x; r < rows; r += gridDim.x) {
         const long long base = offset + r * cols;
         double squared = 0;
+#pragma unroll 4
         for (long long c = threadIdx.x; c < cols; c += blockDim.x) {
             const long long i = base + c;
             Scalar mi = m[i], vi = v[i];
