@@ -179,7 +179,7 @@ void check_ten_steps(const sd::student_config& c, double tolerance) {
     const sd::student_weights<Scalar> gpu = ten_steps<Scalar, Backend>(tw, c);
     const double e_w_enc = relative_error(gpu.w_enc, cpu.w_enc), e_w_dec = relative_error(gpu.w_dec, cpu.w_dec);
     const double e_b_enc = relative_error(gpu.b_enc, cpu.b_enc), e_b_dec = relative_error(gpu.b_dec, cpu.b_dec);
-    MESSAGE(std::string(Backend::name) << (std::is_same_v<Scalar, double> ? " double" : " float") << " after 10 steps, relative error W_enc "
+    MESSAGE(std::string(Backend::name) << std::string(std::is_same_v<Scalar, double> ? " double" : " float") << " after 10 steps, relative error W_enc "
                           << e_w_enc << ", b_enc " << e_b_enc << ", W_dec " << e_w_dec << ", b_dec " << e_b_dec);
     CHECK(e_w_enc < tolerance);
     CHECK(e_b_enc < tolerance);
