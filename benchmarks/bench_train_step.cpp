@@ -15,6 +15,8 @@
 
 #include <sys/resource.h>
 
+#include "shift_to_l0.hpp"
+
 namespace sd = sparse_distill;
 
 namespace {
@@ -30,21 +32,6 @@ double peak_rss_mib() {
     return double(usage.ru_maxrss) / 1024.0;  // Linux reports kilobytes
 }
 
-/// Sets every b_enc to the value, found by bisection on `probe`, at which about `target_l0` features
-/// fire per token. An untrained student is dense; a trained one is sparse: this times the latter.
-template <class Scalar>
-void shift_to_l0(sd::student_mlp<Scalar>& student, const sd::matrix<Scalar>& probe, double target_l0) {
-    auto w = student.weights();
-    double lo = -10, hi = 0;
-    for (int i = 0; i < 40; ++i) {
-        const double mid = 0.5 * (lo + hi);
-        w.b_enc.setConstant(Scalar(mid));
-        student.load(w);
-        const double l0 = double((student.encode(probe).array() > Scalar(0)).count()) / double(probe.rows());
-        (l0 > target_l0 ? hi : lo) = mid;
-    }
-}
-
 /// state.range: {d, d_mlp, d_sae, batch}.
 template <class Scalar, teacher_mode Teacher, sparsity Sparsity>
 void train_step(benchmark::State& state) {
@@ -58,7 +45,7 @@ void train_step(benchmark::State& state) {
 
     sd::matrix<Scalar> pool(pool_batches * batch, d);
     sd::data::gaussian_source<Scalar>(d, 3).next_batch(pool);
-    if (Sparsity != sparsity::untrained) shift_to_l0(student, sd::matrix<Scalar>(pool.topRows(batch)), 64.0);
+    if (Sparsity != sparsity::untrained) sd_bench::shift_to_l0(student, sd::matrix<Scalar>(pool.topRows(batch)), 64.0);
 
     sd::train_settings settings;  // the peer's settings: λ 1e-3, AdamW lr 1e-3, weight decay 1e-2, cosine
     settings.batch_size = batch;

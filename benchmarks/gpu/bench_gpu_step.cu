@@ -15,6 +15,8 @@
 #include <sparse_distill/backend/cuda.hpp>
 #include <sparse_distill/train/cuda_graph_step.cuh>
 
+#include "../shift_to_l0.hpp"
+
 #include <string>
 #include <vector>
 
@@ -40,21 +42,6 @@ const config configs[] = {
     {"ts2L33M_headline", 1024, 4096, 16384, 4096},
 };
 
-/// Sets every b_enc to the value, found by bisection on `probe`, at which about `target_l0` features
-/// fire per token.
-template <class Backend>
-void shift_to_l0(sd::student_mlp<float, Backend>& student, const sd::matrix<float>& probe, double target_l0) {
-    auto w = student.weights();
-    double lo = -10, hi = 0;
-    for (int i = 0; i < 30; ++i) {
-        const double mid = 0.5 * (lo + hi);
-        w.b_enc.setConstant(float(mid));
-        student.load(w);
-        const double l0 = double((student.encode(probe).array() > 0.0f).count()) / double(probe.rows());
-        (l0 > target_l0 ? hi : lo) = mid;
-    }
-}
-
 template <class Backend>
 void synchronize() {
     if constexpr (requires { Backend::synchronize(); }) Backend::synchronize();
@@ -72,7 +59,7 @@ void train_step(benchmark::State& state, config c) {
 
     sd::matrix<float> host_pool(pool_batches * c.batch, c.d);
     sd::data::gaussian_source<float>(c.d, 3).next_batch(host_pool);
-    if (Kind == step_kind::l0_64) shift_to_l0(student, sd::matrix<float>(host_pool.topRows(std::min<sd::index_t>(c.batch, 512))), 64.0);
+    if (Kind == step_kind::l0_64) sd_bench::shift_to_l0(student, sd::matrix<float>(host_pool.topRows(std::min<sd::index_t>(c.batch, 512))), 64.0);
     std::vector<buffer> xs, ys;
     for (int i = 0; i < pool_batches; ++i) {
         xs.emplace_back(c.batch * c.d);

@@ -37,27 +37,11 @@ public:
 
     /// Device scratch of at least `bytes`, valid until the next call. Growing it frees the old block,
     /// which waits for the device (cudaFree synchronises), so no kernel still reads it.
-    void* scratch(std::size_t bytes) {
-        if (bytes > scratch_bytes_) {
-            if (scratch_) cuda_check(cudaFree(scratch_), "cudaFree(scratch)");
-            scratch_ = nullptr;
-            cuda_check(cudaMalloc(&scratch_, bytes), "cudaMalloc(scratch)");
-            scratch_bytes_ = bytes;
-        }
-        return scratch_;
-    }
+    void* scratch(std::size_t bytes) { return scratch_.at_least(bytes, "scratch"); }
 
     /// Device memory for operands converted to another type (the bf16 products), apart from scratch()
     /// so a conversion and a reduction never share it; same growth rule.
-    void* staging(std::size_t bytes) {
-        if (bytes > staging_bytes_) {
-            if (staging_) cuda_check(cudaFree(staging_), "cudaFree(staging)");
-            staging_ = nullptr;
-            cuda_check(cudaMalloc(&staging_, bytes), "cudaMalloc(staging)");
-            staging_bytes_ = bytes;
-        }
-        return staging_;
-    }
+    void* staging(std::size_t bytes) { return staging_.at_least(bytes, "staging"); }
 
     /// Device slots where reductions leave their final sums: results stay here when a step is
     /// captured in a graph, and are read back after the replay.
@@ -107,8 +91,6 @@ private:
     ~cuda_context() {
         cublasDestroy(cublas_);
         cudaFree(cublas_workspace_);
-        cudaFree(scratch_);
-        cudaFree(staging_);
         cudaFree(device_results_);
         cudaFreeHost(host_results_);
         cudaStreamDestroy(stream_);
@@ -119,10 +101,22 @@ private:
     static constexpr std::size_t cublas_workspace_bytes = 32u << 20;  // what NVIDIA advises for Hopper
     void* cublas_workspace_ = nullptr;
     int multiprocessors_ = 1;
-    void* scratch_ = nullptr;
-    std::size_t scratch_bytes_ = 0;
-    void* staging_ = nullptr;
-    std::size_t staging_bytes_ = 0;
+    // A device block that only grows.
+    struct growing_block {
+        void* data = nullptr;
+        std::size_t bytes = 0;
+        void* at_least(std::size_t wanted, const char* what) {
+            if (wanted > bytes) {
+                if (data) cuda_check(cudaFree(data), what);
+                data = nullptr;
+                cuda_check(cudaMalloc(&data, wanted), what);
+                bytes = wanted;
+            }
+            return data;
+        }
+        ~growing_block() { cudaFree(data); }  // at exit; a failure there is ignored
+    };
+    growing_block scratch_, staging_;
     double* device_results_ = nullptr;
     double* host_results_ = nullptr;
 };
