@@ -85,3 +85,20 @@ TEST_CASE("the sparse path is taken only for ReLU and below the density threshol
     c.sparse_below_density = 2;
     CHECK_THROWS_WITH(c.validate(), doctest::Contains("sparse_below_density"));
 }
+
+TEST_CASE("a workspace with allow_sparse = false keeps a ReLU student on the dense path") {
+    sd::student_config c;
+    c.d_in = c.d_out = 12;
+    c.d_sae = 40;
+    c.sparse_below_density = 1.0;  // sparse whenever the activation allows
+    sd::student_mlp<double> student(c, 5);
+    sd::matrix<double> x(30, 12);
+    sd::random::fill_normal(x, sd::random::counter_rng(3, 1));
+    sd::student_workspace<double> ws;
+    ws.reserve(30, c);
+    student.forward(sd::view(x), ws);
+    CHECK(ws.sparse);
+    ws.allow_sparse = false;  // what a captured CUDA graph step needs
+    student.forward(sd::view(x), ws);
+    CHECK_FALSE(ws.sparse);
+}

@@ -6,7 +6,8 @@
 //
 // Views passed to these operations point to device memory (a policy's `buffer`); copy_from_host and
 // copy_to_host move data across. Every op is queued on one stream (cuda/context.cuh); ops that return
-// a host value (bias_activate's sums, the squared error) wait for it.
+// a host value (bias_activate's sums, the squared error) wait for it. The backend's state is
+// process-wide: drive it from one host thread at a time.
 #if !defined(__CUDACC__)
 #error "sparse_distill/backend/cuda.hpp needs nvcc: compile this file as CUDA (CMake: SD_ENABLE_CUDA, a .cu source)"
 #endif
@@ -39,7 +40,8 @@ struct cuda_policy {
     using buffer = detail::device_buffer<Scalar>;
 
     // --- data movement (host ↔ device, on the backend's stream) ---
-    /// Queued; `host` may be reused as soon as this returns (pageable memory is staged first).
+    /// Queued. Pageable `host` memory (std::vector, Eigen) may be reused as soon as this returns, since
+    /// the runtime stages it first; page-locked memory must not change until the stream has reached the copy.
     template <class Scalar>
     static void copy_from_host(const std::type_identity_t<Scalar>* host, Scalar* dst, index_t n) {
         if (n > 0)

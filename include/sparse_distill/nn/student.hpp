@@ -42,6 +42,7 @@ struct student_workspace {
     typename Backend::template buffer<Scalar> prediction;       ///< ŷ [batch, d_out]
     typename Backend::template buffer<Scalar> prediction_grad;  ///< ∂loss/∂ŷ, written by the loss
     bool sparse = false;                                        ///< the last forward took the sparse path
+    bool allow_sparse = true;                                   ///< false keeps every pass dense (a captured CUDA graph)
     typename detail::sparse_pattern_of<Backend>::type pattern;  ///< its active pairs
 
     /// Grows the buffers for `rows` tokens; a smaller or equal batch reuses them without allocating.
@@ -121,7 +122,7 @@ public:
         const matrix_view<Scalar> y = output_view(ws.prediction, x.rows);
         Backend::matmul(encoder_input, false, w_enc(), true, z);
         const backend::activation_sums sums = Backend::bias_activate(z, b_enc(), config_.act, a);
-        ws.sparse = takes_sparse_path(sums.positive_count, x.rows);
+        ws.sparse = ws.allow_sparse && takes_sparse_path(sums.positive_count, x.rows);
         if constexpr (detail::has_sparse_path<Backend>) {
             if (ws.sparse) {
                 Backend::template collect_active<Scalar>(matrix_view<const Scalar>(a), ws.pattern);

@@ -4,14 +4,16 @@
 // live), the student's forward pass, the loss and the backward pass are captured once per distinct
 // batch buffer and replayed; the loss sums stay on the device during the replay and are read back
 // after it, the finite check runs, and only then is the Adam update (with the fused decoder
-// constraint) queued, as trainer::step_on_batch does. The result is that of step_on_batch, bit for
-// bit: the same kernels with the same launch shapes run in the same order.
+// constraint) queued, as trainer::step_on_batch does. The result is that of step_on_batch on the dense
+// path, bit for bit: the same kernels with the same launch shapes run in the same order.
 //
 // The first step on a batch buffer runs as plain launches (so every buffer reaches its size before
-// anything is captured); the graph is captured on the second and replayed from then on.
-// Limits: a captured step always takes the dense path (the sparse path needs the number of active
-// pairs on the host), so use it where launches dominate, not for a ReLU student at low density; the
-// batch buffers must keep their addresses and contents' shape while their graph is in use. Opt-in, nvcc only, like backend/cuda.hpp.
+// anything is captured); the graph is captured on the second and replayed from then on. If the backend
+// allocated or freed device memory in between (its allocation generation moved), the graph is captured
+// again, since it holds raw addresses.
+// Limits: every step here takes the dense path (the sparse path needs the number of active pairs on
+// the host), so use it where launches dominate, not for a ReLU student at low density; the batch
+// buffers must keep their addresses and shapes while their graph is in use; one host thread. Opt-in, nvcc only, like backend/cuda.hpp.
 #include "../backend/cuda.hpp"
 #include "../loss/distill_loss.hpp"
 #include "../nn/student.hpp"
@@ -23,6 +25,7 @@
 #include "train_settings.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -36,12 +39,12 @@ public:
         : student_(student), settings_(settings) {
         settings_.validate();
         if (settings_.schedule.total_steps <= 0) settings_.schedule.total_steps = settings_.steps();
+        // A capture cannot take the sparse path, so the warm-up step must not either: it sizes the buffers
+        // the dense path needs, and plain and replayed steps then compute the same thing.
+        workspace_.allow_sparse = false;
     }
     ~cuda_graph_step() {
-        for (captured& c : graphs_) {
-            if (c.exec) cudaGraphExecDestroy(c.exec);
-            if (c.graph) cudaGraphDestroy(c.graph);
-        }
+        for (captured& c : graphs_) release(c);
     }
     cuda_graph_step(const cuda_graph_step&) = delete;
     cuda_graph_step& operator=(const cuda_graph_step&) = delete;
@@ -73,6 +76,7 @@ private:
         bool warmed_up = false;
         cudaGraph_t graph = nullptr;
         cudaGraphExec_t exec = nullptr;
+        std::uint64_t generation = 0;  ///< the context's allocation generation when captured
     };
 
     // Queues teacher (optional), forward, loss and backward; returns the terms when not capturing.
@@ -97,6 +101,9 @@ private:
             metrics.terms = queue_gradients(x, y, teacher);
             c.warmed_up = true;
         } else {
+            // The graph holds raw addresses of scratch, staging and the teacher's buffers: if anything was
+            // allocated or freed since the capture (an evaluation, a bigger batch elsewhere), capture again.
+            if (c.exec && c.generation != ctx.allocation_generation()) release(c);
             if (!c.exec) capture(c, x, y, teacher);
             backend::detail::cuda_check(cudaGraphLaunch(c.exec, ctx.stream()), "cudaGraphLaunch");
             using namespace backend::detail;
@@ -129,12 +136,26 @@ private:
             queue_gradients(x, y, teacher);
         } catch (...) {
             cudaGraph_t broken = nullptr;
-            cudaStreamEndCapture(stream, &broken);
+            cudaStreamEndCapture(stream, &broken);  // ends the capture; its error (invalidated) is expected
+            (void)cudaGetLastError();
             if (broken) cudaGraphDestroy(broken);
             throw;
         }
         cuda_check(cudaStreamEndCapture(stream, &c.graph), "cudaStreamEndCapture");
-        cuda_check(cudaGraphInstantiate(&c.exec, c.graph, 0), "cudaGraphInstantiate");
+        try {
+            cuda_check(cudaGraphInstantiate(&c.exec, c.graph, 0), "cudaGraphInstantiate");
+        } catch (...) {
+            release(c);
+            throw;
+        }
+        c.generation = backend::detail::cuda_context::get().allocation_generation();
+    }
+
+    static void release(captured& c) {
+        if (c.exec) cudaGraphExecDestroy(c.exec);
+        if (c.graph) cudaGraphDestroy(c.graph);
+        c.exec = nullptr;
+        c.graph = nullptr;
     }
 
     student_mlp<Scalar, Backend>& student_;

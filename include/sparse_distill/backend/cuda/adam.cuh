@@ -64,6 +64,8 @@ __device__ inline void cuda_constrain_row(Scalar* row, long long cols, decoder_n
     if (threadIdx.x == 0) shared[0] = squared;
     __syncthreads();
     const double norm = sqrt(shared[0]);
+    // Every thread has read the norm before any can start the next row's block_sum, which reuses shared[0].
+    __syncthreads();
     const double divisor = mode == decoder_norm::cap ? (norm > 1.0 ? norm : 1.0) : (norm > 0 ? norm : 1.0);
     if (divisor != 1.0)
         for (long long c = threadIdx.x; c < cols; c += blockDim.x) row[c] = Scalar(double(row[c]) / divisor);

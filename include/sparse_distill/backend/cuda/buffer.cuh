@@ -5,6 +5,8 @@
 #include "context.cuh"
 
 #include <cstddef>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 namespace sparse_distill::backend::detail {
@@ -59,7 +61,11 @@ public:
 private:
     static std::size_t bytes(index_t n) { return sizeof(Scalar) * static_cast<std::size_t>(n); }
     void allocate(index_t n) {
-        if (n > 0) cuda_check(cudaMalloc(reinterpret_cast<void**>(&data_), bytes(n)), "cudaMalloc(buffer)");
+        if (n < 0) throw std::invalid_argument("device_buffer: negative size " + std::to_string(n));
+        if (n > 0) {
+            cuda_check(cudaMalloc(reinterpret_cast<void**>(&data_), bytes(n)), "cudaMalloc(buffer)");
+            cuda_context::get().note_allocation();
+        }
         size_ = n;
     }
     void copy_from(const device_buffer& other) {
@@ -69,7 +75,10 @@ private:
     }
     // cudaFree waits for the device, so no queued kernel still uses the memory.
     void release() noexcept {
-        if (data_) cudaFree(data_);
+        if (data_) {
+            cudaFree(data_);
+            cuda_context::get().note_allocation();
+        }
         data_ = nullptr;
         size_ = 0;
     }

@@ -1,5 +1,5 @@
 #pragma once
-// The CUDA backend's per-process state: one stream on the current device, one cuBLAS handle bound to
+// The CUDA backend's per-process state, for one host thread at a time: one stream on the current device, one cuBLAS handle bound to
 // it, device scratch for reductions and pinned host memory to bring their results back. Every op of
 // backend::cuda runs on this stream, in order, so ops need no synchronisation among themselves; only
 // results the host reads (reduction sums, copies to host) wait for the stream.
@@ -59,6 +59,11 @@ public:
         return host_results_ + first;
     }
 
+    /// Counts device allocations and frees made by the backend (buffers, scratch, staging). A captured
+    /// graph holds raw addresses: cuda_graph_step captures again when this has moved since its capture.
+    std::uint64_t allocation_generation() const { return allocation_generation_; }
+    void note_allocation() { ++allocation_generation_; }
+
     void synchronize() { cuda_check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
 
     /// True while a graph is being captured on the stream: reductions then leave their sums on the
@@ -111,12 +116,14 @@ private:
                 data = nullptr;
                 cuda_check(cudaMalloc(&data, wanted), what);
                 bytes = wanted;
+                cuda_context::get().note_allocation();
             }
             return data;
         }
         ~growing_block() { cudaFree(data); }  // at exit; a failure there is ignored
     };
     growing_block scratch_, staging_;
+    std::uint64_t allocation_generation_ = 0;
     double* device_results_ = nullptr;
     double* host_results_ = nullptr;
 };

@@ -17,8 +17,12 @@ struct cuda_error : std::runtime_error {
 namespace detail {
 
 inline void cuda_check(cudaError_t status, const char* what) {
-    if (status != cudaSuccess)
+    if (status != cudaSuccess) {
+        // Clear the thread's last-error state too, or the next launch check would report this error again
+        // under another kernel's name once the caller has handled it.
+        (void)cudaGetLastError();
         throw cuda_error(std::string("cuda: ") + what + ": " + cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ")");
+    }
 }
 
 inline void cublas_check(cublasStatus_t status, const char* what) {

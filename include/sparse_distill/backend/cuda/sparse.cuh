@@ -109,7 +109,10 @@ static __global__ void cuda_feature_start_kernel(const int* sorted_feature, long
 
 template <class Scalar>
 void cuda_collect_active(matrix_view<const Scalar> a, cuda_active_pattern& p) {
-    if (a.rows >= INT_MAX || a.cols >= INT_MAX) throw std::invalid_argument("collect_active: more than 2^31 rows or features");
+    // Pair indices and the row scan are 32-bit: refuse a batch whose activations could overflow them.
+    if (a.rows * a.cols >= INT_MAX)
+        throw std::invalid_argument("collect_active: " + std::to_string(a.rows) + " × " + std::to_string(a.cols) +
+                                    " activations exceed the sparse path's 2^31 − 1 pairs; use a smaller batch or the dense path");
     cuda_context& ctx = cuda_context::get();
     cudaStream_t stream = ctx.stream();
     p.rows = a.rows;
@@ -135,7 +138,7 @@ void cuda_collect_active(matrix_view<const Scalar> a, cuda_active_pattern& p) {
     ctx.synchronize();
     p.pairs = pairs;
     if (p.feature.size() < pairs) {  // grown with headroom, so a slowly rising L0 does not reallocate every step
-        const index_t capacity = pairs + pairs / 4 + 1024;
+        const index_t capacity = index_t(pairs) + pairs / 4 + 1024;
         for (device_buffer<int>* b : {&p.feature, &p.row, &p.sorted_feature, &p.pair_index, &p.by_feature}) b->resize(capacity);
         p.dz.resize(capacity);
     }
