@@ -17,7 +17,7 @@
 #endif
 
 namespace sd = sparse_distill;
-using backend = sd::backend::cpu;
+using cpu = sd::backend::cpu;
 
 namespace {
 
@@ -93,7 +93,7 @@ void sgemm_cblas(benchmark::State& state) {
 void encoder_product(benchmark::State& state, shape s) {  // z = x·W_encᵀ
     const sd::matrix<float> x = random_matrix(s.batch, s.d), w_enc = random_matrix(s.h, s.d, 0.05f);
     sd::matrix<float> z = sd::matrix<float>::Zero(s.batch, s.h);
-    for (auto _ : state) backend::matmul(in(x), false, in(w_enc), true, out(z));
+    for (auto _ : state) sd::backend::matmul<cpu>(in(x), false, in(w_enc), true, out(z));
     set_product_rate(state, double(s.batch), double(s.h), double(s.d));
 }
 
@@ -102,7 +102,7 @@ void bias_activation_l1(benchmark::State& state, shape s) {  // z += b; a = relu
     sd::matrix<float> z = z0, a(s.batch, s.h);
     const sd::vector<float> b = sd::vector<float>::Constant(s.h, 0);
     for (auto _ : state) {
-        const auto sums = backend::bias_activate(out(z), sd::vector_view<const float>{b.data(), s.h}, sd::activation::relu, out(a));
+        const auto sums = sd::backend::bias_activate<cpu>(out(z), sd::vector_view<const float>{b.data(), s.h}, sd::activation::relu, out(a));
         benchmark::DoNotOptimize(sums);
     }
     set_token_rate(state, s.batch);
@@ -111,17 +111,17 @@ void bias_activation_l1(benchmark::State& state, shape s) {  // z += b; a = relu
 void decoder_dense(benchmark::State& state, shape s) {  // ŷ = a·W_dec
     const sd::matrix<float> a = sparse_activations(s.batch, s.h, 64), w_dec = random_matrix(s.h, s.d, 0.05f);
     sd::matrix<float> y = sd::matrix<float>::Zero(s.batch, s.d);
-    for (auto _ : state) backend::matmul(in(a), false, in(w_dec), false, out(y));
+    for (auto _ : state) sd::backend::matmul<cpu>(in(a), false, in(w_dec), false, out(y));
     set_product_rate(state, double(s.batch), double(s.d), double(s.h));
 }
 
 void decoder_sparse(benchmark::State& state, shape s) {  // collect the active pairs, then ŷ from them
     const sd::matrix<float> a = sparse_activations(s.batch, s.h, 64), w_dec = random_matrix(s.h, s.d, 0.05f);
     sd::matrix<float> y = sd::matrix<float>::Zero(s.batch, s.d);
-    backend::sparse_pattern pattern;
+    cpu::sparse_pattern pattern;
     for (auto _ : state) {
-        backend::collect_active<float>(in(a), pattern);
-        backend::sparse_decode(in(a), pattern, in(w_dec), out(y));
+        sd::backend::collect_active<cpu, float>(in(a), pattern);
+        sd::backend::sparse_decode<cpu>(in(a), pattern, in(w_dec), out(y));
     }
     set_token_rate(state, s.batch);
     state.counters["L0"] = 64;
@@ -130,7 +130,7 @@ void decoder_sparse(benchmark::State& state, shape s) {  // collect the active p
 void loss_gradient(benchmark::State& state, shape s) {  // ∂ŷ = 2/B·(ŷ − y), Σ(ŷ − y)²
     const sd::matrix<float> prediction = random_matrix(s.batch, s.d), target = random_matrix(s.batch, s.d);
     sd::matrix<float> grad = sd::matrix<float>::Zero(s.batch, s.d);
-    for (auto _ : state) benchmark::DoNotOptimize(backend::squared_error_gradient(in(prediction), in(target), out(grad), 2.f / float(s.batch)));
+    for (auto _ : state) benchmark::DoNotOptimize(sd::backend::squared_error_gradient<cpu>(in(prediction), in(target), out(grad), 2.f / float(s.batch)));
     set_token_rate(state, s.batch);
 }
 
@@ -138,14 +138,14 @@ void loss_gradient(benchmark::State& state, shape s) {  // ∂ŷ = 2/B·(ŷ − 
 void decoder_weight_gradient(benchmark::State& state, shape s) {  // ∂W_dec = aᵀ·∂ŷ
     const sd::matrix<float> a = random_matrix(s.batch, s.h), dy = random_matrix(s.batch, s.d);
     sd::matrix<float> g = sd::matrix<float>::Zero(s.h, s.d);
-    for (auto _ : state) backend::matmul(in(a), true, in(dy), false, out(g));
+    for (auto _ : state) sd::backend::matmul<cpu>(in(a), true, in(dy), false, out(g));
     set_product_rate(state, double(s.h), double(s.d), double(s.batch));
 }
 
 void activation_gradient_product(benchmark::State& state, shape s) {  // ∂a = ∂ŷ·W_decᵀ
     const sd::matrix<float> dy = random_matrix(s.batch, s.d), w_dec = random_matrix(s.h, s.d, 0.05f);
     sd::matrix<float> da = sd::matrix<float>::Zero(s.batch, s.h);
-    for (auto _ : state) backend::matmul(in(dy), false, in(w_dec), true, out(da));
+    for (auto _ : state) sd::backend::matmul<cpu>(in(dy), false, in(w_dec), true, out(da));
     set_product_rate(state, double(s.batch), double(s.h), double(s.d));
 }
 
@@ -153,14 +153,14 @@ void activation_backward_l1(benchmark::State& state, shape s) {  // ∂z = (∂a
     const sd::matrix<float> z = random_matrix(s.batch, s.h), da0 = random_matrix(s.batch, s.h);
     const sd::matrix<float> a = z.cwiseMax(0.f);
     sd::matrix<float> da = da0;
-    for (auto _ : state) backend::activation_backward(out(da), in(z), in(a), sd::activation::relu, 1e-3f);
+    for (auto _ : state) sd::backend::activation_backward<cpu>(out(da), in(z), in(a), sd::activation::relu, 1e-3f);
     set_token_rate(state, s.batch);
 }
 
 void encoder_weight_gradient(benchmark::State& state, shape s) {  // ∂W_enc = ∂zᵀ·x
     const sd::matrix<float> dz = random_matrix(s.batch, s.h), x = random_matrix(s.batch, s.d);
     sd::matrix<float> g = sd::matrix<float>::Zero(s.h, s.d);
-    for (auto _ : state) backend::matmul(in(dz), true, in(x), false, out(g));
+    for (auto _ : state) sd::backend::matmul<cpu>(in(dz), true, in(x), false, out(g));
     set_product_rate(state, double(s.h), double(s.d), double(s.batch));
 }
 
@@ -169,9 +169,9 @@ void sparse_backward(benchmark::State& state, shape s) {
     const sd::matrix<float> a = sparse_activations(s.batch, s.h, 64), w_dec = random_matrix(s.h, s.d, 0.05f);
     const sd::matrix<float> dy = random_matrix(s.batch, s.d), x = random_matrix(s.batch, s.d);
     sd::matrix<float> g_dec = sd::matrix<float>::Zero(s.h, s.d), g_enc = sd::matrix<float>::Zero(s.h, s.d);
-    backend::sparse_pattern pattern;
-    backend::collect_active<float>(in(a), pattern);
-    for (auto _ : state) backend::sparse_backward(in(a), pattern, in(dy), in(w_dec), in(x), 1e-3f, out(g_dec), out(g_enc));
+    cpu::sparse_pattern pattern;
+    sd::backend::collect_active<cpu, float>(in(a), pattern);
+    for (auto _ : state) sd::backend::sparse_backward<cpu>(in(a), pattern, in(dy), in(w_dec), in(x), 1e-3f, out(g_dec), out(g_enc));
     set_token_rate(state, s.batch);
     state.counters["L0"] = 64;
 }
@@ -185,7 +185,7 @@ void adam(benchmark::State& state, shape s) {
     args.weight_decay = 1e-4;
     for (auto _ : state) {
         ++args.step;
-        backend::adam_update(params.data(), grads.data(), m.data(), v.data(), n, args);
+        sd::backend::adam_update<cpu>(params.data(), grads.data(), m.data(), v.data(), n, args);
     }
     // Adam reads θ, g, m, v and writes θ, m, v.
     state.counters["GB/s"] = benchmark::Counter(double(n) * 7 * sizeof(float) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
@@ -194,7 +194,7 @@ void adam(benchmark::State& state, shape s) {
 
 void decoder_constraint(benchmark::State& state, shape s) {
     sd::matrix<float> w_dec = random_matrix(s.h, s.d, 0.05f);
-    for (auto _ : state) backend::constrain_rows(out(w_dec), sd::decoder_norm::cap);
+    for (auto _ : state) sd::backend::constrain_rows<cpu>(out(w_dec), sd::decoder_norm::cap);
     set_token_rate(state, s.batch);
 }
 

@@ -55,7 +55,7 @@ void train_step(benchmark::State& state) {
     settings.schedule = {1e-3, 0, 1000000, 0.0};
     // At a chosen L0 the steps must be tiny, or training would move the sparsity while it is timed.
     if (Sparsity != sparsity::untrained) settings.schedule.lr = 1e-6;
-    sd::trainer<Scalar> trainer(student, &teacher, settings);
+    sd::trainer<Scalar> trainer(student, teacher, settings);
     sd::step_metrics metrics;
     const auto run = [&](auto& source) {
         trainer.step(source, metrics);  // allocates the optimizer state and workspaces outside the timed loop

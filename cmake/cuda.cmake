@@ -14,19 +14,8 @@ endif()
 enable_language(CUDA)
 find_package(CUDAToolkit REQUIRED)
 
+include(${CMAKE_CURRENT_LIST_DIR}/sparse_distill_cuda_target.cmake)
 add_library(sparse_distill_cuda INTERFACE)
 add_library(sparse_distill::cuda ALIAS sparse_distill_cuda)
-target_link_libraries(sparse_distill_cuda INTERFACE sparse_distill CUDA::cudart CUDA::cublas)
-target_compile_options(sparse_distill_cuda INTERFACE
-  # C++20 as for the .cpp files (CMake 3.25 does not know nvcc's C++20 flag, so it is given here);
-  $<$<COMPILE_LANGUAGE:CUDA>:-std=c++20>
-  # constexpr std:: functions (std::max, …) in device code;
-  $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr>
-  # Eigen's defaulted __host__ __device__ members (20012) and view.hpp's const→const conversion operator,
-  # which is never called for a const view (554): both harmless.
-  $<$<COMPILE_LANGUAGE:CUDA>:-diag-suppress=20012,554>
-  $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall>)
-if(OpenMP_CXX_FOUND)
-  # The host half of a .cu file runs the same OpenMP loops as a .cpp file.
-  target_compile_options(sparse_distill_cuda INTERFACE $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-fopenmp>)
-endif()
+target_link_libraries(sparse_distill_cuda INTERFACE sparse_distill)
+sparse_distill_cuda_usage(sparse_distill_cuda)

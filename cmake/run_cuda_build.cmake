@@ -1,6 +1,6 @@
 # CI step: cmake -P cmake/run_cuda_build.cmake
-# Compiles every CUDA source (the backend's headers through the CUDA suite, the graph step, the GPU
-# benchmark) with nvcc in build-cuda, then runs the CUDA suite, which without a GPU reports itself
+# Compiles every CUDA source (the backend's headers through the CUDA suite, replayed steps, the GPU
+# benchmark, and the distill program with --backend cuda) with nvcc in build-cuda, then runs the CUDA suite, which without a GPU reports itself
 # skipped (exit 77). CI has nvcc but no GPU: this proves the CUDA code builds; benchmarks/gpu/run_device.sh
 # runs it on a GPU. Where no nvcc exists (a user's Debian machine) the step says so and does nothing.
 cmake_minimum_required(VERSION 3.21)
@@ -12,11 +12,11 @@ if(NOT SD_NVCC)
   message(STATUS "run_cuda_build: no nvcc found (PATH, /usr/local/cuda/bin): the CUDA sources are not compiled")
   return()
 endif()
-sd_ensure_debian_packages(make libeigen3-dev nlohmann-json3-dev doctest-dev libbenchmark-dev)
+sd_ensure_debian_packages(make libeigen3-dev nlohmann-json3-dev doctest-dev libbenchmark-dev libcli11-dev)
 sd_build(${SD_ROOT} ${SD_ROOT}/build-cuda
-  TARGETS test_cuda bench_gpu_step
+  TARGETS test_cuda bench_gpu_step distill
   CONFIGURE_ARGS -DSD_ENABLE_CUDA=ON -DCMAKE_CUDA_COMPILER=${SD_NVCC} -DSD_BUILD_TESTS=ON -DSD_BUILD_BENCHMARKS=ON
-                 -DSD_BUILD_EXAMPLES=OFF)
+                 -DSD_BUILD_EXAMPLES=ON)
 execute_process(COMMAND ${CMAKE_CTEST_COMMAND} --test-dir ${SD_ROOT}/build-cuda --output-on-failure -R "^cuda: "
   RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)

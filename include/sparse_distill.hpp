@@ -13,5 +13,6 @@
 #include "sparse_distill/train.hpp"
 #include "sparse_distill/analysis.hpp"
 #include "sparse_distill/io.hpp"
+#include "sparse_distill/pipeline.hpp"
 #include "sparse_distill/report.hpp"
 #include "sparse_distill/lm.hpp"

@@ -19,7 +19,7 @@ struct device_matrix {
     typename Backend::template buffer<float> buffer;
     sd::index_t rows, cols;
     device_matrix(const sd::matrix<float>& host) : buffer(host.size()), rows(host.rows()), cols(host.cols()) {
-        Backend::copy_from_host(host.data(), buffer.data(), host.size());
+        sd::backend::copy_from_host<Backend>(host.data(), buffer.data(), host.size());
     }
     device_matrix(sd::index_t r, sd::index_t c) : buffer(r * c), rows(r), cols(c) {}
     sd::matrix_view<float> view() { return {buffer.data(), rows, cols}; }
@@ -43,7 +43,7 @@ struct fixture {
     device_matrix<> z{batch, h}, a{sparse_activations()}, dense_a{random(batch, h, 10)}, y{batch, d}, dy{random(batch, d, 4)};
     device_matrix<> g_enc{h, d}, g_dec{h, d}, b_enc{random(1, h, 5)}, b_dec{random(1, d, 6)};
     sd::backend::cuda::sparse_pattern pattern;
-    fixture() { sd::backend::cuda::collect_active<float>(a.view(), pattern); }
+    fixture() { sd::backend::collect_active<sd::backend::cuda, float>(a.view(), pattern); }
     static fixture& get() {
         static fixture f;
         return f;
@@ -53,10 +53,10 @@ struct fixture {
 template <class F>
 void time_op(benchmark::State& state, double bytes, double flop, F&& op) {
     op();
-    sd::backend::cuda::synchronize();
+    sd::backend::synchronize<sd::backend::cuda>();
     for (auto _ : state) {
         op();
-        sd::backend::cuda::synchronize();
+        sd::backend::synchronize<sd::backend::cuda>();
     }
     state.counters["GB/s"] = benchmark::Counter(bytes * 1e-9 * double(state.iterations()), benchmark::Counter::kIsRate);
     if (flop > 0) state.counters["TFLOP/s"] = benchmark::Counter(flop * 1e-12 * double(state.iterations()), benchmark::Counter::kIsRate);
@@ -66,61 +66,61 @@ template <class Backend>
 void encoder(benchmark::State& state) {
     fixture& f = fixture::get();
     time_op(state, 4.0 * (batch * d + h * d + batch * h), 2.0 * batch * d * h,
-            [&] { Backend::matmul(f.x.view(), false, f.w_enc.view(), true, f.z.view()); });
+            [&] { sd::backend::matmul<Backend>(f.x.view(), false, f.w_enc.view(), true, f.z.view()); });
 }
 template <class Backend>
 void dense_decoder(benchmark::State& state) {
     fixture& f = fixture::get();
     time_op(state, 4.0 * (batch * h + h * d + batch * d), 2.0 * batch * d * h,
-            [&] { Backend::matmul(f.dense_a.view(), false, f.w_dec.view(), false, f.y.view()); });
+            [&] { sd::backend::matmul<Backend>(f.dense_a.view(), false, f.w_dec.view(), false, f.y.view()); });
 }
 template <class Backend>
 void weight_gradient(benchmark::State& state) {
     fixture& f = fixture::get();
     time_op(state, 4.0 * (batch * h + batch * d + h * d), 2.0 * batch * d * h,
-            [&] { Backend::matmul(f.dense_a.view(), true, f.dy.view(), false, f.g_dec.view()); });
+            [&] { sd::backend::matmul<Backend>(f.dense_a.view(), true, f.dy.view(), false, f.g_dec.view()); });
 }
 
 void bias_activate(benchmark::State& state) {
     fixture& f = fixture::get();
     time_op(state, 4.0 * 3 * batch * h, 0, [&] {
-        sd::backend::cuda::bias_activate(f.z.view(), sd::vector_view<const float>{f.b_enc.buffer.data(), h}, sd::activation::relu,
+        sd::backend::bias_activate<sd::backend::cuda>(f.z.view(), sd::vector_view<const float>{f.b_enc.buffer.data(), h}, sd::activation::relu,
                                          f.dense_a.view());
     });
 }
 void activation_backward(benchmark::State& state) {
     fixture& f = fixture::get();
     time_op(state, 4.0 * 3 * batch * h, 0, [&] {
-        sd::backend::cuda::activation_backward(f.dense_a.view(), f.z.view(), f.a.view(), sd::activation::relu, 1e-4f);
+        sd::backend::activation_backward<sd::backend::cuda>(f.dense_a.view(), f.z.view(), f.a.view(), sd::activation::relu, 1e-4f);
     });
 }
 void collect_active(benchmark::State& state) {
     fixture& f = fixture::get();
-    time_op(state, 4.0 * batch * h, 0, [&] { sd::backend::cuda::collect_active<float>(f.a.view(), f.pattern); });
+    time_op(state, 4.0 * batch * h, 0, [&] { sd::backend::collect_active<sd::backend::cuda, float>(f.a.view(), f.pattern); });
     state.counters["pairs/token"] = double(f.pattern.nnz()) / double(batch);
 }
 void sparse_decode(benchmark::State& state) {
     fixture& f = fixture::get();
     time_op(state, 4.0 * (f.pattern.nnz() * (d + 2) + batch * d), 0,
-            [&] { sd::backend::cuda::sparse_decode(f.a.view(), f.pattern, f.w_dec.view(), f.y.view()); });
+            [&] { sd::backend::sparse_decode<sd::backend::cuda>(f.a.view(), f.pattern, f.w_dec.view(), f.y.view()); });
 }
 void sparse_backward(benchmark::State& state) {
     fixture& f = fixture::get();
     time_op(state, 4.0 * (3 * f.pattern.nnz() * d + 2 * h * d), 0, [&] {
-        sd::backend::cuda::sparse_backward(f.a.view(), f.pattern, f.dy.view(), f.w_dec.view(), f.x.view(), 1e-4f, f.g_dec.view(),
+        sd::backend::sparse_backward<sd::backend::cuda>(f.a.view(), f.pattern, f.dy.view(), f.w_dec.view(), f.x.view(), 1e-4f, f.g_dec.view(),
                                            f.g_enc.view());
     });
 }
 void squared_error(benchmark::State& state) {
     fixture& f = fixture::get();
     time_op(state, 4.0 * 3 * batch * d, 0, [&] {
-        benchmark::DoNotOptimize(sd::backend::cuda::squared_error_gradient(f.y.view(), f.x.view(), f.dy.view(), 1e-3f));
+        benchmark::DoNotOptimize(sd::backend::squared_error_gradient<sd::backend::cuda>(f.y.view(), f.x.view(), f.dy.view(), 1e-3f));
     });
 }
 void column_sums(benchmark::State& state) {
     fixture& f = fixture::get();
     time_op(state, 4.0 * batch * d, 0,
-            [&] { sd::backend::cuda::column_sums(f.dy.view(), sd::vector_view<float>{f.b_dec.buffer.data(), d}); });
+            [&] { sd::backend::column_sums<sd::backend::cuda>(f.dy.view(), sd::vector_view<float>{f.b_dec.buffer.data(), d}); });
 }
 void adam(benchmark::State& state) {
     const sd::index_t n = 2 * h * d + h + d;
@@ -131,7 +131,7 @@ void adam(benchmark::State& state) {
     args.constrain = {h * d + h, h, d, sd::decoder_norm::cap};
     time_op(state, 4.0 * 7 * n, 0, [&] {
         ++args.step;
-        sd::backend::cuda::adam_update(p.data(), g.data(), m.data(), v.data(), n, args);
+        sd::backend::adam_update<sd::backend::cuda>(p.data(), g.data(), m.data(), v.data(), n, args);
     });
 }
 

@@ -6,14 +6,13 @@
 //   step/<backend>/<config>/<teacher>          an untrained (dense) student
 //   step_l0_64/<backend>/<config>/<teacher>    b_enc shifted so that ~64 features fire per token: the
 //                                              sparse decoder path (lr 1e-6 so the sparsity stays put)
-//   step_graph/<backend>/<config>/<teacher>    the step replayed from a CUDA graph (cuda_graph_step)
+//   step_graph/<backend>/<config>/<teacher>    the step replayed from a CUDA graph (train_settings::replay_steps)
 //   step/cpu/<config>/<teacher>                the CPU policy on this machine's cores, small configs only
 // Counters: tokens/s, L0, and the achieved TFLOP/s of the dense products (10·d·h per token, plus
 // 4·d·m for a live teacher), as the peer counts them.
 #include <benchmark/benchmark.h>
 #include <sparse_distill.hpp>
 #include <sparse_distill/backend/cuda.hpp>
-#include <sparse_distill/train/cuda_graph_step.cuh>
 
 #include "../shift_to_l0.hpp"
 
@@ -42,11 +41,6 @@ const config configs[] = {
     {"ts2L33M_headline", 1024, 4096, 16384, 4096},
 };
 
-template <class Backend>
-void synchronize() {
-    if constexpr (requires { Backend::synchronize(); }) Backend::synchronize();
-}
-
 template <class Backend, teacher_mode Teacher, step_kind Kind>
 void train_step(benchmark::State& state, config c) {
     using buffer = typename Backend::template buffer<float>;
@@ -61,11 +55,12 @@ void train_step(benchmark::State& state, config c) {
     sd::data::gaussian_source<float>(c.d, 3).next_batch(host_pool);
     if (Kind == step_kind::l0_64) sd_bench::shift_to_l0(student, sd::matrix<float>(host_pool.topRows(std::min<sd::index_t>(c.batch, 512))), 64.0);
     std::vector<buffer> xs, ys;
+    sd::teacher_workspace<float, Backend> teacher_ws;
     for (int i = 0; i < pool_batches; ++i) {
         xs.emplace_back(c.batch * c.d);
         ys.emplace_back(c.batch * c.d);
-        Backend::copy_from_host(host_pool.data() + i * c.batch * c.d, xs[i].data(), c.batch * c.d);
-        teacher.forward(sd::matrix_view<const float>{xs[i].data(), c.batch, c.d}, sd::matrix_view<float>{ys[i].data(), c.batch, c.d});
+        sd::backend::copy_from_host<Backend>(host_pool.data() + i * c.batch * c.d, xs[i].data(), c.batch * c.d);
+        teacher.forward(sd::matrix_view<const float>{xs[i].data(), c.batch, c.d}, sd::matrix_view<float>{ys[i].data(), c.batch, c.d}, teacher_ws);
     }
     const auto x = [&](int i) { return sd::matrix_view<const float>{xs[i % pool_batches].data(), c.batch, c.d}; };
     const auto y = [&](int i) { return sd::matrix_view<float>{ys[i % pool_batches].data(), c.batch, c.d}; };
@@ -78,25 +73,17 @@ void train_step(benchmark::State& state, config c) {
     settings.schedule = {Kind == step_kind::l0_64 ? 1e-6 : 5e-5, 0, 10000, 0.0};
     sd::step_metrics metrics;
     int i = 0;
-    if constexpr (Kind == step_kind::graph) {
-        sd::cuda_graph_step<float, Backend> graph(student, settings);
-        const auto one = [&] {
-            metrics = Teacher == teacher_mode::live ? graph.step(x(i), teacher) : graph.step(x(i), y(i));
-            ++i;
-        };
-        for (int warm = 0; warm < 2 * pool_batches; ++warm) one();  // a plain step and a capture per pool batch
-        for (auto _ : state) one();
-    } else {
-        sd::trainer<float, Backend> trainer(student, nullptr, settings);
-        const auto one = [&] {
-            if constexpr (Teacher == teacher_mode::live) teacher.forward(x(i), y(i));
-            trainer.step_on_batch(x(i), y(i), metrics);
-            ++i;
-        };
-        for (int warm = 0; warm < 3; ++warm) one();
-        for (auto _ : state) one();  // each step waits for its loss, so wall time is device time
-    }
-    synchronize<Backend>();
+    // The graph kind records each pool batch's step once (a plain step, then a capture) and replays it.
+    settings.replay_steps = Kind == step_kind::graph;
+    sd::trainer<float, Backend> trainer(student, teacher, settings);
+    const auto one = [&] {
+        if constexpr (Teacher == teacher_mode::live) trainer.step_on_batch(x(i), metrics);  // the teacher fills y
+        else trainer.step_on_batch(x(i), y(i), metrics);
+        ++i;
+    };
+    for (int warm = 0; warm < (Kind == step_kind::graph ? 2 * pool_batches : 3); ++warm) one();
+    for (auto _ : state) one();  // each step waits for its loss, so wall time is device time
+    sd::backend::synchronize<Backend>();
     const double tokens = double(c.batch) * double(state.iterations());
     state.counters["tokens/s"] = benchmark::Counter(tokens, benchmark::Counter::kIsRate);
     const double flop_per_token = 10.0 * c.d * c.h + (Teacher == teacher_mode::live ? 4.0 * c.d * c.m : 0.0);

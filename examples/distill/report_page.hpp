@@ -20,7 +20,7 @@ inline std::string fmt(double v, const char* format = "%.4g") {
     return buf;
 }
 
-inline std::string setup_text(const options& o) {
+inline std::string setup_text(const shared_options& shared, const planted_options& o) {
     char buf[512];
     std::snprintf(buf, sizeof buf,
                   "Planted data: %lld unit feature directions in R^%lld, each active with probability %g and magnitude "
@@ -29,7 +29,7 @@ inline std::string setup_text(const options& o) {
                   static_cast<long long>(o.data.features), static_cast<long long>(o.data.dim), o.data.probability,
                   o.data.magnitude_min, o.data.magnitude_max, o.data.noise_stddev, o.teacher_act.c_str(),
                   static_cast<long long>(o.d_mlp), static_cast<long long>(o.eval_tokens),
-                  static_cast<unsigned long long>(o.seed));
+                  static_cast<unsigned long long>(shared.common.seed));
     return buf;
 }
 
@@ -110,7 +110,7 @@ inline sd::report::figure recovery_figure(const std::vector<const model_type*>& 
 }  // namespace detail
 
 /// The page for a run: every model's analyses.
-inline sd::report::html_document run_report(const options& o, const result_type& r) {
+inline sd::report::html_document run_report(const shared_options& shared, const planted_options& o, const result_type& r) {
     using namespace sd::report;
     std::vector<const model_type*> models;
     std::vector<analysed_model> analysed, students;
@@ -120,14 +120,14 @@ inline sd::report::html_document run_report(const options& o, const result_type&
         if (!m.spec.sae) students.push_back({m.spec.name, &m.analysis, &m.history});
     }
     html_document doc("sparse_distill: sparse MLP distillation on planted features");
-    doc.paragraph(detail::setup_text(o));
+    doc.paragraph(detail::setup_text(shared, o));
     doc.heading("Summary");
     detail::summary_table(doc, models);
     detail::add(doc, detail::recovery_figure(models));
     doc.heading("Training");
     for (const auto& f : training_curve_figures(analysed)) detail::add(doc, f);
     doc.heading("Decoder similarity (Fig 2)");
-    for (const auto& m : r.models) detail::add(doc, decoder_similarity_figure(m.spec.name, m.analysis, o.threshold));
+    for (const auto& m : r.models) detail::add(doc, decoder_similarity_figure(m.spec.name, m.analysis, shared.common.threshold));
     doc.heading("Encoder similarity (Fig 3)");
     for (const auto& m : r.models)
         if (!m.spec.sae) detail::add(doc, encoder_similarity_figure(m.spec.name, m.analysis));
@@ -155,10 +155,11 @@ inline sd::report::html_document run_report(const options& o, const result_type&
 }
 
 /// The page for a sweep: Fig 5 against λ and a table per λ.
-inline sd::report::html_document sweep_report(const options& o, const std::vector<sd::analysis::l1_sweep_row>& rows) {
+inline sd::report::html_document sweep_report(const shared_options& shared, const planted_options& o,
+                                              const std::vector<sd::analysis::l1_sweep_row>& rows) {
     using namespace sd::report;
     html_document doc("sparse_distill: L1 sweep of the distilled student (Fig 5)");
-    doc.paragraph(detail::setup_text(o));
+    doc.paragraph(detail::setup_text(shared, o));
     for (const auto& f : l1_sweep_figures(rows)) detail::add(doc, f);
     std::vector<std::vector<std::string>> table;
     for (const auto& r : rows)

@@ -1,5 +1,5 @@
 #pragma once
-// Module umbrella: tensors in file form, .npy (whole or streamed by rows) and safetensors readers and writers, model files,
+// Module umbrella: whole text files, tensors in file form, .npy (whole or streamed by rows) and safetensors readers and writers, model files,
 // student export/import (SAELens, sparsify), teacher import from transformer_lens / GPT-2 / GPT-Neo / Llama checkpoints.
 #include "io/error.hpp"
 #include "io/file_pattern.hpp"
@@ -10,3 +10,4 @@
 #include "io/student_export.hpp"
 #include "io/teacher_import.hpp"
 #include "io/tensor_data.hpp"
+#include "io/text_file.hpp"

@@ -8,5 +8,4 @@
 #include "train/trainer.hpp"
 #include "train/progress.hpp"
 #include "train/progress_bar.hpp"
-#include "train/callback_list.hpp"
 #include "train/metrics_log.hpp"

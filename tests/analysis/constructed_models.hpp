@@ -23,7 +23,7 @@ inline copied_model copied_teacher(bool dead_neuron, int copies = 1) {
     m.config.d_in = m.config.d_out = 8;
     m.config.d_sae = h;
     m.config.act = activation::relu;
-    m.config.decoder_constraint = decoder_norm::none;
+    m.config.decoder_norm = decoder_norm::none;
     m.student.w_enc.resize(h, 8);
     m.student.w_dec.resize(h, 8);
     m.student.b_enc.resize(h);
@@ -40,7 +40,7 @@ inline copied_model copied_teacher(bool dead_neuron, int copies = 1) {
 
 /// `tokens` standard normal inputs and the teacher's outputs on them.
 template <class Backend>
-analysis::eval_tokens<double> gaussian_eval(teacher_mlp<double, Backend>& teacher, index_t tokens, std::uint64_t seed = 5) {
+analysis::eval_tokens<double> gaussian_eval(const teacher_mlp<double, Backend>& teacher, index_t tokens, std::uint64_t seed = 5) {
     data::gaussian_source<double> source(teacher.d_model(), seed);
     return analysis::collect_eval_tokens(source, teacher, tokens);
 }

@@ -15,7 +15,7 @@ struct sign_split {
     sign_split() {
         config.d_in = config.d_out = 1;
         config.d_sae = 2;
-        config.decoder_constraint = sd::decoder_norm::none;
+        config.decoder_norm = sd::decoder_norm::none;
         weights.w_enc.resize(2, 1);
         weights.w_enc << 1, -1;
         weights.w_dec.resize(2, 1);

@@ -200,7 +200,7 @@ TEST_CASE("a SwiGLU teacher: decoders against W_out rows, encoders against both 
     sd::student_config c;
     c.d_in = c.d_out = 8;
     c.d_sae = 5;
-    c.decoder_constraint = sd::decoder_norm::none;
+    c.decoder_norm = sd::decoder_norm::none;
     sd::student_weights<double> sw;
     sw.w_enc = tw.w_up;
     sw.w_dec = tw.w_out;

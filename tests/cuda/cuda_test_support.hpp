@@ -29,13 +29,13 @@ struct device_matrix {
 
     device_matrix(index_t r, index_t c) : buffer(r * c), rows(r), cols(c) {}
     explicit device_matrix(const sd::matrix<Scalar>& host) : device_matrix(host.rows(), host.cols()) {
-        Backend::copy_from_host(host.data(), buffer.data(), host.size());
+        sd::backend::copy_from_host<Backend>(host.data(), buffer.data(), host.size());
     }
     sd::matrix_view<Scalar> view() { return {buffer.data(), rows, cols}; }
     sd::vector_view<Scalar> vector() { return {buffer.data(), rows * cols}; }
     sd::matrix<Scalar> host() const {
         sd::matrix<Scalar> m(rows, cols);
-        Backend::copy_to_host(buffer.data(), m.data(), m.size());
+        sd::backend::copy_to_host<Backend>(buffer.data(), m.data(), m.size());
         return m;
     }
 };

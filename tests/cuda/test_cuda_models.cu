@@ -5,7 +5,6 @@
 #include "cuda_test_support.hpp"
 #include "../train/reference_train_step.hpp"
 
-#include <sparse_distill/train/cuda_graph_step.cuh>
 
 #include <cmath>
 #include <vector>
@@ -19,7 +18,7 @@ sd::student_config small_student(sd::activation act, sd::pre_bias pre, double sp
     c.d_in = c.d_out = 24;
     c.d_sae = 96;
     c.act = act;
-    c.input_bias = pre;
+    c.pre_bias = pre;
     c.sparse_below_density = sparse_below;
     return c;
 }
@@ -49,13 +48,13 @@ template <class Scalar, class Backend>
 std::pair<sd::loss_terms, std::vector<Scalar>> gradients_of(sd::student_mlp<Scalar, Backend>& student, const sd::matrix<Scalar>& x,
                                                            const sd::matrix<Scalar>& y, const sd::loss_settings& loss) {
     typename Backend::template buffer<Scalar> dx(x.size()), dy(y.size());
-    Backend::copy_from_host(x.data(), dx.data(), x.size());
-    Backend::copy_from_host(y.data(), dy.data(), y.size());
+    sd::backend::copy_from_host<Backend>(x.data(), dx.data(), x.size());
+    sd::backend::copy_from_host<Backend>(y.data(), dy.data(), y.size());
     sd::student_workspace<Scalar, Backend> ws;
     const sd::loss_terms terms = sd::loss_and_gradients(student, sd::matrix_view<const Scalar>{dx.data(), x.rows(), x.cols()},
                                                         sd::matrix_view<const Scalar>{dy.data(), y.rows(), y.cols()}, loss, ws);
     std::vector<Scalar> g(static_cast<std::size_t>(student.parameter_count()));
-    Backend::copy_to_host(student.gradients(), g.data(), student.parameter_count());
+    sd::backend::copy_to_host<Backend>(student.gradients(), g.data(), student.parameter_count());
     return {terms, g};
 }
 
@@ -109,7 +108,7 @@ TEST_CASE("cuda: gradients match finite differences on the GPU in double (dense 
             loss.l1_coeff = 0.02;
             const std::vector<double> analytic = gradients_of(student, x, y, loss).second;
             std::vector<double> params(static_cast<std::size_t>(student.parameter_count()));
-            sd::backend::cuda::copy_to_host(student.parameters(), params.data(), student.parameter_count());
+            sd::backend::copy_to_host<sd::backend::cuda>(student.parameters(), params.data(), student.parameter_count());
             const double eps = 1e-6;
             double worst = 0;
             for (std::size_t i = 0; i < params.size(); i += 7) {  // every 7th parameter covers each block
@@ -117,10 +116,10 @@ TEST_CASE("cuda: gradients match finite differences on the GPU in double (dense 
                 double value[2];
                 for (int side = 0; side < 2; ++side) {
                     const double shifted = saved + (side == 0 ? eps : -eps);
-                    sd::backend::cuda::copy_from_host(&shifted, student.parameters() + i, 1);
+                    sd::backend::copy_from_host<sd::backend::cuda>(&shifted, student.parameters() + i, 1);
                     value[side] = gradients_of(student, x, y, loss).first.loss;
                 }
-                sd::backend::cuda::copy_from_host(&saved, student.parameters() + i, 1);
+                sd::backend::copy_from_host<sd::backend::cuda>(&saved, student.parameters() + i, 1);
                 const double numeric = (value[0] - value[1]) / (2 * eps);
                 worst = std::max(worst, std::abs(numeric - analytic[i]) / std::max(1.0, std::abs(analytic[i])));
             }
@@ -162,7 +161,7 @@ sd::student_weights<Scalar> ten_steps(const sd::mlp_weights<Scalar>& teacher_wei
     ts.schedule.lr = 1e-3;
     ts.adam.weight_decay = 1e-2;
     sd::data::gaussian_source<Scalar> source(c.d_in, 22);
-    sd::trainer<Scalar, Backend> trainer(student, &teacher, ts);
+    sd::trainer<Scalar, Backend> trainer(student, teacher, ts);
     trainer.run(source);
     return student.weights();
 }
@@ -215,7 +214,7 @@ TEST_CASE_TEMPLATE("cuda: reference train_step (needs shared/data): 3 steps on t
     sd_test::check_reference_train_step<Scalar, sd::backend::cuda>(std::is_same_v<Scalar, double> ? 1e-9 : 1e-4);
 }
 
-TEST_CASE("cuda: steps replayed from a CUDA graph equal plain steps bit for bit (given targets and a live teacher)") {
+TEST_CASE("cuda: steps replayed from a CUDA graph (replay_steps) equal plain steps bit for bit (given targets and a live teacher)") {
     sd::student_config c;
     c.d_in = c.d_out = 64;
     c.d_sae = 256;
@@ -233,26 +232,35 @@ TEST_CASE("cuda: steps replayed from a CUDA graph equal plain steps bit for bit 
         sd::teacher_mlp<float, sd::backend::cuda> teacher(tw);
         // A pool of two batches, as a benchmark rotates them: one graph each.
         std::vector<device_matrix<float>> xs, ys;
+        sd::teacher_workspace<float, sd::backend::cuda> teacher_ws;
         for (int i = 0; i < 2; ++i) {
             xs.emplace_back(random_matrix<float>(128, 64, 40 + i));
             ys.emplace_back(128, 64);
-            teacher.forward(sd::matrix_view<const float>(xs[i].view()), ys[i].view());
+            teacher.forward(sd::matrix_view<const float>(xs[i].view()), ys[i].view(), teacher_ws);
         }
         sd::student_mlp<float, sd::backend::cuda> plain(c, 5), graphed(c, 5);
-        sd::trainer<float, sd::backend::cuda> trainer(plain, nullptr, ts);
-        sd::cuda_graph_step<float, sd::backend::cuda> graph(graphed, ts);
+        sd::trainer<float, sd::backend::cuda> trainer(plain, ts);
+        sd::train_settings replayed = ts;
+        replayed.replay_steps = true;
+        sd::trainer<float, sd::backend::cuda> graph(graphed, teacher, replayed);
+        const auto graph_step = [&](int i) {
+            sd::step_metrics m;
+            if (live_teacher) graph.step_on_batch(xs[i].view(), m);  // the teacher runs inside the graph
+            else graph.step_on_batch(xs[i].view(), ys[i].view(), m);
+            return m;
+        };
         for (int step = 0; step < 8; ++step) {
             CAPTURE(step);
             const int i = step % 2;
             sd::step_metrics expected;
             trainer.step_on_batch(xs[i].view(), ys[i].view(), expected);
-            const sd::step_metrics got = live_teacher ? graph.step(xs[i].view(), teacher) : graph.step(xs[i].view(), ys[i].view());
+            const sd::step_metrics got = graph_step(i);
             CHECK(got.step == expected.step);
             CHECK(got.lr == expected.lr);
             CHECK(got.terms.loss == expected.terms.loss);
             CHECK(got.terms.l0 == expected.terms.l0);
         }
-        CHECK(graph.graphs() == 2);
+        CHECK(graph.captured_steps() == 2);
         // Device memory allocated and freed outside the graph (a bigger host-convenience forward grows the
         // scratch): the graphs must be captured again, not replayed over freed addresses.
         (void)graphed.predict(random_matrix<float>(700, 64, 77));
@@ -260,7 +268,7 @@ TEST_CASE("cuda: steps replayed from a CUDA graph equal plain steps bit for bit 
             const int i = step % 2;
             sd::step_metrics expected;
             trainer.step_on_batch(xs[i].view(), ys[i].view(), expected);
-            const sd::step_metrics got = live_teacher ? graph.step(xs[i].view(), teacher) : graph.step(xs[i].view(), ys[i].view());
+            const sd::step_metrics got = graph_step(i);
             CHECK(got.terms.loss == expected.terms.loss);
         }
         const sd::student_weights<float> a = plain.weights(), b = graphed.weights();
@@ -279,10 +287,8 @@ TEST_CASE("cuda: a batch of the wrong shape is refused with a message") {
     sd::train_settings ts;
     ts.batch_size = 4;
     ts.tokens = 40;
-    sd::cuda_graph_step<float, sd::backend::cuda> graph(student, ts);
     device_matrix<float> x(5, 8), y(5, 8);
-    CHECK_THROWS_WITH_AS(graph.step(x.view(), y.view()), doctest::Contains("5 rows"), std::invalid_argument);
-    sd::trainer<float, sd::backend::cuda> trainer(student, nullptr, ts);
+    sd::trainer<float, sd::backend::cuda> trainer(student, ts);
     sd::step_metrics m;
     CHECK_THROWS_WITH_AS(trainer.step_on_batch(x.view(), y.view(), m), doctest::Contains("5 rows"), std::invalid_argument);
 }

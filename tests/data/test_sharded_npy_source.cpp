@@ -409,8 +409,8 @@ TEST_CASE("sharded_npy_source trains like the same rows in memory") {
     sd::student_mlp<double> from_shards(config, 3), from_memory(config, 3);
     sd::data::sharded_npy_source<double> shard_source(shards.inputs_only(), {});
     sd::data::matrix_source<double> memory_source(all, /*cycle=*/true);
-    const auto a = sd::trainer<double>(from_shards, &teacher, settings).run(shard_source);
-    const auto b = sd::trainer<double>(from_memory, &teacher, settings).run(memory_source);
+    const auto a = sd::trainer<double>(from_shards, teacher, settings).run(shard_source);
+    const auto b = sd::trainer<double>(from_memory, teacher, settings).run(memory_source);
     CHECK(a.steps == 9);
     CHECK(b.steps == 9);
     CHECK(from_shards.weights().w_enc == from_memory.weights().w_enc);
@@ -423,7 +423,7 @@ TEST_CASE("sharded_npy_source trains like the same rows in memory") {
     sd::student_mlp<double> sae(config, 4);
     sd::data::sharded_npy_source<double, true> pairs(
         {shards.files.inputs, shards.files.inputs, {}}, sd::data::sharded_npy_settings{4, 1, true, true});
-    CHECK(sd::trainer<double>(sae, nullptr, settings).run(pairs).steps == 9);
+    CHECK(sd::trainer<double>(sae, settings).run(pairs).steps == 9);
 }
 
 TEST_CASE("sharded_npy_source takes its shard list from a file pattern") {

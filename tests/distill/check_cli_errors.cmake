@@ -1,7 +1,8 @@
 # Bad flags and impossible values must give a clear message and a non-zero exit (2 for settings, 1
 # for files), never a crash: each case runs `distill` and checks its exit code and its message.
 #
-#   cmake -DDISTILL=<distill executable> -DWORK_DIR=<dir> [-DSHARED_DATA=<../shared/data>] -P check_cli_errors.cmake
+#   cmake -DDISTILL=<distill executable> -DWORK_DIR=<dir> [-DSHARED_DATA=<../shared/data>] [-DDISTILL_HAS_CUDA=ON]
+#         -P check_cli_errors.cmake
 cmake_minimum_required(VERSION 3.21)
 
 set(failures "")
@@ -21,6 +22,14 @@ endfunction()
 set(out "${WORK_DIR}/cli_errors")
 expect(0 "--l1-reduction" --help)
 expect(0 "--l1-values" sweep --help)
+expect(0 "the default" run --help)
+expect(2 "--backend" --backend tpu -o ${out})
+if(NOT DISTILL_HAS_CUDA)
+  # A build without CUDA names the build option that adds it, on every subcommand.
+  expect(2 "built without CUDA; configure with -DSD_ENABLE_CUDA=ON" --backend cuda -o ${out})
+  expect(2 "-DSD_ENABLE_CUDA=ON" sweep --backend cuda_tf32 --l1-values 0.1 -o ${out})
+  expect(2 "-DSD_ENABLE_CUDA=ON" train --backend cuda_bf16 --teacher ${CMAKE_CURRENT_LIST_FILE} --inputs ${CMAKE_CURRENT_LIST_FILE} -o ${out})
+endif()
 expect(2 "--no-such-flag" --no-such-flag)
 expect(2 "--probability" --probability 2 -o ${out})
 expect(2 "--d-sae" --d-sae -5 -o ${out})
@@ -28,7 +37,7 @@ expect(2 "--act" --act tanh -o ${out})
 expect(2 "--tokens" --tokens abc -o ${out})
 expect(2 "tokens \\(10\\) must be at least one batch" --tokens 10 --batch 256 --no-sae --no-gelu-student -o ${out})
 expect(2 "magnitudes must satisfy" --magnitude-min 2 --magnitude-max 1 -o ${out})
-expect(2 "tied_decoder" --input-bias tied_decoder --no-biases -o ${out})
+expect(2 "tied_decoder" --pre-bias tied_decoder --no-biases -o ${out})
 expect(2 "--l1-values" sweep --l1-values 0.1,-1 -o ${out})
 expect(2 "--threads" --threads 100000 -o ${out})
 expect(2 "--seed" --seed -1 -o ${out})
@@ -57,7 +66,7 @@ expect(2 "--steps" train --teacher ${a_file} --inputs ${a_file} --steps 0 ${trai
 expect(2 "--save-format saelens: SAELens transcoders apply ReLU: a gelu student cannot be written"
        --act gelu train --teacher ${a_file} --inputs ${a_file} --save ${out}/s ${train_out})
 expect(2 "--save-format sparsify: .*learned pre-bias"
-       --input-bias learned train --teacher ${a_file} --inputs ${a_file} --save ${out}/s --save-format sparsify ${train_out})
+       --pre-bias learned train --teacher ${a_file} --inputs ${a_file} --save ${out}/s --save-format sparsify ${train_out})
 expect(2 "--act gelu conflicts with --init-student" --act gelu train --teacher ${a_file} --inputs ${a_file} --init-student ${a_file} ${train_out})
 expect(1 "a_file: header length: header of [0-9]+ bytes" train --teacher ${a_file} --inputs ${a_file} ${train_out})
 expect(1 "does-not-exist.safetensors" train --teacher ${WORK_DIR}/does-not-exist.safetensors --inputs ${a_file} ${train_out})
@@ -89,7 +98,7 @@ if(EXISTS "${stories}/stories260K.bin" AND EXISTS "${SHARED_DATA}/tinystories/ti
   expect(2 "listed twice" ${lm_args} ${text} --layers 1,1 -o ${out}/lm)
   expect(2 "window must be 2..512" ${lm_args} ${text} --window 600 -o ${out}/lm)
   expect(2 "held-out windows" ${lm_args} --text ${WORK_DIR}/tiny.txt -o ${out}/lm)
-  expect(2 "tied_decoder" ${lm_args} ${text} --input-bias tied_decoder --no-biases -o ${out}/lm)
+  expect(2 "tied_decoder" ${lm_args} ${text} --pre-bias tied_decoder --no-biases -o ${out}/lm)
   expect(1 "tok512|file|token" lm --checkpoint ${stories}/tok512.bin --tokenizer ${stories}/tok512.bin ${text} -o ${out}/lm)
   if(EXISTS "${out}/lm")
     set(failures "${failures}\n  a bad lm invocation created its output folder")

@@ -21,7 +21,7 @@ file(REMOVE_RECURSE "${WORK_DIR}")
 
 # The reference config (expected.json "config") as flags.
 set(config -q --log-every 1 --batch 32 --l1 0.001 --l1-reduction batch_mean --lr 0.01 --beta1 0.9 --beta2 0.999
-    --eps 1e-8 --weight-decay 0.01 --decay-mode decoupled --warmup 1 --lr-min-ratio 0.1 --decoder-norm cap --teacher-act gelu)
+    --eps 1e-8 --weight-decay 0.01 --weight-decay-mode decoupled --warmup 1 --lr-min-ratio 0.1 --decoder-norm cap --teacher-act gelu)
 
 function(run_distill label)
   execute_process(COMMAND "${DISTILL}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)

@@ -4,27 +4,17 @@
 #include <sparse_distill/experiments/lm_distillation.hpp>
 #include <sparse_distill/lm.hpp>
 
-#include <fstream>
-#include <sstream>
-
 #include "support/shared_data.hpp"
 
 namespace sd = sparse_distill;
 
 namespace {
-std::string read_all(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 /// stories260K, its tokenizer and the TinyStories text from the shared data.
 struct stories {
     std::filesystem::path dir = sd_test::shared_data_dir();
     sd::lm::transformer model{sd::lm::read_llama2c_checkpoint(dir / "stories260K/stories260K.bin")};
     sd::lm::tokenizer tok = sd::lm::tokenizer::read(dir / "stories260K/tok512.bin");
-    std::string text = read_all(dir / "tinystories/tinystories_train_head.txt");
+    std::string text = sd::io::read_text_file(dir / "tinystories/tinystories_train_head.txt");
 };
 }  // namespace
 

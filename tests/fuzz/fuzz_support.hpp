@@ -1,8 +1,7 @@
 #pragma once
 // Shared by the parser fuzz targets: scratch files for the file-based readers and the checks a
 // successfully parsed tensor must pass. A failed check aborts, which libFuzzer records as a crash.
-#include <sparse_distill/io/detail/shape.hpp>
-#include <sparse_distill/io/tensor_data.hpp>
+#include <sparse_distill/io/tensor_data.hpp>  // and its internal shape helpers, which the checks use
 
 #include <cstdint>
 #include <cstdio>

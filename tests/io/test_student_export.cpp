@@ -74,7 +74,7 @@ TEST_CASE_TEMPLATE("student export: SAELens folder round trip is bit for bit", S
     CHECK(back.config.d_sae == 7);
     CHECK(back.config.d_out == 3);
     CHECK(back.config.act == sd::activation::relu);
-    CHECK(back.config.input_bias == sd::pre_bias::none);
+    CHECK(back.config.pre_bias == sd::pre_bias::none);
     check_bit_equal(w, back.weights);
     // The weights file named directly is read with its folder's cfg.json.
     check_bit_equal(w, sd::io::read_student<Scalar>(tmp / "sae/sae_weights.safetensors").weights);
@@ -92,14 +92,14 @@ TEST_CASE_TEMPLATE("student export: sparsify folder round trip is bit for bit", 
     CHECK(back.config.d_in == 4);
     CHECK(back.config.d_sae == 6);
     CHECK(back.config.d_out == 4);
-    CHECK(back.config.input_bias == sd::pre_bias::none);
+    CHECK(back.config.pre_bias == sd::pre_bias::none);
     check_bit_equal(w, back.weights);
 }
 
 TEST_CASE_TEMPLATE("student export: a b_dec-centred student (tied_decoder) round trips in both formats", Scalar, float, double) {
     sd_test::temp_dir tmp("sd_export");
     auto c = config(4, 6, 4);
-    c.input_bias = sd::pre_bias::tied_decoder;
+    c.pre_bias = sd::pre_bias::tied_decoder;
     const auto w = random_weights<Scalar>(c);
     sd::io::write_student(tmp / "sae", sd::io::student_format::saelens, c, w);
     sd::io::write_student(tmp / "coder", sd::io::student_format::sparsify, c, w);
@@ -111,7 +111,7 @@ TEST_CASE_TEMPLATE("student export: a b_dec-centred student (tied_decoder) round
     for (const char* name : {"sae", "coder"}) {
         CAPTURE(name);
         const auto back = sd::io::read_student<Scalar>(tmp / name);
-        CHECK(back.config.input_bias == sd::pre_bias::tied_decoder);
+        CHECK(back.config.pre_bias == sd::pre_bias::tied_decoder);
         check_bit_equal(w, back.weights);
     }
 }
@@ -193,6 +193,9 @@ TEST_CASE_TEMPLATE("student export: cfg.json holds the SAELens v6 and sparsify f
     CHECK(cfg["metadata"]["model_name"] == "stories260K");
     CHECK(cfg["metadata"]["hook_name"] == "blocks.1.ln2.hook_normalized");
     CHECK(cfg["metadata"]["hook_name_out"] == "blocks.1.hook_mlp_out");
+    // Our own record of the student, under the keys of checkpoints and metrics.json (student_config's to_json).
+    CHECK(cfg["metadata"]["sparse_distill"]["student"] == nlohmann::json(c));
+    CHECK(cfg["metadata"]["sparse_distill"]["student"]["decoder_norm"] == "cap");
     const auto weights = sd::io::read_safetensors(tmp / "sae/sae_weights.safetensors");
     CHECK(weights.at("W_enc").type == (std::is_same_v<Scalar, float> ? sd::io::dtype::f32 : sd::io::dtype::f64));
 
@@ -222,7 +225,7 @@ TEST_CASE("student export: students a format cannot hold are refused with a mess
     }
 
     auto learned = config(4, 6, 4);
-    learned.input_bias = sd::pre_bias::learned;
+    learned.pre_bias = sd::pre_bias::learned;
     auto lw = random_weights<double>(learned);
     lw.b_pre = sd::vector<double>::Random(4);
     CHECK(sd_test::thrown_message<sd::io::io_error>([&] { sd::io::write_student(tmp / "pre", sd::io::student_format::saelens, learned, lw); })

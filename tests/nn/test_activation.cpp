@@ -71,7 +71,7 @@ TEST_CASE("the CPU's vectorised GELU never fires for z ≤ 0 in float (Eigen's e
     for (const sd::activation act : {sd::activation::gelu, sd::activation::gelu_tanh, sd::activation::silu}) {
         CAPTURE(sd::to_string(act));
         sd::matrix<float> zc = z;
-        const auto sums = sd::backend::cpu::bias_activate(sd::view(zc), sd::vector_view<const float>{}, act, sd::view(a));
+        const auto sums = sd::backend::bias_activate<sd::backend::cpu>(sd::view(zc), sd::vector_view<const float>{}, act, sd::view(a));
         CHECK(sums.positive_count == 0);
         CHECK((a.array() <= 0.0f).all());
     }

@@ -74,21 +74,21 @@ gradient_check_result check_gradients(const sd::student_config& config, const sd
 TEST_CASE("student backward matches central finite differences (double)") {
     for (const sd::activation act : {sd::activation::relu, sd::activation::gelu, sd::activation::gelu_tanh})
         for (const sd::l1_reduction reduction : {sd::l1_reduction::batch_mean, sd::l1_reduction::batch_sum})
-            for (const sd::pre_bias input_bias : {sd::pre_bias::none, sd::pre_bias::learned, sd::pre_bias::tied_decoder})
+            for (const sd::pre_bias pre : {sd::pre_bias::none, sd::pre_bias::learned, sd::pre_bias::tied_decoder})
                 for (const bool biases : {true, false}) {
-                    if (input_bias == sd::pre_bias::tied_decoder && !biases) continue;
+                    if (pre == sd::pre_bias::tied_decoder && !biases) continue;
                     sd::student_config config;
                     config.d_in = config.d_out = 5;
                     config.d_sae = 9;
                     config.act = act;
                     config.biases = biases;
-                    config.input_bias = input_bias;
+                    config.pre_bias = pre;
                     sd::loss_settings loss;
                     loss.l1_coeff = 0.05;
-                    loss.reduction = reduction;
+                    loss.l1_reduction = reduction;
                     CAPTURE(sd::to_string(act));
                     CAPTURE(sd::to_string(reduction));
-                    CAPTURE(sd::to_string(input_bias));
+                    CAPTURE(sd::to_string(pre));
                     CAPTURE(biases);
                     const gradient_check_result r = check_gradients(config, loss);
                     CAPTURE(r.worst_parameter);
@@ -103,7 +103,7 @@ TEST_CASE("student backward: a rectangular student (d_in != d_out) also checks o
     config.d_out = 6;
     config.d_sae = 7;
     config.act = sd::activation::gelu;
-    config.input_bias = sd::pre_bias::learned;
+    config.pre_bias = sd::pre_bias::learned;
     sd::loss_settings loss;
     loss.l1_coeff = 0.02;
     // The teacher in check_gradients maps d_in → d_in; build this case by hand instead.

@@ -66,9 +66,9 @@ TEST_CASE_TEMPLATE("sparse and dense paths agree: biases, no biases, learned and
     c.biases = false;
     check_paths_agree<Scalar>(c, tolerance);
     c.biases = true;
-    c.input_bias = sd::pre_bias::learned;
+    c.pre_bias = sd::pre_bias::learned;
     check_paths_agree<Scalar>(c, tolerance);
-    c.input_bias = sd::pre_bias::tied_decoder;
+    c.pre_bias = sd::pre_bias::tied_decoder;
     check_paths_agree<Scalar>(c, tolerance);
 }
 

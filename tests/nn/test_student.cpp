@@ -40,7 +40,7 @@ TEST_CASE("decoder constraint modes: cap, unit, none") {
         0.3, 0.4, 0,      // norm 0.5
         0, 0, 0;          // zero row
     for (const sd::decoder_norm mode : {sd::decoder_norm::cap, sd::decoder_norm::unit, sd::decoder_norm::none}) {
-        c.decoder_constraint = mode;
+        c.decoder_norm = mode;
         sd::student_mlp<double> s(c, w);
         s.apply_decoder_constraint();
         const sd::vector<double> n = s.weights().w_dec.rowwise().norm();
@@ -57,7 +57,7 @@ TEST_CASE("forward pass equals the formula, with and without pre-bias") {
     c.d_in = c.d_out = 4;
     c.d_sae = 6;
     c.init = sd::student_init::linear_default;
-    c.input_bias = sd::pre_bias::learned;
+    c.pre_bias = sd::pre_bias::learned;
     sd::student_mlp<double> s(c, 5);
     sd::student_weights<double> w = s.weights();
     w.b_pre << 0.1, -0.2, 0.3, 0.0;

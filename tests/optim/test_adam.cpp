@@ -9,7 +9,7 @@ namespace {
 void two_steps(sdo::weight_decay_mode mode, double expected_after_1[2], double expected_after_2[2]) {
     sdo::adam settings;
     settings.weight_decay = 0.01;
-    settings.decay_mode = mode;
+    settings.weight_decay_mode = mode;
     sdo::adam_state<double> state;
     double theta[2] = {1.0, -2.0};
     const double g1[2] = {0.5, 0.1}, g2[2] = {-0.25, 0.3};

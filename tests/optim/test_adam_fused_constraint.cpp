@@ -24,10 +24,10 @@ TEST_CASE_TEMPLATE("adam: the fused decoder constraint equals update then constr
         for (std::int64_t step = 1; step <= 3; ++step) {
             args.step = step;
             args.constrain = {};
-            sd::backend::cpu::adam_update(separate.data(), grads.data(), m1.data(), v1.data(), n, args);
-            sd::backend::cpu::constrain_rows(sd::matrix_view<Scalar>{separate.data() + lead, rows, cols}, mode);
+            sd::backend::adam_update<sd::backend::cpu>(separate.data(), grads.data(), m1.data(), v1.data(), n, args);
+            sd::backend::constrain_rows<sd::backend::cpu>(sd::matrix_view<Scalar>{separate.data() + lead, rows, cols}, mode);
             args.constrain = {lead, rows, cols, mode};
-            sd::backend::cpu::adam_update(fused.data(), grads.data(), m2.data(), v2.data(), n, args);
+            sd::backend::adam_update<sd::backend::cpu>(fused.data(), grads.data(), m2.data(), v2.data(), n, args);
         }
         CHECK(fused == separate);
         CHECK(m2 == m1);
@@ -46,6 +46,6 @@ TEST_CASE("adam: constrained rows outside the buffer are refused") {
     std::vector<float> p(20), g(20), m(20), v(20);
     sd::optim::adam_update_args args;
     args.constrain = {10, 3, 5, sd::decoder_norm::cap};  // rows end at 25 > 20
-    CHECK_THROWS_WITH_AS(sd::backend::cpu::adam_update(p.data(), g.data(), m.data(), v.data(), 20, args),
+    CHECK_THROWS_WITH_AS(sd::backend::adam_update<sd::backend::cpu>(p.data(), g.data(), m.data(), v.data(), 20, args),
                          doctest::Contains("outside the parameter buffer"), std::invalid_argument);
 }

@@ -39,7 +39,7 @@ void check_reference_train_step(double tolerance) {
     sc.d_in = sc.d_out = c["d_model"].get<sd::index_t>();
     sc.d_sae = c["d_sae"].get<sd::index_t>();
     sc.act = sd::parse_activation(c["student_act"].get<std::string>());
-    sc.decoder_constraint = sd::parse_decoder_norm(c["decoder_norm"].get<std::string>());
+    sc.decoder_norm = sd::parse_decoder_norm(c["decoder_norm"].get<std::string>());
     sd::student_mlp<Scalar, Backend> student(
         sc, sd::io::student_weights_from_saelens<Scalar>(sd::io::read_safetensors(dir / "student_init.safetensors")));
 
@@ -47,17 +47,17 @@ void check_reference_train_step(double tolerance) {
     ts.batch_size = c["batch"].get<sd::index_t>();
     ts.tokens = c["steps"].get<std::int64_t>() * ts.batch_size;
     ts.loss.l1_coeff = c["l1_coeff"].get<double>();
-    ts.loss.reduction = sd::parse_l1_reduction(c["l1_reduction"].get<std::string>());
+    ts.loss.l1_reduction = sd::parse_l1_reduction(c["l1_reduction"].get<std::string>());
     ts.adam.beta1 = c["betas"][0].get<double>();
     ts.adam.beta2 = c["betas"][1].get<double>();
     ts.adam.eps = c["eps"].get<double>();
     ts.adam.weight_decay = c["weight_decay"].get<double>();
-    ts.adam.decay_mode = sd::optim::parse_weight_decay_mode(c["weight_decay_mode"].get<std::string>());
+    ts.adam.weight_decay_mode = sd::optim::parse_weight_decay_mode(c["weight_decay_mode"].get<std::string>());
     ts.schedule = {c["lr"].get<double>(), c["warmup_steps"].get<std::int64_t>(), c["total_steps"].get<std::int64_t>(),
                    c["lr_min_ratio"].get<double>()};
 
     sd::data::matrix_source<Scalar> source(sd::io::to_matrix<Scalar>(sd::io::read_npy(dir / "inputs.npy"), "inputs.npy"));
-    sd::trainer<Scalar, Backend> trainer(student, &teacher, ts);
+    sd::trainer<Scalar, Backend> trainer(student, teacher, ts);
     const double tol = tolerance;
 
     for (int step = 1; step <= c["steps"].get<int>(); ++step) {

@@ -1,4 +1,4 @@
-// The callback helpers: callback_list forwards every hook, jsonl_log writes parseable lines,
+// The callback helpers: trainer::run forwards every hook to any number of callbacks, jsonl_log writes parseable lines,
 // progress_bar prints plain lines (rate-limited) when not on a terminal.
 #include <doctest/doctest.h>
 #include <sparse_distill.hpp>
@@ -37,29 +37,33 @@ struct tiny_run {
         settings.tokens = 16 * 10;
         settings.callback_every = 3;
     }
-    template <class C>
-    sd::train_summary run(C&& callbacks) {
+    template <class... C>
+    sd::train_summary run(C&&... callbacks) {
         sd::student_mlp<double> student(config, 2);
-        sd::trainer<double> t(student, &teacher, settings);
+        sd::trainer<double> t(student, teacher, settings);
         sd::data::gaussian_source<double> source(4, 3);
-        return t.run(source, std::forward<C>(callbacks));
+        return t.run(source, std::forward<C>(callbacks)...);
     }
 };
 }  // namespace
 
-TEST_CASE("callback_list forwards on_step, should_stop and on_finish to members that have them") {
+TEST_CASE("trainer::run forwards on_step, should_stop and on_finish to every callback that has them") {
     tiny_run r;
     counting a;
     only_steps b;
-    r.run(sd::callback_list<counting&, only_steps&>(a, b));
+    r.run(a, b);
     CHECK(a.steps == 4);  // steps 3, 6, 9 and the last (10)
     CHECK(b.steps == 4);
     CHECK(a.finishes == 1);
     counting stopper;
     stopper.stop = true;
-    const auto summary = r.run(sd::callback_list<only_steps, counting&>(only_steps{}, stopper));
+    only_steps first;
+    const auto summary = r.run(first, stopper);  // any callback's should_stop ends the run
     CHECK(summary.steps == 1);
     CHECK(summary.stopped_early);
+    CHECK(first.steps == 0);  // step 1 is not a reported step (callback_every = 3), yet should_stop is asked after it
+    CHECK(r.run().steps == 10);  // no callback at all
+    CHECK(r.run(sd::no_callbacks{}, b).steps == 10);  // temporaries are fine
 }
 
 TEST_CASE("jsonl_log writes one parseable JSON object per reported step") {

@@ -89,11 +89,14 @@ void check_identical(const final_state<Scalar>& resumed, const final_state<Scala
 template <class Scalar, class MakeSource>
 void check_resume_is_bit_identical(MakeSource make_source, bool with_teacher, std::int64_t k) {
     sd::teacher_mlp<Scalar> teacher(sd::random_mlp_weights<Scalar>(d, 48, sd::activation::gelu, 21));
-    sd::teacher_mlp<Scalar>* teacher_used = with_teacher ? &teacher : nullptr;
+    // With a teacher the source gives inputs; without one it gives (input, target) pairs.
+    const auto make_trainer = [&](sd::student_mlp<Scalar>& student, const sd::train_settings& settings) {
+        return with_teacher ? sd::trainer<Scalar>(student, teacher, settings) : sd::trainer<Scalar>(student, settings);
+    };
 
     sd::student_mlp<Scalar> straight_student(resume_student(), 3);
     auto straight_source = make_source();
-    sd::trainer<Scalar> straight_trainer(straight_student, teacher_used, resume_settings(2 * k));
+    sd::trainer<Scalar> straight_trainer = make_trainer(straight_student, resume_settings(2 * k));
     const sd::train_summary straight_summary = straight_trainer.run(straight_source);
     const auto straight = state_of<Scalar>(straight_trainer, straight_student, straight_source, straight_summary);
     REQUIRE(straight_summary.steps == 2 * k);
@@ -104,7 +107,7 @@ void check_resume_is_bit_identical(MakeSource make_source, bool with_teacher, st
         auto source = make_source();
         sd::train_settings s = resume_settings(2 * k, dir.path);
         s.checkpoint.every = k;
-        sd::trainer<Scalar> first_half(student, teacher_used, s);
+        sd::trainer<Scalar> first_half = make_trainer(student, s);
         const sd::train_summary half = first_half.run(source, stop_after{k});
         REQUIRE(half.steps == k);
         REQUIRE(half.stopped_early);
@@ -118,7 +121,7 @@ void check_resume_is_bit_identical(MakeSource make_source, bool with_teacher, st
     auto source = make_source();
     sd::train_settings s = resume_settings(2 * k, dir.path);
     s.checkpoint.resume = true;
-    sd::trainer<Scalar> second_half(student, teacher_used, s);
+    sd::trainer<Scalar> second_half = make_trainer(student, s);
     const sd::train_summary rest = second_half.run(source);
     check_identical(state_of<Scalar>(second_half, student, source, rest), straight);
     CHECK(sd::read_checkpoint<Scalar>(sd::checkpoint_file(dir.path)).step == 2 * k);
@@ -165,7 +168,7 @@ TEST_CASE("a checkpoint holds the step, tokens, weights, Adam moments, source po
             steps_on_disk.push_back(std::filesystem::exists(file) ? sd::read_checkpoint<float>(file).step : -1);
         }
     } watch{sd::checkpoint_file(dir.path), {}};
-    sd::trainer<float> trainer(student, &teacher, s);
+    sd::trainer<float> trainer(student, teacher, s);
     const sd::train_summary summary = trainer.run(source, watch);
     // Written at steps 5 and 10 (every 5) and at the end (12).
     CHECK(watch.steps_on_disk == std::vector<std::int64_t>{-1, -1, -1, -1, 5, 5, 5, 5, 5, 10, 10, 10});
@@ -196,7 +199,7 @@ TEST_CASE("resuming a different run is refused, naming the field that differs") 
     {
         sd::student_mlp<float> student(resume_student(), 3);
         sd::data::gaussian_source<float> source(d, 5);
-        sd::trainer<float> trainer(student, &teacher, resume_settings(6, dir.path));
+        sd::trainer<float> trainer(student, teacher, resume_settings(6, dir.path));
         trainer.run(source);
     }
     const std::string file = sd::checkpoint_file(dir.path).string();
@@ -204,7 +207,7 @@ TEST_CASE("resuming a different run is refused, naming the field that differs") 
         settings.checkpoint.resume = true;
         sd::student_mlp<float> student(config, 3);
         sd::data::gaussian_source<float> source(d, 5);
-        sd::trainer<float> trainer(student, &teacher, settings);
+        sd::trainer<float> trainer(student, teacher, settings);
         trainer.run(source);
     };
     const sd::train_settings same = resume_settings(6, dir.path);
@@ -216,7 +219,7 @@ TEST_CASE("resuming a different run is refused, naming the field that differs") 
                          sd::io::io_error);
     sd::student_config gelu = resume_student();
     gelu.act = sd::activation::gelu;
-    CHECK_THROWS_WITH_AS(resume_with(gelu, same), contains(file + ": run.student.activation: the checkpoint was written with \"relu\", this run has \"gelu\""),
+    CHECK_THROWS_WITH_AS(resume_with(gelu, same), contains(file + ": run.student.act: the checkpoint was written with \"relu\", this run has \"gelu\""),
                          sd::io::io_error);
     CHECK_THROWS_WITH_AS(resume_with(resume_student(), resume_settings(8, dir.path)),
                          contains(file + ": run.train.steps: the checkpoint was written with 6, this run has 8"),
@@ -228,7 +231,7 @@ TEST_CASE("resuming a different run is refused, naming the field that differs") 
                          sd::io::io_error);
     sd::train_settings other_lr = same;
     other_lr.schedule.lr = 1e-3;
-    CHECK_THROWS_WITH_AS(resume_with(resume_student(), other_lr), contains(file + ": run.train.lr: "),
+    CHECK_THROWS_WITH_AS(resume_with(resume_student(), other_lr), contains(file + ": run.train.schedule.lr: "),
                          sd::io::io_error);
     sd::train_settings extra_identity = same;
     extra_identity.checkpoint.identity["inputs"] = "acts.npy";
@@ -241,7 +244,7 @@ TEST_CASE("resuming a different run is refused, naming the field that differs") 
     sd::data::gaussian_source<double> source64(d, 5);
     sd::train_settings s64 = same;
     s64.checkpoint.resume = true;
-    sd::trainer<double> trainer64(student64, &teacher64, s64);
+    sd::trainer<double> trainer64(student64, teacher64, s64);
     CHECK_THROWS_WITH_AS(trainer64.run(source64),
                          (file + ": tensor 'parameters' dtype: expected F64 (this run's scalar), found F32").c_str(),
                          sd::io::io_error);
@@ -285,7 +288,7 @@ TEST_CASE("broken checkpoint files are refused with the file and field named") {
     const std::map<std::string, sd::io::tensor_data> tensors{
         {"parameters", tensor({1, 2, 3})}, {"adam.first_moment", tensor({1, 2, 3})}, {"adam.second_moment", tensor({1, 2, 3})}};
     const std::map<std::string, std::string> metadata{
-        {"format", "sparse_distill checkpoint"}, {"format_version", "1"}, {"step", "3"}, {"tokens_seen", "96"},
+        {"format", "sparse_distill checkpoint"}, {"format_version", "2"}, {"step", "3"}, {"tokens_seen", "96"},
         {"source_position", "{\"position\":96}"}, {"run", "{}"}, {"threads", "1"}};
     struct broken_case {
         const char* what;
@@ -313,7 +316,12 @@ TEST_CASE("broken checkpoint files are refused with the file and field named") {
         {"not a checkpoint", "__metadata__ 'format': expected \"sparse_distill checkpoint\", found none", tensors, {}},
         {"another format", "__metadata__ 'format': expected \"sparse_distill checkpoint\", found \"saelens\"", tensors,
          with("format", "saelens")},
-        {"a newer version", "__metadata__ 'format_version': expected \"1\", found \"2\"", tensors, with("format_version", "2")},
+        {"a newer version", "__metadata__ 'format_version': expected \"2\" (this version of sparse_distill), found \"3\"", tensors,
+         with("format_version", "3")},
+        {"version 1, whose run description has other keys",
+         "__metadata__ 'format_version': expected \"2\" (this version of sparse_distill), found \"1\": a version 1 checkpoint, "
+         "written before the run description took the keys of student_config and train_settings, cannot be resumed",
+         tensors, with("format_version", "1")},
         {"no step", "__metadata__ 'step': missing", tensors, with("step", "")},
         {"a step that is no number", "__metadata__ 'step': expected a non-negative decimal integer, found \"3x\"", tensors,
          with("step", "3x")},
@@ -353,7 +361,7 @@ TEST_CASE("broken checkpoint files are refused with the file and field named") {
     sd::checkpoint_data<float> bad_position = good;
     sd::student_mlp<float> student(resume_student(), 3);
     sd::data::gaussian_source<float> source(d, 5);
-    sd::trainer<float> trainer(student, nullptr, resume_settings(6, dir.path));
+    sd::trainer<float> trainer(student, resume_settings(6, dir.path));
     bad_position.parameters.assign(student.parameters(), student.parameters() + student.parameter_count());
     bad_position.first_moment = bad_position.second_moment = bad_position.parameters;
     bad_position.run = trainer.run_description();
@@ -388,7 +396,7 @@ TEST_CASE("a checkpoint write that fails leaves the previous checkpoint intact")
     sd::teacher_mlp<float> teacher(sd::random_mlp_weights<float>(d, 48, sd::activation::gelu, 21));
     sd::student_mlp<float> student(resume_student(), 3);
     sd::data::gaussian_source<float> source(d, 5);
-    sd::trainer<float> trainer(student, &teacher, resume_settings(10, dir.path));
+    sd::trainer<float> trainer(student, teacher, resume_settings(10, dir.path));
     sd::step_metrics m;
     for (int i = 0; i < 3; ++i) REQUIRE(trainer.step(source, m));
     const auto file = sd::checkpoint_file(dir.path);
@@ -425,7 +433,7 @@ TEST_CASE("SIGTERM and SIGINT during run(): checkpoint, stop, handlers restored,
 
         sd::student_mlp<float> straight_student(resume_student(), 3);
         sd::data::gaussian_source<float> straight_source(d, 5);
-        sd::trainer<float> straight_trainer(straight_student, &teacher, resume_settings(30));
+        sd::trainer<float> straight_trainer(straight_student, teacher, resume_settings(30));
         const auto straight = state_of<float>(straight_trainer, straight_student, straight_source,
                                               straight_trainer.run(straight_source));
 
@@ -447,7 +455,7 @@ TEST_CASE("SIGTERM and SIGINT during run(): checkpoint, stop, handlers restored,
             sd::data::gaussian_source<float> source(d, 5);
             sd::train_settings s = resume_settings(30, dir.path);
             s.checkpoint.every = 4;
-            sd::trainer<float> trainer(student, &teacher, s);
+            sd::trainer<float> trainer(student, teacher, s);
             const sd::train_summary summary = trainer.run(source, raise_at{signal_number});
             CHECK(summary.stop_signal == signal_number);
             CHECK(summary.stopped_early);
@@ -467,7 +475,7 @@ TEST_CASE("SIGTERM and SIGINT during run(): checkpoint, stop, handlers restored,
         sd::data::gaussian_source<float> source(d, 5);
         sd::train_settings s = resume_settings(30, dir.path);
         s.checkpoint.resume = true;
-        sd::trainer<float> trainer(student, &teacher, s);
+        sd::trainer<float> trainer(student, teacher, s);
         const sd::train_summary rest = trainer.run(source);
         CHECK(rest.stop_signal == 0);
         check_identical(state_of<float>(trainer, student, source, rest), straight);
@@ -482,7 +490,7 @@ TEST_CASE("checkpointing needs a source that can save its position, and settings
     sd_test::temp_dir dir("sd_ckpt_opaque");
     sd::teacher_mlp<float> teacher(sd::random_mlp_weights<float>(d, 48, sd::activation::gelu, 21));
     sd::student_mlp<float> student(resume_student(), 3);
-    sd::trainer<float> trainer(student, &teacher, resume_settings(4, dir.path));
+    sd::trainer<float> trainer(student, teacher, resume_settings(4, dir.path));
     CHECK_THROWS_WITH_AS(trainer.run(source), doctest::Contains("the source cannot save its position"),
                          std::invalid_argument);
     sd::train_settings s = resume_settings(4);

@@ -60,7 +60,7 @@ TEST_CASE("a NaN or Inf in the inputs stops the run at that step, naming the sou
         sd::data::matrix_source<float> source(rows);
         sd::teacher_mlp<float> teacher(sd::random_mlp_weights<float>(d, 48, sd::activation::gelu, 21));
         sd::student_mlp<float> student(fault_student(), 3);
-        sd::trainer<float> trainer(student, &teacher, fault_settings(10, dir.path));
+        sd::trainer<float> trainer(student, teacher, fault_settings(10, dir.path));
         struct sigaction before {};
         REQUIRE(sigaction(SIGTERM, nullptr, &before) == 0);
         const std::string expected = std::string("step 4: inputs: ") + (std::isnan(bad) ? "nan" : "-inf") +
@@ -91,7 +91,7 @@ TEST_CASE("non-finite teacher outputs for finite inputs are reported as teacher 
     rows.row(40).setConstant(3e38f);  // step 2, batch row 8
     sd::data::matrix_source<float> source(rows);
     sd::student_mlp<float> student(fault_student(), 3);
-    sd::trainer<float> trainer(student, &teacher, fault_settings(5, dir.path));
+    sd::trainer<float> trainer(student, teacher, fault_settings(5, dir.path));
     CHECK(fault_message([&] { trainer.run(source); }) ==
           "step 2: teacher outputs: inf at batch row 8 (row 40), column 0; no checkpoint was written");
     CHECK(trainer.steps_done() == 1);
@@ -105,7 +105,7 @@ TEST_CASE("a NaN target from a source with targets names the data row it came fr
     y(37, 2) = std::numeric_limits<float>::quiet_NaN();
     sd::data::paired_source<float> source(x, y, 4);  // shuffled: the batch row is wherever row 37 lands
     sd::student_mlp<float> student(fault_student(), 3);
-    sd::trainer<float> trainer(student, nullptr, fault_settings(10, dir.path));
+    sd::trainer<float> trainer(student, fault_settings(10, dir.path));
     const std::string message = fault_message([&] { trainer.run(source); });
     CHECK(message.find(": targets: nan at batch row ") != std::string::npos);
     CHECK(message.find(" (row 37), column 2; ") != std::string::npos);
@@ -117,7 +117,7 @@ TEST_CASE("a student that diverged: a non-finite loss on finite data stops the r
     sd::teacher_mlp<float> teacher(sd::random_mlp_weights<float>(d, 48, sd::activation::gelu, 21));
     sd::student_mlp<float> student(fault_student(), 3);
     sd::data::gaussian_source<float> source(d, 5);
-    sd::trainer<float> trainer(student, &teacher, fault_settings(10, dir.path));
+    sd::trainer<float> trainer(student, teacher, fault_settings(10, dir.path));
     struct stop_after_two {
         int steps = 0;
         void on_step(const sd::step_report<float, sd::backend::cpu>&) { ++steps; }

@@ -15,7 +15,7 @@ sd::student_config small_student(sd::decoder_norm constraint = sd::decoder_norm:
     sd::student_config c;
     c.d_in = c.d_out = 32;
     c.d_sae = 128;
-    c.decoder_constraint = constraint;
+    c.decoder_norm = constraint;
     return c;
 }
 
@@ -34,7 +34,7 @@ run_result train_small(std::uint64_t seed, std::int64_t steps, int threads) {
     sd::set_num_threads(threads);
     sd::teacher_mlp<float> teacher(sd::random_mlp_weights<float>(32, 64, sd::activation::gelu, seed));
     sd::student_mlp<float> student(small_student(), seed + 1);
-    sd::trainer<float> trainer(student, &teacher, small_settings(steps));
+    sd::trainer<float> trainer(student, teacher, small_settings(steps));
     sd::data::gaussian_source<float> source(32, seed + 2);
     run_result r;
     r.summary = trainer.run(source);
@@ -70,7 +70,7 @@ TEST_CASE("the decoder constraint holds after every step") {
                     worst = std::max(worst, mode == sd::decoder_norm::cap ? n - 1.0 : std::abs(n - 1.0));
             }
         } check{mode};
-        sd::trainer<double> trainer(student, &teacher, s);
+        sd::trainer<double> trainer(student, teacher, s);
         sd::data::gaussian_source<double> source(32, 3);
         trainer.run(source, check);
         CHECK(check.steps == 30);
@@ -116,7 +116,7 @@ TEST_CASE("training reduces the loss and sparsifies, callbacks run on schedule")
         }
         void on_finish(const sd::train_summary&) { finished = true; }
     } rec;
-    sd::trainer<float> trainer(student, &teacher, s);
+    sd::trainer<float> trainer(student, teacher, s);
     sd::data::gaussian_source<float> source(32, 5);
     sd::step_metrics first;
     REQUIRE(trainer.step(source, first));
@@ -136,14 +136,14 @@ TEST_CASE("should_stop ends a run early, and a finite source ends it too") {
         int calls = 0;
         bool should_stop() { return ++calls == 5; }
     } stop;
-    sd::trainer<float> trainer(student, &teacher, small_settings(100));
+    sd::trainer<float> trainer(student, teacher, small_settings(100));
     sd::data::gaussian_source<float> source(32, 5);
     const sd::train_summary summary = trainer.run(source, stop);
     CHECK(summary.steps == 5);
     CHECK(summary.stopped_early);
 
     sd::student_mlp<float> student2(small_student(), 4);
-    sd::trainer<float> trainer2(student2, &teacher, small_settings(100));
+    sd::trainer<float> trainer2(student2, teacher, small_settings(100));
     sd::data::matrix_source<float> finite(sd::matrix<float>::Ones(64 * 3 + 10, 32));
     const sd::train_summary s2 = trainer2.run(finite);
     CHECK(s2.steps == 3);
@@ -162,7 +162,7 @@ TEST_CASE("a source with its own targets trains without a teacher (input = targe
     sd::student_mlp<float> student(small_student(), 4);
     sd::train_settings s = small_settings(150);
     s.loss.l1_coeff = 0;
-    sd::trainer<float> trainer(student, nullptr, s);
+    sd::trainer<float> trainer(student, s);
     sd::step_metrics first;
     trainer.step(source, first);
     const sd::train_summary summary = trainer.run(source);
@@ -172,14 +172,14 @@ TEST_CASE("a source with its own targets trains without a teacher (input = targe
 TEST_CASE("bad settings and mismatched shapes are refused with a message") {
     sd::teacher_mlp<float> teacher(sd::random_mlp_weights<float>(16, 64, sd::activation::gelu, 3));
     sd::student_mlp<float> student(small_student(), 4);
-    CHECK_THROWS_WITH_AS(sd::trainer<float>(student, &teacher, small_settings(10)),
+    CHECK_THROWS_WITH_AS(sd::trainer<float>(student, teacher, small_settings(10)),
                          doctest::Contains("teacher maps 16"), std::invalid_argument);
     sd::train_settings s = small_settings(10);
     s.batch_size = 0;
     CHECK_THROWS_WITH_AS(s.validate(), doctest::Contains("batch_size"), std::invalid_argument);
     sd::student_config bad = small_student();
     bad.d_out = 16;
-    bad.input_bias = sd::pre_bias::tied_decoder;
+    bad.pre_bias = sd::pre_bias::tied_decoder;
     CHECK_THROWS_WITH_AS(sd::student_mlp<float>(bad, 1), doctest::Contains("tied_decoder"), std::invalid_argument);
     sd::student_weights<float> w = student.weights();
     w.w_dec.resize(3, 3);
@@ -201,7 +201,7 @@ TEST_CASE("step_on_batch on a batch already in backend memory equals step() draw
 
     sd::student_mlp<double> from_source(c, 5), from_batch(c, 5);
     sd::data::matrix_source<double> source(inputs);
-    sd::trainer<double> a(from_source, &teacher, ts), b(from_batch, nullptr, ts);
+    sd::trainer<double> a(from_source, teacher, ts), b(from_batch, ts);
     for (int step = 0; step < 4; ++step) {
         sd::step_metrics ma, mb;
         REQUIRE(a.step(source, ma));

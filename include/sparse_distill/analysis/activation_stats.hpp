@@ -1,6 +1,7 @@
 #pragma once
 // How often and how strongly each feature fires over a set of tokens (the post's Fig 4), the dead
 // features, and L0.
+#include "../config.hpp"
 #include "../nn/student.hpp"
 #include "detail/chunks.hpp"
 #include "eval_tokens.hpp"

@@ -21,7 +21,7 @@ struct eval_tokens {
 /// `tokens` inputs from `source` (taken from its current position) and the teacher's outputs on them.
 /// With `sae_inputs` the student reads the teacher's output, as an SAE on the MLP output does.
 template <class Scalar, class Backend, class Source>
-eval_tokens<Scalar> collect_eval_tokens(Source& source, teacher_mlp<Scalar, Backend>& teacher, index_t tokens,
+eval_tokens<Scalar> collect_eval_tokens(Source& source, const teacher_mlp<Scalar, Backend>& teacher, index_t tokens,
                                         bool sae_inputs = false) {
     if (tokens <= 0) throw std::invalid_argument("collect_eval_tokens: tokens must be positive");
     eval_tokens<Scalar> e;

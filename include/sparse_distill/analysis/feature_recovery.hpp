@@ -2,6 +2,7 @@
 // With planted features (data/planted_features.hpp) the true directions are known: how well did a
 // model find them? For each planted direction, the best cosine similarity to any of the model's
 // vectors (optionally only those of one feature type); the mean over planted directions.
+#include "../config.hpp"
 #include "../nn/teacher.hpp"
 #include "detail/chunks.hpp"
 #include "feature_types.hpp"
@@ -77,7 +78,7 @@ double planted_alignment(const matrix<Scalar>& vectors, const matrix<Scalar>& pl
 /// Each planted direction as the teacher's output sees it: T(m·f_i) − T(0), the vector a feature
 /// detector's decoder should write when f_i is active with magnitude m. [F, d_model].
 template <class Scalar, class Backend>
-matrix<Scalar> teacher_responses(teacher_mlp<Scalar, Backend>& teacher, const matrix<Scalar>& planted, double magnitude) {
+matrix<Scalar> teacher_responses(const teacher_mlp<Scalar, Backend>& teacher, const matrix<Scalar>& planted, double magnitude) {
     const matrix<Scalar> x = planted * static_cast<Scalar>(magnitude);
     const matrix<Scalar> y = teacher.forward(x);
     const matrix<Scalar> y0 = teacher.forward(matrix<Scalar>::Zero(1, planted.cols()));

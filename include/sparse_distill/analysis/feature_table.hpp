@@ -1,5 +1,6 @@
 #pragma once
 // One CSV row per feature: everything the analyses know about it, for a spreadsheet or pandas.
+#include "../config.hpp"
 #include "detail/chunks.hpp"
 #include "student_analysis.hpp"
 

@@ -2,6 +2,8 @@
 // The post's two kinds of feature: a "neuron simulator" copies a teacher neuron (max decoder cosine
 // above a threshold, 0.8 in the post); every other live feature is a "sparse feature". A feature that
 // never fires on the evaluation tokens is dead, whatever its decoder looks like.
+#include "../config.hpp"
+#include "../detail/enum_names.hpp"
 #include "similarity.hpp"
 
 #include <cstdint>
@@ -13,14 +15,12 @@ namespace sparse_distill::analysis {
 
 enum class feature_type { neuron_simulator, sparse_feature, dead };
 
-inline std::string_view to_string(feature_type t) {
-    switch (t) {
-        case feature_type::neuron_simulator: return "simulator";
-        case feature_type::sparse_feature: return "sparse";
-        case feature_type::dead: return "dead";
-    }
-    return "?";
-}
+inline constexpr auto feature_type_names = sparse_distill::detail::make_enum_table<feature_type>(
+    "feature type",
+    {{feature_type::neuron_simulator, "simulator"}, {feature_type::sparse_feature, "sparse"}, {feature_type::dead, "dead"}});
+
+/// "simulator", "sparse" or "dead": the type column of the feature table (analysis/feature_table.hpp).
+constexpr std::string_view to_string(feature_type t) { return feature_type_names.name(t); }
 
 /// Dead if it fired on none of the evaluation tokens (fire_counts[j] = 0), else simulator if it has a
 /// match with decoder_matches[j].cosine > threshold, else sparse. The threshold must lie in [0, 1).

@@ -1,6 +1,7 @@
 #pragma once
 // How well a student reproduces its targets (standard SAE/transcoder metrics), and how well it does
 // with one kind of feature mean-ablated (the post's Fig 5, top).
+#include "../config.hpp"
 #include "../nn/student.hpp"
 #include "activation_stats.hpp"
 #include "detail/chunks.hpp"

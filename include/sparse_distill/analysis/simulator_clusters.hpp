@@ -1,6 +1,7 @@
 #pragma once
 // The post's Appendix B: how many student features simulate each teacher neuron. A GELU student
 // tends to copy a neuron two or three times (pairs, triplets); a ReLU student about once.
+#include "../config.hpp"
 #include "cosine.hpp"
 #include "detail/chunks.hpp"
 #include "feature_types.hpp"

@@ -1,6 +1,7 @@
 #pragma once
 // The post's Fig 8: a neuron simulator's activation against the activation of the teacher neuron it
 // copies, as a Pearson correlation per simulator and a scatter of samples for one of them.
+#include "../config.hpp"
 #include "../nn/student.hpp"
 #include "../nn/teacher.hpp"
 #include "detail/chunks.hpp"
@@ -38,7 +39,7 @@ struct simulator_correlations {
 /// Pearson r between a_j (student feature j on eval.student_input) and h_k (teacher neuron k on
 /// eval.teacher_input) for each simulator j with decoder match k; keeps `samples` points of the first.
 template <class Scalar, class Backend>
-simulator_correlations correlate_simulators(const student_mlp<Scalar, Backend>& student, teacher_mlp<Scalar, Backend>& teacher,
+simulator_correlations correlate_simulators(const student_mlp<Scalar, Backend>& student, const teacher_mlp<Scalar, Backend>& teacher,
                                             const eval_tokens<Scalar>& eval, const std::vector<feature_type>& types,
                                             const std::vector<best_match>& decoder_matches, index_t samples = 2000,
                                             index_t chunk_rows = 4096) {

@@ -36,7 +36,7 @@ struct student_analysis {
 };
 
 template <class Scalar, class Backend>
-student_analysis analyse_student(const student_mlp<Scalar, Backend>& student, teacher_mlp<Scalar, Backend>& teacher,
+student_analysis analyse_student(const student_mlp<Scalar, Backend>& student, const teacher_mlp<Scalar, Backend>& teacher,
                                  const eval_tokens<Scalar>& eval, const analysis_options& options = {}) {
     const student_weights<Scalar> sw = student.weights();
     const mlp_weights<Scalar> tw = teacher.weights();

@@ -2,6 +2,7 @@
 // The post's Fig 6: where does each feature fire most? For every feature, the k tokens (rows of the
 // evaluation inputs) with its largest activations, in descending order. Turning rows into text
 // contexts is the caller's job (lm/top_examples.hpp does it for a language model's tokens).
+#include "../config.hpp"
 #include "../nn/student.hpp"
 #include "detail/chunks.hpp"
 

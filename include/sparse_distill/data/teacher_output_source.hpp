@@ -10,7 +10,7 @@ template <class Source, class Scalar, class Backend = backend::cpu>
 class teacher_output_source {
 public:
     /// Both are borrowed and must outlive this source.
-    teacher_output_source(Source& inputs, teacher_mlp<Scalar, Backend>& teacher) : inputs_(inputs), teacher_(teacher) {}
+    teacher_output_source(Source& inputs, const teacher_mlp<Scalar, Backend>& teacher) : inputs_(inputs), teacher_(teacher) {}
 
     index_t dim() const { return teacher_.d_model(); }
 
@@ -25,7 +25,7 @@ public:
 
 private:
     Source& inputs_;
-    teacher_mlp<Scalar, Backend>& teacher_;
+    const teacher_mlp<Scalar, Backend>& teacher_;
     matrix<Scalar> batch_;
 };
 

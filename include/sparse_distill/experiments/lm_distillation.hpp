@@ -10,8 +10,8 @@
 #include "../lm/harvest.hpp"
 #include "../lm/text_windows.hpp"
 #include "../lm/top_examples.hpp"
-#include "../train/callback_list.hpp"
 #include "../train/metrics_log.hpp"
+#include "../pipeline/distill.hpp"
 #include "../train/trainer.hpp"
 
 #include <algorithm>
@@ -71,13 +71,10 @@ struct lm_distillation_settings {
     }
 };
 
-struct lm_layer_result {
+/// One layer: what `distill` returned, the language-model loss with the student spliced in, and
+/// top-activating contexts of a few features.
+struct lm_layer_result : distilled_model<float> {
     int layer = 0;
-    student_config config;
-    train_summary summary;
-    metrics_history history;
-    student_weights<float> weights;
-    analysis::student_analysis analysis;
     analysis::spliced_losses losses;
     std::vector<index_t> example_features;
     std::vector<std::vector<lm::token_example>> examples;  ///< one list per example feature
@@ -143,8 +140,10 @@ inline lm::text_windows checked_text_windows(const lm::tokenizer& tok, std::stri
 }
 
 /// Runs the experiment on the text's `windows` (checked_text_windows). `make_callbacks(layer,
-/// total_steps)` gives each layer's training callbacks; `progress(stage)` reports what is being done.
-template <class MakeCallbacks, class Progress>
+/// total_steps)` gives each layer's training callbacks (one object or a std::tuple of them);
+/// `progress(stage)` reports what is being done.
+/// The students train (and are analysed) on `Backend`; the transformer itself runs on the host.
+template <class Backend = backend::cpu, class MakeCallbacks, class Progress>
 lm_distillation_result run_lm_distillation(const lm::transformer& model, const lm::text_windows& windows,
                                            lm_distillation_settings s, MakeCallbacks&& make_callbacks, Progress&& progress) {
     const int n_layers = model.config().n_layers;
@@ -171,23 +170,26 @@ lm_distillation_result run_lm_distillation(const lm::transformer& model, const l
     for (int layer : s.layers) {
         lm_layer_result& out = r.layers.emplace_back();
         out.layer = layer;
-        const mlp_weights<float> teacher_weights = lm::swiglu_teacher_weights(model, layer);
-        teacher_mlp<float> teacher(teacher_weights);
-        out.config = s.student_for(model.config());
+        const teacher_mlp<float, Backend> teacher(lm::swiglu_teacher_weights(model, layer));
+        distill_settings d;
+        d.student = s.student_for(model.config());
+        d.train = s.train;
+        d.analysis = s.analysis;
+        d.seed = s.seed * 137 + static_cast<std::uint64_t>(layer);
 
-        progress("layer " + std::to_string(layer) + ": training a student with " + std::to_string(out.config.d_sae) + " features");
+        progress("layer " + std::to_string(layer) + ": training a student with " + std::to_string(d.student.d_sae) +
+                 " features, then its analyses");
         const lm::layer_activations& acts = train.layer(layer);
         data::paired_source<float> source(acts.mlp_in, acts.mlp_out, s.seed * 131 + static_cast<std::uint64_t>(layer));
-        student_mlp<float> student(out.config, s.seed * 137 + static_cast<std::uint64_t>(layer));
-        trainer<float> t(student, nullptr, s.train);
-        out.summary = t.run(source, with_history(out.history, make_callbacks(layer, s.train.steps())));
-        out.weights = student.weights();
-
-        progress("layer " + std::to_string(layer) + ": analyses and spliced losses");
         const lm::layer_activations& held_acts = held.layer(layer);
         const analysis::eval_tokens<float> eval{held_acts.mlp_in, held_acts.mlp_in, held_acts.mlp_out};
-        out.analysis = analysis::analyse_student(student, teacher, eval, s.analysis);
+        auto callbacks = make_callbacks(layer, s.train.steps());
+        std::apply([&](auto&... each) { static_cast<distilled_model<float>&>(out) = distill(teacher, source, eval, d, each...); },
+                   callback_refs(callbacks));
 
+        // The transformer runs on the host: the spliced loss and the examples use a host copy of the student.
+        progress("layer " + std::to_string(layer) + ": spliced losses");
+        const student_mlp<float> student(out.config, out.weights);
         out.losses.clean = r.clean_loss;
         lm::forward_hooks zero, mean, spliced;
         zero.replace[layer] = lm::zero_ablation();
@@ -205,11 +207,11 @@ lm_distillation_result run_lm_distillation(const lm::transformer& model, const l
 }
 
 /// The same on raw `text`.
-template <class MakeCallbacks, class Progress>
+template <class Backend = backend::cpu, class MakeCallbacks, class Progress>
 lm_distillation_result run_lm_distillation(const lm::transformer& model, const lm::tokenizer& tok, std::string_view text,
                                            const lm_distillation_settings& s, MakeCallbacks&& make_callbacks,
                                            Progress&& progress) {
-    return run_lm_distillation(model, checked_text_windows(tok, text, s), s, std::forward<MakeCallbacks>(make_callbacks),
+    return run_lm_distillation<Backend>(model, checked_text_windows(tok, text, s), s, std::forward<MakeCallbacks>(make_callbacks),
                                std::forward<Progress>(progress));
 }
 

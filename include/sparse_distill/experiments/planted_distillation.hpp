@@ -8,8 +8,8 @@
 #include "../data/planted_features.hpp"
 #include "../data/teacher_output_source.hpp"
 #include "../nn/mlp_weights.hpp"
-#include "../train/callback_list.hpp"
 #include "../train/metrics_log.hpp"
+#include "../pipeline/distill.hpp"
 #include "../train/trainer.hpp"
 
 #include <cmath>
@@ -88,13 +88,10 @@ struct planted_recovery {
     double alignment_chance = 0;
 };
 
+/// One model of the experiment: what `distill` returned, and how well it found the planted features.
 template <class Scalar>
-struct trained_model {
+struct trained_model : distilled_model<Scalar> {
     model_spec spec;                  ///< with the data's dims filled in
-    train_summary summary;
-    metrics_history history;          ///< the reported steps' metrics (every callback_every steps)
-    student_weights<Scalar> weights;
-    analysis::student_analysis analysis;
     planted_recovery recovery;
 };
 
@@ -138,7 +135,7 @@ planted_recovery recover(const matrix<Scalar>& encoder_targets, const matrix<Sca
 }  // namespace detail
 
 /// Runs the experiment. `make_callbacks(spec, total_steps)` returns the training callbacks for each
-/// model (see train/callbacks.hpp).
+/// model (see train/callbacks.hpp): one callback object or a std::tuple of them.
 template <class Scalar = float, class Backend = backend::cpu, class MakeCallbacks>
 planted_distillation_result<Scalar> run_planted_distillation(const planted_distillation_settings& s,
                                                              MakeCallbacks&& make_callbacks) {
@@ -166,20 +163,24 @@ planted_distillation_result<Scalar> run_planted_distillation(const planted_disti
         trained_model<Scalar>& m = r.models.emplace_back();
         m.spec = s.models[i];
         m.spec.config = s.with_dims(m.spec.config);
-        student_mlp<Scalar, Backend> student(m.spec.config, derived(first_model_seed + i));
+        distill_settings d;
+        d.student = m.spec.config;
+        d.train = m.spec.train;
+        d.analysis = s.analysis;
+        d.seed = derived(first_model_seed + i);
         data::planted_feature_source<Scalar> inputs = reference;  // every model sees the same tokens
-        analysis::analysis_options o = s.analysis;
-        if (m.spec.sae) {
-            data::teacher_output_source source(inputs, teacher);
-            trainer<Scalar, Backend> t(student, nullptr, m.spec.train);
-            m.summary = t.run(source, with_history(m.history, make_callbacks(m.spec, m.spec.train.steps())));
-            o.compare_encoder = false;  // its encoder reads the output space
-        } else {
-            trainer<Scalar, Backend> t(student, &teacher, m.spec.train);
-            m.summary = t.run(inputs, with_history(m.history, make_callbacks(m.spec, m.spec.train.steps())));
-        }
-        m.weights = student.weights();
-        m.analysis = analysis::analyse_student(student, teacher, m.spec.sae ? sae_eval : eval, o);
+        auto callbacks = make_callbacks(m.spec, m.spec.train.steps());
+        std::apply(
+            [&](auto&... each) {
+                if (m.spec.sae) {
+                    data::teacher_output_source source(inputs, teacher);
+                    d.analysis.compare_encoder = false;  // its encoder reads the output space
+                    static_cast<distilled_model<Scalar>&>(m) = distill(teacher, source, sae_eval, d, each...);
+                } else {
+                    static_cast<distilled_model<Scalar>&>(m) = distill(teacher, inputs, eval, d, each...);
+                }
+            },
+            callback_refs(callbacks));
         // An SAE reads the teacher's output, so its encoder is compared with the responses too.
         m.recovery = detail::recover(m.spec.sae ? r.planted_responses : r.planted, r.planted_responses, m.weights, m.analysis);
     }

@@ -60,7 +60,7 @@ single_neuron_trace run_single_neuron(const single_neuron_settings& s) {
     sc.act = activation::relu;
     sc.biases = false;
     sc.init = s.init;
-    sc.decoder_constraint = s.constraint;
+    sc.decoder_norm = s.constraint;
     student_mlp<Scalar, Backend> student(sc, s.seed);
 
     train_settings ts;
@@ -78,8 +78,8 @@ single_neuron_trace run_single_neuron(const single_neuron_settings& s) {
         single_neuron_trace& trace;
         matrix<Scalar> enc, dec;
         void on_step(const step_report<Scalar, Backend>& r) {
-            Backend::copy_to_host(r.student.w_enc().data, enc.data(), enc.size());
-            Backend::copy_to_host(r.student.w_dec().data, dec.data(), dec.size());
+            backend::copy_to_host<Backend>(r.student.w_enc().data, enc.data(), enc.size());
+            backend::copy_to_host<Backend>(r.student.w_dec().data, dec.data(), dec.size());
             const double enc_norm = enc.template cast<double>().norm(), dec_norm = dec.template cast<double>().norm();
             trace.encoder_cosine.push_back(enc_norm > 0 ? double(enc(0, 0)) / enc_norm : 0);
             trace.decoder_cosine.push_back(dec_norm > 0 ? double(dec(0, 1)) / dec_norm : 0);
@@ -88,7 +88,7 @@ single_neuron_trace run_single_neuron(const single_neuron_settings& s) {
         }
     } record{trace, matrix<Scalar>(1, s.d), matrix<Scalar>(1, s.d)};
 
-    trainer<Scalar, Backend> train(student, &teacher, ts);
+    trainer<Scalar, Backend> train(student, teacher, ts);
     data::gaussian_source<Scalar> source(s.d, s.seed + 1);
     train.run(source, record);
     return trace;

@@ -4,6 +4,7 @@
 //   transformer_lens MLP: W_in [d_model, d_mlp], b_in, W_out [d_mlp, d_model], b_out (optionally prefixed)
 //   SAELens transcoder:   W_enc [d_in, d_sae], b_enc, W_dec [d_sae, d_out], b_dec
 // converted to the library's feature-major layout (row j = feature/neuron j).
+#include "../config.hpp"
 #include "../nn/mlp_weights.hpp"
 #include "../nn/student_weights.hpp"
 #include "detail/teacher_tensors.hpp"

@@ -1,6 +1,7 @@
 #pragma once
 // NumPy .npy files (format versions 1.0, 2.0 and 3.0): the format numpy.save writes and the
 // reference data of this project uses.
+#include "../config.hpp"
 #include "sparse_distill/io/detail/byte_order.hpp"
 #include "sparse_distill/io/detail/file_io.hpp"
 #include "sparse_distill/io/detail/memory_reader.hpp"

@@ -2,6 +2,7 @@
 // Row ranges of a .npy file read on demand, for activation dumps larger than memory: the header is
 // parsed and validated once at open, then each request reads only its rows, through a bounded
 // scratch buffer, converting to the caller's type on the way.
+#include "../config.hpp"
 #include "sparse_distill/io/detail/byte_order.hpp"
 #include "sparse_distill/io/detail/decode_elements.hpp"
 #include "sparse_distill/io/detail/file_io.hpp"

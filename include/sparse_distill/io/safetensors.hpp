@@ -2,6 +2,7 @@
 // safetensors files: an 8-byte little-endian header length N, N bytes of JSON describing each
 // tensor (dtype, shape, byte range), then the tensors' bytes back to back. The format used by
 // Hugging Face checkpoints and by this project's reference data.
+#include "../config.hpp"
 #include "sparse_distill/io/detail/byte_order.hpp"
 #include "sparse_distill/io/detail/file_io.hpp"
 #include "sparse_distill/io/detail/safetensors_header.hpp"

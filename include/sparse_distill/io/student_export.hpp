@@ -3,11 +3,13 @@
 //   SAELens v6: sae_weights.safetensors with W_enc [d_in, d_sae], b_enc [d_sae], W_dec [d_sae, d_out],
 //               b_dec [d_out], and cfg.json ("architecture": "transcoder", d_in, d_sae, d_out, dtype,
 //               "apply_b_dec_to_input": false, "normalize_activations": "none",
-//               "metadata": {"sae_lens_version": "6.0.0", ...});
+//               "metadata": {"sae_lens_version": "6.0.0", ..., "sparse_distill": {"student": the
+//               student_config as to_json writes it, the keys of checkpoints and metrics.json}});
 //   sparsify:   sae.safetensors with encoder.weight [d_sae, d_in], encoder.bias [d_sae], W_dec
 //               [d_sae, d_in], b_dec [d_in], and cfg.json (SparseCoderConfig fields and d_in).
 // Both hold the student's weights exactly, in its own precision, so a round trip is bit for bit.
 #include "../config.hpp"
+#include "../detail/enum_names.hpp"
 #include "../nn/student_config.hpp"
 #include "../nn/student_weights.hpp"
 #include "detail/folder_write.hpp"
@@ -44,16 +46,13 @@ enum class student_format {
     sparsify,
 };
 
-inline std::string_view to_string(student_format format) {
-    return format == student_format::saelens ? "saelens" : "sparsify";
-}
+inline constexpr auto student_format_names = sparse_distill::detail::make_enum_table<student_format>(
+    "student format", {{student_format::saelens, "saelens"}, {student_format::sparsify, "sparsify"}});
+
+constexpr std::string_view to_string(student_format format) { return student_format_names.name(format); }
 
 /// "saelens" or "sparsify"; throws std::invalid_argument otherwise.
-inline student_format parse_student_format(std::string_view name) {
-    if (name == "saelens") return student_format::saelens;
-    if (name == "sparsify") return student_format::sparsify;
-    throw std::invalid_argument("unknown student format '" + std::string(name) + "': expected saelens or sparsify");
-}
+inline student_format parse_student_format(std::string_view name) { return student_format_names.parse(name); }
 
 /// Where the student sits in a model, recorded in SAELens' cfg.json metadata when given.
 struct student_provenance {
@@ -63,7 +62,7 @@ struct student_provenance {
 };
 
 /// A student as a file describes it. The config holds what the format states (d_in, d_sae, d_out,
-/// activation, pre-bias); the training fields (init, decoder constraint, ...) keep their defaults.
+/// activation, pre-bias); the training fields (init, decoder norm, ...) keep their defaults.
 template <class Scalar>
 struct stored_student {
     student_config config;
@@ -83,9 +82,9 @@ inline std::string student_export_problem(const student_config& config, student_
     if (config.act != activation::relu)
         return where + " apply ReLU: a " + std::string(to_string(config.act)) +
                " student cannot be written in that format without silently changing what it computes";
-    if (config.input_bias == pre_bias::learned)
+    if (config.pre_bias == pre_bias::learned)
         return where + " have no learned pre-bias: a student computing x − b_pre before its encoder "
-                       "(--input-bias learned) cannot be written in that format";
+                       "(--pre-bias learned) cannot be written in that format";
     if (format == student_format::sparsify && config.d_in != config.d_out)
         return "sparsify stores W_dec with the encoder's shape [d_sae, d_in] and b_dec [d_in], so it needs "
                "d_out = d_in; this student maps " +
@@ -129,7 +128,7 @@ inline void write_json_file(const std::filesystem::path& path, const nlohmann::o
 template <class Scalar>
 void write_saelens_folder(const std::filesystem::path& dir, const student_config& c, const student_weights<Scalar>& w,
                           const student_provenance& provenance) {
-    const bool tied = c.input_bias == pre_bias::tied_decoder;
+    const bool tied = c.pre_bias == pre_bias::tied_decoder;
     std::map<std::string, tensor_data> tensors;
     tensors.emplace("W_enc", from_matrix<Scalar>(matrix<Scalar>(w.w_enc.transpose())));
     tensors.emplace("b_enc", bias_tensor(w.b_enc, c.d_sae));
@@ -144,6 +143,9 @@ void write_saelens_folder(const std::filesystem::path& dir, const student_config
     if (!provenance.model_name.empty()) metadata["model_name"] = provenance.model_name;
     if (!provenance.hook_name.empty()) metadata["hook_name"] = provenance.hook_name;
     if (!provenance.hook_name_out.empty()) metadata["hook_name_out"] = provenance.hook_name_out;
+    // Our own record of the student, under the keys every other file of ours uses; SAELens keeps
+    // metadata keys it does not know.
+    metadata["sparse_distill"] = {{"student", c}};
     nlohmann::ordered_json cfg = {{"architecture", tied ? "standard" : "transcoder"},
                                   {"d_in", c.d_in},
                                   {"d_sae", c.d_sae}};
@@ -174,12 +176,12 @@ void write_sparsify_folder(const std::filesystem::path& dir, const student_confi
     // transcode = false makes sparsify subtract b_dec from the input, which is pre_bias::tied_decoder.
     const nlohmann::ordered_json cfg = {{"activation", "topk"},
                                         {"expansion_factor", std::max<index_t>(1, c.d_sae / c.d_in)},
-                                        {"normalize_decoder", c.decoder_constraint == decoder_norm::unit},
+                                        {"normalize_decoder", c.decoder_norm == decoder_norm::unit},
                                         {"num_latents", c.d_sae},
                                         {"k", c.d_sae},
                                         {"multi_topk", false},
                                         {"skip_connection", false},
-                                        {"transcode", c.input_bias != pre_bias::tied_decoder},
+                                        {"transcode", c.pre_bias != pre_bias::tied_decoder},
                                         {"d_in", c.d_in}};
     write_folder_atomically(dir, {std::string(sparsify_weights_name), std::string(student_config_name)},
                             [&](const std::filesystem::path& folder) {
@@ -262,7 +264,7 @@ stored_student<Scalar> read_saelens_folder(const std::filesystem::path& dir) {
     s.config.d_sae = positive_size(cfg, "d_sae");
     s.config.d_out = architecture == "transcoder" ? positive_size(cfg, "d_out") : s.config.d_in;
     s.config.act = activation::relu;
-    s.config.input_bias = tied ? pre_bias::tied_decoder : pre_bias::none;
+    s.config.pre_bias = tied ? pre_bias::tied_decoder : pre_bias::none;
 
     const safetensors_file file = read_safetensors(dir / saelens_weights_name);
     refuse_extra_tensors(file, {"W_enc", "b_enc", "W_dec", "b_dec"},
@@ -298,7 +300,7 @@ stored_student<Scalar> read_sparsify_folder(const std::filesystem::path& dir) {
         throw io_error(cfg.path(), "skip_connection", "expected false, found true (the student has no skip weight)");
     s.config.d_out = s.config.d_in;
     s.config.act = activation::relu;
-    s.config.input_bias = cfg.boolean_or("transcode", false) ? pre_bias::none : pre_bias::tied_decoder;
+    s.config.pre_bias = cfg.boolean_or("transcode", false) ? pre_bias::none : pre_bias::tied_decoder;
 
     const safetensors_file file = read_safetensors(dir / sparsify_weights_name);
     refuse_extra_tensors(file, {"encoder.weight", "encoder.bias", "W_dec", "b_dec"},

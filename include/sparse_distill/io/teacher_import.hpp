@@ -16,6 +16,8 @@
 //
 // The "transformer." and "model." prefixes are optional (GPT2Model and LlamaModel save without
 // them). A config.json beside the file overrides the activation where it names one.
+#include "../config.hpp"
+#include "sparse_distill/detail/enum_names.hpp"
 #include "sparse_distill/io/detail/file_io.hpp"
 #include "sparse_distill/io/detail/teacher_names.hpp"
 #include "sparse_distill/io/detail/teacher_tensors.hpp"
@@ -43,29 +45,22 @@ namespace sparse_distill::io {
 /// The naming scheme of a teacher checkpoint; `automatic` detects it from the tensor names.
 enum class teacher_format { automatic, transformer_lens, gpt2, gptneo, llama };
 
+/// The formats' names; "automatic" and "gpt_neo" are aliases that parsing also accepts.
+inline constexpr auto teacher_format_names = sparse_distill::detail::make_enum_table<teacher_format>(
+    "teacher format", {{teacher_format::automatic, "auto"},
+                       {teacher_format::transformer_lens, "transformer_lens"},
+                       {teacher_format::gpt2, "gpt2"},
+                       {teacher_format::gptneo, "gptneo"},
+                       {teacher_format::llama, "llama"},
+                       {teacher_format::automatic, "automatic"},
+                       {teacher_format::gptneo, "gpt_neo"}});
+
 /// "auto", "transformer_lens", "gpt2", "gptneo" or "llama".
-constexpr std::string_view to_string(teacher_format format) {
-    switch (format) {
-        case teacher_format::automatic: return "auto";
-        case teacher_format::transformer_lens: return "transformer_lens";
-        case teacher_format::gpt2: return "gpt2";
-        case teacher_format::gptneo: return "gptneo";
-        case teacher_format::llama: return "llama";
-    }
-    return "unknown";
-}
+constexpr std::string_view to_string(teacher_format format) { return teacher_format_names.name(format); }
 
 /// Parses "auto" (also "automatic"), "transformer_lens", "gpt2", "gptneo" (also "gpt_neo") or
 /// "llama"; throws std::invalid_argument listing these otherwise.
-inline teacher_format parse_teacher_format(std::string_view name) {
-    if (name == "auto" || name == "automatic") return teacher_format::automatic;
-    if (name == "transformer_lens") return teacher_format::transformer_lens;
-    if (name == "gpt2") return teacher_format::gpt2;
-    if (name == "gptneo" || name == "gpt_neo") return teacher_format::gptneo;
-    if (name == "llama") return teacher_format::llama;
-    throw std::invalid_argument("unknown teacher format '" + std::string(name) +
-                                "': expected auto, transformer_lens, gpt2, gptneo or llama");
-}
+inline teacher_format parse_teacher_format(std::string_view name) { return teacher_format_names.parse(name); }
 
 namespace detail {
 

@@ -1,6 +1,7 @@
 #pragma once
 // A tensor as files store it: shape, element type and raw bytes. Readers fill it, writers consume
 // it, and the conversions below turn it into host matrices and vectors with checked shapes.
+#include "../config.hpp"
 #include "sparse_distill/io/detail/byte_order.hpp"
 #include "sparse_distill/io/detail/shape.hpp"
 #include "sparse_distill/io/detail/small_float.hpp"

@@ -1,6 +1,7 @@
 #pragma once
 // Llama-architecture language models as Karpathy's llama2.c exports them (the legacy "v0" format):
 // the configuration, the weights in the file's own row-major [out][in] layout, and the reader.
+#include "../config.hpp"
 #include "sparse_distill/io/detail/byte_order.hpp"
 #include "sparse_distill/io/detail/file_io.hpp"
 #include "sparse_distill/io/error.hpp"

@@ -1,6 +1,7 @@
 #pragma once
 // The sentencepiece-style BPE tokenizer of llama2.c ("tokenizer.bin" format): byte-fallback
 // encoding with greedy highest-score merges, and UTF-8 safe decoding.
+#include "../config.hpp"
 #include "sparse_distill/io/detail/byte_order.hpp"
 #include "sparse_distill/io/detail/file_io.hpp"
 #include "sparse_distill/io/error.hpp"

@@ -3,6 +3,7 @@
 // matrix so every projection and the MLP is a single Eigen product. MLP hooks let a caller read
 // each layer's MLP input and output (to harvest activations) or replace the MLP (to measure the
 // language-model loss with a distilled student in its place).
+#include "../config.hpp"
 #include "sparse_distill/config.hpp"
 #include "sparse_distill/lm/detail/rope.hpp"
 #include "sparse_distill/lm/detail/transformer_ops.hpp"

@@ -1,26 +1,37 @@
 #pragma once
 // One forward + loss + backward of a student on a batch with known targets.
+#include "../backend/step_sums.hpp"
 #include "../nn/student.hpp"
 #include "distill_loss.hpp"
 
 namespace sparse_distill {
 
 /// Fills student.gradients() with ∂loss/∂θ for inputs x and teacher targets y (both [batch, ·], in
-/// backend memory) and returns the loss terms. `ws` is reserved for the batch here.
+/// backend memory) and returns the step's sums, from which loss_terms_of gives the loss terms. This is
+/// the work a trainer hands to backend::replay_step. `ws` is reserved for the batch here.
 template <class Scalar, class Backend>
-loss_terms loss_and_gradients(student_mlp<Scalar, Backend>& student, in_matrix<Scalar> x, in_matrix<Scalar> y,
-                              const loss_settings& settings, student_workspace<Scalar, Backend>& ws) {
+backend::step_sums gradients_and_sums(student_mlp<Scalar, Backend>& student, in_matrix<Scalar> x, in_matrix<Scalar> y,
+                                      const loss_settings& settings, student_workspace<Scalar, Backend>& ws) {
     if (y.rows != x.rows || y.cols != student.d_out())
         throw std::invalid_argument("loss_and_gradients: targets are [" + std::to_string(y.rows) + ", " +
                                     std::to_string(y.cols) + "], expected [" + std::to_string(x.rows) + ", " +
                                     std::to_string(student.d_out()) + "]");
     ws.reserve(x.rows, student.config());
-    const backend::activation_sums sums = student.forward(x, ws);
+    backend::step_sums sums;
+    sums.activations = student.forward(x, ws);
     const matrix_view<Scalar> prediction{ws.prediction.data(), x.rows, student.d_out()};
     const matrix_view<Scalar> prediction_grad{ws.prediction_grad.data(), x.rows, student.d_out()};
-    const loss_terms terms = distill_loss<Backend, Scalar>(settings, prediction, y, prediction_grad, sums);
+    sums.squared_error = squared_error_and_gradient<Backend, Scalar>(prediction, y, prediction_grad);
     student.backward(x, ws, Scalar(l1_gradient(settings, x.rows)));
-    return terms;
+    return sums;
+}
+
+/// The same, returning the loss terms.
+template <class Scalar, class Backend>
+loss_terms loss_and_gradients(student_mlp<Scalar, Backend>& student, in_matrix<Scalar> x, in_matrix<Scalar> y,
+                              const loss_settings& settings, student_workspace<Scalar, Backend>& ws) {
+    const backend::step_sums sums = gradients_and_sums(student, x, y, settings, ws);
+    return loss_terms_of(settings, x.rows, sums.squared_error, sums.activations);
 }
 
 }  // namespace sparse_distill

@@ -5,9 +5,9 @@
 //   gelu_tanh(z) = ½ z (1 + tanh(√(2/π)(z + 0.044715 z³)))               (GPT-2 "gelu_new")
 //   silu(z)      = z·σ(z) = z / (1 + e^−z)                               (the gate of SwiGLU, Llama)
 #include "../config.hpp"
+#include "../detail/enum_names.hpp"
 
 #include <cmath>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -15,27 +15,26 @@ namespace sparse_distill {
 
 enum class activation { relu, gelu, gelu_tanh, silu };
 
-inline std::string_view to_string(activation a) {
-    switch (a) {
-        case activation::relu: return "relu";
-        case activation::gelu: return "gelu";
-        case activation::gelu_tanh: return "gelu_tanh";
-        case activation::silu: return "silu";
-    }
-    return "?";
-}
+/// The activations' names; after the four names come the aliases that parsing also accepts
+/// (spellings of Hugging Face's hidden_act and torch).
+inline constexpr auto activation_names = detail::make_enum_table<activation>("activation", {
+    {activation::relu, "relu"},
+    {activation::gelu, "gelu"},
+    {activation::gelu_tanh, "gelu_tanh"},
+    {activation::silu, "silu"},
+    {activation::gelu, "gelu_erf"},
+    {activation::gelu_tanh, "gelu_new"},
+    {activation::gelu_tanh, "gelu_pytorch_tanh"},
+    {activation::silu, "swish"},
+});
+
+constexpr std::string_view to_string(activation a) { return activation_names.name(a); }
 
 /// Parses "relu", "gelu" (also "gelu_erf"), "gelu_tanh" (also "gelu_new", "gelu_pytorch_tanh"),
-/// "silu" (also "swish").
-inline activation parse_activation(std::string_view name) {
-    if (name == "relu") return activation::relu;
-    if (name == "gelu" || name == "gelu_erf") return activation::gelu;
-    if (name == "gelu_tanh" || name == "gelu_new" || name == "gelu_pytorch_tanh")
-        return activation::gelu_tanh;
-    if (name == "silu" || name == "swish") return activation::silu;
-    throw std::invalid_argument("unknown activation '" + std::string(name) +
-                                "': expected relu, gelu, gelu_tanh or silu");
-}
+/// "silu" (also "swish"); throws std::invalid_argument listing the names otherwise.
+inline activation parse_activation(std::string_view name) { return activation_names.parse(name); }
+
+SD_JSON_ENUM(activation, activation_names)
 
 namespace detail {
 inline constexpr double inv_sqrt2 = 0.70710678118654752440;

@@ -1,6 +1,8 @@
 #pragma once
 // The constraint put on decoder rows (one row per feature) after every optimizer step.
-#include <stdexcept>
+#include "../config.hpp"
+#include "../detail/enum_names.hpp"
+
 #include <string>
 #include <string_view>
 
@@ -9,20 +11,11 @@ namespace sparse_distill {
 /// `cap`: row /= max(1, ‖row‖) (the post's choice); `unit`: row /= ‖row‖; `none`: unconstrained.
 enum class decoder_norm { none, cap, unit };
 
-inline std::string_view to_string(decoder_norm n) {
-    switch (n) {
-        case decoder_norm::none: return "none";
-        case decoder_norm::cap: return "cap";
-        case decoder_norm::unit: return "unit";
-    }
-    return "?";
-}
+inline constexpr auto decoder_norm_names = detail::make_enum_table<decoder_norm>(
+    "decoder norm", {{decoder_norm::none, "none"}, {decoder_norm::cap, "cap"}, {decoder_norm::unit, "unit"}});
 
-inline decoder_norm parse_decoder_norm(std::string_view name) {
-    if (name == "none") return decoder_norm::none;
-    if (name == "cap") return decoder_norm::cap;
-    if (name == "unit") return decoder_norm::unit;
-    throw std::invalid_argument("unknown decoder norm '" + std::string(name) + "': expected none, cap or unit");
-}
+constexpr std::string_view to_string(decoder_norm n) { return decoder_norm_names.name(n); }
+inline decoder_norm parse_decoder_norm(std::string_view name) { return decoder_norm_names.parse(name); }
+SD_JSON_ENUM(decoder_norm, decoder_norm_names)
 
 }  // namespace sparse_distill

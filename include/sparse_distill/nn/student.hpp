@@ -18,21 +18,8 @@
 
 namespace sparse_distill {
 
-namespace detail {
-template <class Backend>
-concept has_sparse_path = requires { typename Backend::sparse_pattern; };
-template <class Backend>
-struct sparse_pattern_of {
-    struct type {};  // a backend without the sparse path keeps nothing
-};
-template <has_sparse_path Backend>
-struct sparse_pattern_of<Backend> {
-    using type = typename Backend::sparse_pattern;
-};
-}  // namespace detail
-
 /// Scratch memory for one batch of forward and backward passes, sized by `reserve`.
-template <class Scalar, class Backend = backend::cpu>
+template <class Scalar, backend::backend_policy Backend = backend::cpu>
 struct student_workspace {
     index_t batch = 0;
     typename Backend::template buffer<Scalar> centered;         ///< x̃ [batch, d_in]; after backward, ∂loss/∂x̃
@@ -42,13 +29,13 @@ struct student_workspace {
     typename Backend::template buffer<Scalar> prediction;       ///< ŷ [batch, d_out]
     typename Backend::template buffer<Scalar> prediction_grad;  ///< ∂loss/∂ŷ, written by the loss
     bool sparse = false;                                        ///< the last forward took the sparse path
-    bool allow_sparse = true;                                   ///< false keeps every pass dense (a captured CUDA graph)
-    typename detail::sparse_pattern_of<Backend>::type pattern;  ///< its active pairs
+    bool allow_sparse = true;                                   ///< false keeps every pass dense (a replayed step, backend::replay_step)
+    typename Backend::sparse_pattern pattern;                   ///< its active pairs
 
     /// Grows the buffers for `rows` tokens; a smaller or equal batch reuses them without allocating.
     void reserve(index_t rows, const student_config& c) {
         if (rows > capacity_) {
-            if (c.input_bias != pre_bias::none) centered.resize(rows * c.d_in);
+            if (c.pre_bias != pre_bias::none) centered.resize(rows * c.d_in);
             pre_activation.resize(rows * c.d_sae);
             activations.resize(rows * c.d_sae);
             hidden_grad.resize(rows * c.d_sae);
@@ -63,7 +50,7 @@ private:
     index_t capacity_ = 0;
 };
 
-template <class Scalar, class Backend = backend::cpu>
+template <class Scalar, backend::backend_policy Backend = backend::cpu>
 class student_mlp {
 public:
     using scalar_type = Scalar;
@@ -120,17 +107,15 @@ public:
         const matrix_view<Scalar> z = hidden_view(ws.pre_activation, x.rows);
         const matrix_view<Scalar> a = hidden_view(ws.activations, x.rows);
         const matrix_view<Scalar> y = output_view(ws.prediction, x.rows);
-        Backend::matmul(encoder_input, false, w_enc(), true, z);
-        const backend::activation_sums sums = Backend::bias_activate(z, b_enc(), config_.act, a);
+        backend::matmul<Backend>(encoder_input, false, w_enc(), true, z);
+        const backend::activation_sums sums = backend::bias_activate<Backend>(z, b_enc(), config_.act, a);
         ws.sparse = ws.allow_sparse && takes_sparse_path(sums.positive_count, x.rows);
-        if constexpr (detail::has_sparse_path<Backend>) {
-            if (ws.sparse) {
-                Backend::template collect_active<Scalar>(matrix_view<const Scalar>(a), ws.pattern);
-                Backend::sparse_decode(matrix_view<const Scalar>(a), ws.pattern, w_dec(), y);
-            }
+        if (ws.sparse) {
+            backend::collect_active<Backend, Scalar>(matrix_view<const Scalar>(a), ws.pattern);
+            backend::sparse_decode<Backend>(matrix_view<const Scalar>(a), ws.pattern, w_dec(), y);
         }
-        if (!ws.sparse) Backend::matmul(matrix_view<const Scalar>(a), false, w_dec(), false, y);
-        Backend::add_row_vector(y, b_dec());
+        if (!ws.sparse) backend::matmul<Backend>(matrix_view<const Scalar>(a), false, w_dec(), false, y);
+        backend::add_row_vector<Backend>(y, b_dec());
         return sums;
     }
 
@@ -142,43 +127,41 @@ public:
         check_input(x, ws);
         const index_t rows = x.rows;
         const matrix_view<const Scalar> encoder_input =
-            config_.input_bias == pre_bias::none ? x : matrix_view<const Scalar>(centred_view(ws, rows));
+            config_.pre_bias == pre_bias::none ? x : matrix_view<const Scalar>(centred_view(ws, rows));
         const matrix_view<const Scalar> z = hidden_view(ws.pre_activation, rows);
         const matrix_view<const Scalar> a = hidden_view(ws.activations, rows);
         const matrix_view<const Scalar> dy = output_view(ws.prediction_grad, rows);
         const matrix_view<Scalar> dz = hidden_view(ws.hidden_grad, rows);
 
-        if constexpr (detail::has_sparse_path<Backend>) {
-            if (ws.sparse) {
-                sparse_backward(encoder_input, a, dy, ws, l1_grad);
-                return;
-            }
+        if (ws.sparse) {
+            sparse_backward(encoder_input, a, dy, ws, l1_grad);
+            return;
         }
-        Backend::matmul(a, true, dy, false, w_dec_grad());
-        if (config_.biases) Backend::column_sums(dy, b_dec_grad());
-        Backend::matmul(dy, false, matrix_view<const Scalar>(w_dec()), true, dz);
-        Backend::activation_backward(dz, z, a, config_.act, l1_grad);
-        Backend::matmul(matrix_view<const Scalar>(dz), true, encoder_input, false, w_enc_grad());
-        if (config_.biases) Backend::column_sums(matrix_view<const Scalar>(dz), b_enc_grad());
-        if (config_.input_bias != pre_bias::none) {
+        backend::matmul<Backend>(a, true, dy, false, w_dec_grad());
+        if (config_.biases) backend::column_sums<Backend>(dy, b_dec_grad());
+        backend::matmul<Backend>(dy, false, matrix_view<const Scalar>(w_dec()), true, dz);
+        backend::activation_backward<Backend>(dz, z, a, config_.act, l1_grad);
+        backend::matmul<Backend>(matrix_view<const Scalar>(dz), true, encoder_input, false, w_enc_grad());
+        if (config_.biases) backend::column_sums<Backend>(matrix_view<const Scalar>(dz), b_enc_grad());
+        if (config_.pre_bias != pre_bias::none) {
             // x̃ is no longer needed: its buffer receives ∂loss/∂x̃ = ∂z·W_enc.
             const matrix_view<Scalar> dx = centred_view(ws, rows);
-            Backend::matmul(matrix_view<const Scalar>(dz), false, w_enc(), false, dx);
-            if (config_.input_bias == pre_bias::learned)
-                Backend::column_sums(matrix_view<const Scalar>(dx), b_pre_grad(), Scalar(-1));
+            backend::matmul<Backend>(matrix_view<const Scalar>(dz), false, w_enc(), false, dx);
+            if (config_.pre_bias == pre_bias::learned)
+                backend::column_sums<Backend>(matrix_view<const Scalar>(dx), b_pre_grad(), Scalar(-1));
             else
-                Backend::column_sums(matrix_view<const Scalar>(dx), b_dec_grad(), Scalar(-1), Scalar(1));
+                backend::column_sums<Backend>(matrix_view<const Scalar>(dx), b_dec_grad(), Scalar(-1), Scalar(1));
         }
     }
 
-    /// Where the decoder rows lie in parameters(), with config().decoder_constraint: what an optimizer
+    /// Where the decoder rows lie in parameters(), with config().decoder_norm: what an optimizer
     /// needs to apply the constraint in its own pass (optim::adam_state::update).
     optim::constrained_rows decoder_rows() const {
-        return {off_w_dec_, config_.d_sae, config_.d_out, config_.decoder_constraint};
+        return {off_w_dec_, config_.d_sae, config_.d_out, config_.decoder_norm};
     }
 
-    /// Applies config().decoder_constraint to the decoder rows.
-    void apply_decoder_constraint() { Backend::constrain_rows(w_dec(), config_.decoder_constraint); }
+    /// Applies config().decoder_norm to the decoder rows.
+    void apply_decoder_constraint() { backend::constrain_rows<Backend>(w_dec(), config_.decoder_norm); }
 
     /// Host copy of the weights.
     student_weights<Scalar> weights() const {
@@ -188,11 +171,11 @@ public:
         w.b_enc.resize(n_b_enc_);
         w.b_dec.resize(n_b_dec_);
         w.b_pre.resize(n_b_pre_);
-        Backend::copy_to_host(w_enc().data, w.w_enc.data(), w.w_enc.size());
-        Backend::copy_to_host(w_dec().data, w.w_dec.data(), w.w_dec.size());
-        Backend::copy_to_host(b_enc().data, w.b_enc.data(), n_b_enc_);
-        Backend::copy_to_host(b_dec().data, w.b_dec.data(), n_b_dec_);
-        Backend::copy_to_host(b_pre().data, w.b_pre.data(), n_b_pre_);
+        backend::copy_to_host<Backend>(w_enc().data, w.w_enc.data(), w.w_enc.size());
+        backend::copy_to_host<Backend>(w_dec().data, w.w_dec.data(), w.w_dec.size());
+        backend::copy_to_host<Backend>(b_enc().data, w.b_enc.data(), n_b_enc_);
+        backend::copy_to_host<Backend>(b_dec().data, w.b_dec.data(), n_b_dec_);
+        backend::copy_to_host<Backend>(b_pre().data, w.b_pre.data(), n_b_pre_);
         return w;
     }
 
@@ -203,11 +186,11 @@ public:
         expect_shape("b_enc", w.b_enc.size(), 1, n_b_enc_, 1);
         expect_shape("b_dec", w.b_dec.size(), 1, n_b_dec_, 1);
         expect_shape("b_pre", w.b_pre.size(), 1, n_b_pre_, 1);
-        Backend::copy_from_host(w.w_enc.data(), w_enc().data, w.w_enc.size());
-        Backend::copy_from_host(w.w_dec.data(), w_dec().data, w.w_dec.size());
-        Backend::copy_from_host(w.b_enc.data(), b_enc().data, n_b_enc_);
-        Backend::copy_from_host(w.b_dec.data(), b_dec().data, n_b_dec_);
-        Backend::copy_from_host(w.b_pre.data(), b_pre().data, n_b_pre_);
+        backend::copy_from_host<Backend>(w.w_enc.data(), w_enc().data, w.w_enc.size());
+        backend::copy_from_host<Backend>(w.w_dec.data(), w_dec().data, w.w_dec.size());
+        backend::copy_from_host<Backend>(w.b_enc.data(), b_enc().data, n_b_enc_);
+        backend::copy_from_host<Backend>(w.b_dec.data(), b_dec().data, n_b_dec_);
+        backend::copy_from_host<Backend>(w.b_pre.data(), b_pre().data, n_b_pre_);
     }
 
     /// Host convenience: the feature activations a [rows, d_sae] for host inputs.
@@ -227,7 +210,7 @@ private:
     void allocate() {
         n_b_enc_ = config_.biases ? config_.d_sae : 0;
         n_b_dec_ = config_.biases ? config_.d_out : 0;
-        n_b_pre_ = config_.input_bias == pre_bias::learned ? config_.d_in : 0;
+        n_b_pre_ = config_.pre_bias == pre_bias::learned ? config_.d_in : 0;
         off_w_enc_ = 0;
         off_b_enc_ = off_w_enc_ + config_.d_sae * config_.d_in;
         off_w_dec_ = off_b_enc_ + n_b_enc_;
@@ -264,28 +247,27 @@ private:
 
     /// ReLU (exactly zero where inactive, derivative 1 where active) and few active pairs.
     bool takes_sparse_path(double active, index_t rows) const {
-        if constexpr (!detail::has_sparse_path<Backend>) return false;
         return config_.act == activation::relu && active < config_.sparse_below_density * double(rows) * double(config_.d_sae);
     }
 
     /// backward() on the active pairs; the same gradients as the dense path.
     void sparse_backward(matrix_view<const Scalar> encoder_input, matrix_view<const Scalar> a, matrix_view<const Scalar> dy,
                          workspace& ws, Scalar l1_grad) {
-        Backend::sparse_backward(a, ws.pattern, dy, matrix_view<const Scalar>(w_dec()), encoder_input, l1_grad, w_dec_grad(),
+        backend::sparse_backward<Backend>(a, ws.pattern, dy, matrix_view<const Scalar>(w_dec()), encoder_input, l1_grad, w_dec_grad(),
                                  w_enc_grad());
-        if (config_.biases) Backend::column_sums(dy, b_dec_grad());
+        if (config_.biases) backend::column_sums<Backend>(dy, b_dec_grad());
         // ∂b_enc = Σ_r ∂z_r; Σ_r ∂x̃_r = (Σ_r ∂z_r)·W_enc, whose negative is the pre-bias gradient
         // (added to ∂b_dec when the pre-bias is tied to b_dec).
-        const bool pre = config_.input_bias != pre_bias::none, tied = config_.input_bias == pre_bias::tied_decoder;
-        Backend::sparse_bias_gradients(ws.pattern, w_enc(), config_.biases ? b_enc_grad() : vector_view<Scalar>{},
+        const bool pre = config_.pre_bias != pre_bias::none, tied = config_.pre_bias == pre_bias::tied_decoder;
+        backend::sparse_bias_gradients<Backend>(ws.pattern, w_enc(), config_.biases ? b_enc_grad() : vector_view<Scalar>{},
                                        pre ? (tied ? b_dec_grad() : b_pre_grad()) : vector_view<Scalar>{}, tied);
     }
 
     /// The encoder's input: x itself, or x − b_pre / x − b_dec written into the workspace.
     matrix_view<const Scalar> centre(matrix_view<const Scalar> x, workspace& ws) const {
-        if (config_.input_bias == pre_bias::none) return x;
+        if (config_.pre_bias == pre_bias::none) return x;
         const matrix_view<Scalar> centred = centred_view(ws, x.rows);
-        Backend::subtract_row_vector(x, config_.input_bias == pre_bias::learned ? b_pre() : b_dec(), centred);
+        backend::subtract_row_vector<Backend>(x, config_.pre_bias == pre_bias::learned ? b_pre() : b_dec(), centred);
         return centred;
     }
 
@@ -293,12 +275,12 @@ private:
         workspace ws;
         ws.reserve(x.rows(), config_);
         typename Backend::template buffer<Scalar> xb(x.size());
-        Backend::copy_from_host(x.data(), xb.data(), x.size());
+        backend::copy_from_host<Backend>(x.data(), xb.data(), x.size());
         forward(matrix_view<const Scalar>{xb.data(), x.rows(), x.cols()}, ws);
         std::pair<matrix<Scalar>, matrix<Scalar>> out{matrix<Scalar>(x.rows(), config_.d_sae),
                                                       matrix<Scalar>(x.rows(), config_.d_out)};
-        Backend::copy_to_host(ws.activations.data(), out.first.data(), out.first.size());
-        Backend::copy_to_host(ws.prediction.data(), out.second.data(), out.second.size());
+        backend::copy_to_host<Backend>(ws.activations.data(), out.first.data(), out.first.size());
+        backend::copy_to_host<Backend>(ws.prediction.data(), out.second.data(), out.second.size());
         return out;
     }
 
@@ -309,7 +291,7 @@ private:
     index_t n_b_enc_ = 0, n_b_dec_ = 0, n_b_pre_ = 0;
 };
 
-template <class Scalar, class Backend>
+template <class Scalar, backend::backend_policy Backend>
 student_weights<Scalar> student_mlp<Scalar, Backend>::initial_weights(std::uint64_t seed) const {
     enum stream : std::uint64_t { w_enc_stream = 201, b_enc_stream, w_dec_stream, b_dec_stream };
     const student_config& c = config_;
@@ -344,7 +326,7 @@ student_weights<Scalar> student_mlp<Scalar, Backend>::initial_weights(std::uint6
         }
     }
     // The post's code (and SAELens) start from a decoder that already satisfies the constraint.
-    if (c.init == student_init::kaiming_uniform) backend::detail::cpu_constrain_rows(view(w.w_dec), c.decoder_constraint);
+    if (c.init == student_init::kaiming_uniform) backend::constrain_rows<backend::cpu>(view(w.w_dec), c.decoder_norm);
     return w;
 }
 

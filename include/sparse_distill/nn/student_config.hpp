@@ -1,9 +1,14 @@
 #pragma once
 // The shape and options of a student MLP: a = act(W_enc·(x − b_pre) + b_enc), ŷ = W_dec·a + b_dec.
+#include "../config.hpp"
+#include "../detail/enum_names.hpp"
+#include "../detail/json_fields.hpp"
 #include "../tensor/matrix.hpp"
 #include "activation.hpp"
 #include "decoder_norm.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -31,35 +36,20 @@ enum class pre_bias {
     tied_decoder,   ///< x̃ = x − b_dec (SAELens apply_b_dec_to_input); needs d_in = d_out and biases
 };
 
-inline std::string_view to_string(student_init i) {
-    switch (i) {
-        case student_init::kaiming_uniform: return "kaiming_uniform";
-        case student_init::tied_transpose: return "tied_transpose";
-        case student_init::linear_default: return "linear_default";
-    }
-    return "?";
-}
-inline student_init parse_student_init(std::string_view name) {
-    if (name == "kaiming_uniform") return student_init::kaiming_uniform;
-    if (name == "tied_transpose") return student_init::tied_transpose;
-    if (name == "linear_default") return student_init::linear_default;
-    throw std::invalid_argument("unknown student init '" + std::string(name) +
-                                "': expected kaiming_uniform, tied_transpose or linear_default");
-}
-inline std::string_view to_string(pre_bias p) {
-    switch (p) {
-        case pre_bias::none: return "none";
-        case pre_bias::learned: return "learned";
-        case pre_bias::tied_decoder: return "tied_decoder";
-    }
-    return "?";
-}
-inline pre_bias parse_pre_bias(std::string_view name) {
-    if (name == "none") return pre_bias::none;
-    if (name == "learned") return pre_bias::learned;
-    if (name == "tied_decoder") return pre_bias::tied_decoder;
-    throw std::invalid_argument("unknown pre-bias '" + std::string(name) + "': expected none, learned or tied_decoder");
-}
+inline constexpr auto student_init_names = detail::make_enum_table<student_init>(
+    "student init", {{student_init::kaiming_uniform, "kaiming_uniform"},
+                     {student_init::tied_transpose, "tied_transpose"},
+                     {student_init::linear_default, "linear_default"}});
+inline constexpr auto pre_bias_names = detail::make_enum_table<pre_bias>(
+    "pre-bias", {{pre_bias::none, "none"}, {pre_bias::learned, "learned"}, {pre_bias::tied_decoder, "tied_decoder"}});
+
+constexpr std::string_view to_string(student_init i) { return student_init_names.name(i); }
+inline student_init parse_student_init(std::string_view name) { return student_init_names.parse(name); }
+SD_JSON_ENUM(student_init, student_init_names)
+
+constexpr std::string_view to_string(pre_bias p) { return pre_bias_names.name(p); }
+inline pre_bias parse_pre_bias(std::string_view name) { return pre_bias_names.parse(name); }
+SD_JSON_ENUM(pre_bias, pre_bias_names)
 
 struct student_config {
     index_t d_in = 0;
@@ -67,14 +57,29 @@ struct student_config {
     index_t d_out = 0;
     activation act = activation::relu;
     bool biases = true;                        ///< b_enc and b_dec exist (the toy has none)
-    pre_bias input_bias = pre_bias::none;
+    // A member that shares its enum's name hides the enum inside the struct: the enums are qualified here.
+    sparse_distill::pre_bias pre_bias = sparse_distill::pre_bias::none;
     student_init init = student_init::kaiming_uniform;
-    decoder_norm decoder_constraint = decoder_norm::cap;
+    sparse_distill::decoder_norm decoder_norm = sparse_distill::decoder_norm::cap;
     double tied_init_norm = 0.1;               ///< decoder row norm for student_init::tied_transpose
     /// A ReLU student takes the sparse path (decoder and gradients from the active pairs only) on a
     /// step whose fraction of active activations is below this; 0 never, 1 always (when the backend
     /// has the path). Both paths compute the same gradients.
     double sparse_below_density = 0.05;
+
+    /// A student of `teacher` (a teacher_mlp or mlp_weights: anything with d_model() and d_mlp()):
+    /// d_in = d_out = d_model, d_sae = round(width_ratio · d_mlp) (the post's students are ×4), every
+    /// other field at its default.
+    template <class Teacher>
+    static student_config for_teacher(const Teacher& teacher, double width_ratio = 4.0) {
+        if (!(width_ratio > 0) || !std::isfinite(width_ratio))
+            throw std::invalid_argument("student_config::for_teacher: width_ratio must be positive and finite (got " +
+                                        std::to_string(width_ratio) + ")");
+        student_config c;
+        c.d_in = c.d_out = static_cast<index_t>(teacher.d_model());
+        c.d_sae = std::max<index_t>(1, static_cast<index_t>(std::llround(width_ratio * double(teacher.d_mlp()))));
+        return c;
+    }
 
     /// Throws std::invalid_argument naming the field that is wrong.
     void validate() const {
@@ -82,13 +87,42 @@ struct student_config {
         if (d_in <= 0 || d_sae <= 0 || d_out <= 0)
             fail("d_in, d_sae and d_out must be positive (got " + std::to_string(d_in) + ", " +
                  std::to_string(d_sae) + ", " + std::to_string(d_out) + ")");
-        if (input_bias == pre_bias::tied_decoder && (d_in != d_out || !biases))
-            fail("input_bias = tied_decoder subtracts b_dec from the input: it needs d_in = d_out and biases = true");
+        if (pre_bias == sparse_distill::pre_bias::tied_decoder && (d_in != d_out || !biases))
+            fail("pre_bias = tied_decoder subtracts b_dec from the input: it needs d_in = d_out and biases = true");
         if (init == student_init::tied_transpose && d_in != d_out)
             fail("init = tied_transpose sets W_enc = W_decᵀ: it needs d_in = d_out");
         if (!(tied_init_norm > 0)) fail("tied_init_norm must be positive");
         if (!(sparse_below_density >= 0 && sparse_below_density <= 1)) fail("sparse_below_density must lie in [0, 1]");
     }
+
+    bool operator==(const student_config&) const = default;
 };
+
+/// A student_config as JSON: in checkpoints' run descriptions, the distill program's metrics.json and
+/// the cfg.json of an exported student. One key per field, the field's name; enums by their names.
+template <class Json>
+void to_json(Json& j, const student_config& c) {
+    j = Json{{"d_in", c.d_in},
+             {"d_sae", c.d_sae},
+             {"d_out", c.d_out},
+             {"act", c.act},
+             {"biases", c.biases},
+             {"pre_bias", c.pre_bias},
+             {"init", c.init},
+             {"decoder_norm", c.decoder_norm},
+             {"tied_init_norm", c.tied_init_norm},
+             {"sparse_below_density", c.sparse_below_density}};
+}
+
+/// Reads what to_json writes; an absent key keeps its default. A value of the wrong type, an unknown
+/// name or an unknown key throws std::invalid_argument naming the key, e.g.
+/// `student_config.act: unknown activation 'tanh': expected relu, gelu, gelu_tanh or silu`.
+template <class Json>
+void from_json(const Json& j, student_config& c) {
+    detail::json_fields<Json> field(j, "student_config");
+    field("d_in", c.d_in)("d_sae", c.d_sae)("d_out", c.d_out)("act", c.act)("biases", c.biases);
+    field("pre_bias", c.pre_bias)("init", c.init)("decoder_norm", c.decoder_norm)("tied_init_norm", c.tied_init_norm);
+    field("sparse_below_density", c.sparse_below_density).refuse_other_keys();
+}
 
 }  // namespace sparse_distill

@@ -9,11 +9,20 @@
 
 namespace sparse_distill {
 
-template <class Scalar, class Backend = backend::cpu>
+/// Scratch memory of a teacher's passes, grown to the largest batch seen. The teacher itself is then
+/// const: several callers (trainer, analyses) share one teacher, each with its own workspace.
+template <class Scalar, backend::backend_policy Backend = backend::cpu>
+struct teacher_workspace {
+    typename Backend::template buffer<Scalar> hidden;  ///< [batch, d_mlp]
+    typename Backend::template buffer<Scalar> up;      ///< x·W_upᵀ [batch, d_mlp] (gated only)
+};
+
+template <class Scalar, backend::backend_policy Backend = backend::cpu>
 class teacher_mlp {
 public:
     using scalar_type = Scalar;
     using backend_type = Backend;
+    using workspace = teacher_workspace<Scalar, Backend>;
 
     /// Copies (and validates) host weights into backend memory.
     explicit teacher_mlp(const mlp_weights<Scalar>& weights) { load(weights); }
@@ -27,11 +36,11 @@ public:
         gated_ = weights.gated();
         act_ = weights.act;
         storage_.resize((gated_ ? 3 : 2) * d_mlp_ * d_model_ + d_mlp_ + d_model_);
-        if (gated_) Backend::copy_from_host(weights.w_up.data(), w_up().data, d_mlp_ * d_model_);
-        Backend::copy_from_host(weights.w_in.data(), w_in().data, d_mlp_ * d_model_);
-        Backend::copy_from_host(weights.w_out.data(), w_out().data, d_mlp_ * d_model_);
-        if (has_b_in_) Backend::copy_from_host(weights.b_in.data(), b_in().data, d_mlp_);
-        if (has_b_out_) Backend::copy_from_host(weights.b_out.data(), b_out().data, d_model_);
+        if (gated_) backend::copy_from_host<Backend>(weights.w_up.data(), w_up().data, d_mlp_ * d_model_);
+        backend::copy_from_host<Backend>(weights.w_in.data(), w_in().data, d_mlp_ * d_model_);
+        backend::copy_from_host<Backend>(weights.w_out.data(), w_out().data, d_mlp_ * d_model_);
+        if (has_b_in_) backend::copy_from_host<Backend>(weights.b_in.data(), b_in().data, d_mlp_);
+        if (has_b_out_) backend::copy_from_host<Backend>(weights.b_out.data(), b_out().data, d_model_);
     }
 
     /// Host copy of the weights.
@@ -40,19 +49,19 @@ public:
         w.act = act_;
         w.w_in.resize(d_mlp_, d_model_);
         w.w_out.resize(d_mlp_, d_model_);
-        Backend::copy_to_host(w_in().data, w.w_in.data(), d_mlp_ * d_model_);
-        Backend::copy_to_host(w_out().data, w.w_out.data(), d_mlp_ * d_model_);
+        backend::copy_to_host<Backend>(w_in().data, w.w_in.data(), d_mlp_ * d_model_);
+        backend::copy_to_host<Backend>(w_out().data, w.w_out.data(), d_mlp_ * d_model_);
         if (has_b_in_) {
             w.b_in.resize(d_mlp_);
-            Backend::copy_to_host(b_in().data, w.b_in.data(), d_mlp_);
+            backend::copy_to_host<Backend>(b_in().data, w.b_in.data(), d_mlp_);
         }
         if (has_b_out_) {
             w.b_out.resize(d_model_);
-            Backend::copy_to_host(b_out().data, w.b_out.data(), d_model_);
+            backend::copy_to_host<Backend>(b_out().data, w.b_out.data(), d_model_);
         }
         if (gated_) {
             w.w_up.resize(d_mlp_, d_model_);
-            Backend::copy_to_host(w_up().data, w.w_up.data(), d_mlp_ * d_model_);
+            backend::copy_to_host<Backend>(w_up().data, w.w_up.data(), d_mlp_ * d_model_);
         }
         return w;
     }
@@ -63,44 +72,46 @@ public:
     bool gated() const { return gated_; }
 
     /// hidden = act(x·W_inᵀ + b_in) [⊙ x·W_upᵀ when gated], [batch, d_mlp]: the neuron activations.
-    void hidden(matrix_view<const Scalar> x, matrix_view<Scalar> hidden_out) {
+    void hidden(matrix_view<const Scalar> x, matrix_view<Scalar> hidden_out, workspace& ws) const {
         check_input(x);
-        Backend::matmul(x, false, matrix_view<const Scalar>(w_in()), true, hidden_out);
-        Backend::bias_activate(hidden_out, vector_view<const Scalar>(b_in()), act_, hidden_out);
+        backend::matmul<Backend>(x, false, matrix_view<const Scalar>(w_in()), true, hidden_out);
+        backend::bias_activate<Backend>(hidden_out, vector_view<const Scalar>(b_in()), act_, hidden_out);
         if (gated_) {
-            if (up_.size() < x.rows * d_mlp_) up_.resize(x.rows * d_mlp_);
-            const matrix_view<Scalar> up{up_.data(), x.rows, d_mlp_};
-            Backend::matmul(x, false, matrix_view<const Scalar>(w_up()), true, up);
-            Backend::multiply_elementwise(hidden_out, matrix_view<const Scalar>(up));
+            if (ws.up.size() < x.rows * d_mlp_) ws.up.resize(x.rows * d_mlp_);
+            const matrix_view<Scalar> up{ws.up.data(), x.rows, d_mlp_};
+            backend::matmul<Backend>(x, false, matrix_view<const Scalar>(w_up()), true, up);
+            backend::multiply_elementwise<Backend>(hidden_out, matrix_view<const Scalar>(up));
         }
     }
 
     /// y = act(x·W_inᵀ + b_in)·W_out + b_out, x [batch, d_model] → y [batch, d_model].
-    void forward(matrix_view<const Scalar> x, matrix_view<Scalar> y) {
-        if (hidden_.size() < x.rows * d_mlp_) hidden_.resize(x.rows * d_mlp_);
-        const matrix_view<Scalar> h{hidden_.data(), x.rows, d_mlp_};
-        hidden(x, h);
-        Backend::matmul(matrix_view<const Scalar>(h), false, matrix_view<const Scalar>(w_out()), false, y);
-        Backend::add_row_vector(y, vector_view<const Scalar>(b_out()));
+    void forward(matrix_view<const Scalar> x, matrix_view<Scalar> y, workspace& ws) const {
+        if (ws.hidden.size() < x.rows * d_mlp_) ws.hidden.resize(x.rows * d_mlp_);
+        const matrix_view<Scalar> h{ws.hidden.data(), x.rows, d_mlp_};
+        hidden(x, h, ws);
+        backend::matmul<Backend>(matrix_view<const Scalar>(h), false, matrix_view<const Scalar>(w_out()), false, y);
+        backend::add_row_vector<Backend>(y, vector_view<const Scalar>(b_out()));
     }
 
     /// Host convenience: y for host inputs (uploads, computes, downloads).
-    matrix<Scalar> forward(const matrix<Scalar>& x) {
+    matrix<Scalar> forward(const matrix<Scalar>& x) const {
         typename Backend::template buffer<Scalar> xb(x.size()), yb(x.rows() * d_model_);
-        Backend::copy_from_host(x.data(), xb.data(), x.size());
-        forward(matrix_view<const Scalar>{xb.data(), x.rows(), x.cols()}, matrix_view<Scalar>{yb.data(), x.rows(), d_model_});
+        backend::copy_from_host<Backend>(x.data(), xb.data(), x.size());
+        workspace ws;
+        forward(matrix_view<const Scalar>{xb.data(), x.rows(), x.cols()}, matrix_view<Scalar>{yb.data(), x.rows(), d_model_}, ws);
         matrix<Scalar> y(x.rows(), d_model_);
-        Backend::copy_to_host(yb.data(), y.data(), y.size());
+        backend::copy_to_host<Backend>(yb.data(), y.data(), y.size());
         return y;
     }
 
     /// Host convenience: the neuron activations [rows, d_mlp] for host inputs.
-    matrix<Scalar> hidden(const matrix<Scalar>& x) {
+    matrix<Scalar> hidden(const matrix<Scalar>& x) const {
         typename Backend::template buffer<Scalar> xb(x.size()), hb(x.rows() * d_mlp_);
-        Backend::copy_from_host(x.data(), xb.data(), x.size());
-        hidden(matrix_view<const Scalar>{xb.data(), x.rows(), x.cols()}, matrix_view<Scalar>{hb.data(), x.rows(), d_mlp_});
+        backend::copy_from_host<Backend>(x.data(), xb.data(), x.size());
+        workspace ws;
+        hidden(matrix_view<const Scalar>{xb.data(), x.rows(), x.cols()}, matrix_view<Scalar>{hb.data(), x.rows(), d_mlp_}, ws);
         matrix<Scalar> h(x.rows(), d_mlp_);
-        Backend::copy_to_host(hb.data(), h.data(), h.size());
+        backend::copy_to_host<Backend>(hb.data(), h.data(), h.size());
         return h;
     }
 
@@ -131,8 +142,6 @@ private:
     bool has_b_in_ = false, has_b_out_ = false, gated_ = false;
     activation act_ = activation::gelu;
     typename Backend::template buffer<Scalar> storage_;  // w_in | w_out | b_in | b_out | w_up (gated only)
-    typename Backend::template buffer<Scalar> hidden_;    // scratch, grown to the largest batch seen
-    typename Backend::template buffer<Scalar> up_;        // scratch for x·W_upᵀ (gated only)
 };
 
 }  // namespace sparse_distill

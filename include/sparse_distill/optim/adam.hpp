@@ -5,7 +5,10 @@
 //   m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  m̂ = m/(1−β1^t);  v̂ = v/(1−β2^t)   (t = 1, 2, …)
 //   decoupled: θ ← θ(1 − lr·wd) − lr·m̂/(√v̂ + ε);   coupled: θ ← θ − lr·m̂/(√v̂ + ε)
 // Weight decay applies to every parameter, biases included, as torch.optim does.
+#include "../config.hpp"
 #include "../backend/cpu.hpp"
+#include "../detail/enum_names.hpp"
+#include "../detail/json_fields.hpp"
 #include "adam_update_args.hpp"
 
 #include <cstdint>
@@ -17,12 +20,16 @@ namespace sparse_distill::optim {
 
 enum class weight_decay_mode { decoupled, coupled };
 
-inline std::string_view to_string(weight_decay_mode m) { return m == weight_decay_mode::decoupled ? "decoupled" : "coupled"; }
-inline weight_decay_mode parse_weight_decay_mode(std::string_view name) {
-    if (name == "decoupled" || name == "adamw") return weight_decay_mode::decoupled;
-    if (name == "coupled" || name == "l2") return weight_decay_mode::coupled;
-    throw std::invalid_argument("unknown weight decay mode '" + std::string(name) + "': expected decoupled or coupled");
-}
+/// The modes' names; "adamw" and "l2" are aliases that parsing also accepts.
+inline constexpr auto weight_decay_mode_names = sparse_distill::detail::make_enum_table<weight_decay_mode>(
+    "weight decay mode", {{weight_decay_mode::decoupled, "decoupled"},
+                          {weight_decay_mode::coupled, "coupled"},
+                          {weight_decay_mode::decoupled, "adamw"},
+                          {weight_decay_mode::coupled, "l2"}});
+
+constexpr std::string_view to_string(weight_decay_mode m) { return weight_decay_mode_names.name(m); }
+inline weight_decay_mode parse_weight_decay_mode(std::string_view name) { return weight_decay_mode_names.parse(name); }
+SD_JSON_ENUM(weight_decay_mode, weight_decay_mode_names)
 
 /// Adam's settings (the learning rate comes from the schedule at each step).
 struct adam {
@@ -30,7 +37,8 @@ struct adam {
     double beta2 = 0.999;
     double eps = 1e-8;
     double weight_decay = 0;
-    weight_decay_mode decay_mode = weight_decay_mode::decoupled;
+    // The member shares its enum's name, which is qualified here.
+    optim::weight_decay_mode weight_decay_mode = optim::weight_decay_mode::decoupled;
 
     void validate() const {
         if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
@@ -38,10 +46,25 @@ struct adam {
         if (!(eps > 0)) throw std::invalid_argument("adam: eps must be positive");
         if (!(weight_decay >= 0)) throw std::invalid_argument("adam: weight_decay must be non-negative");
     }
+
+    bool operator==(const adam&) const = default;
 };
 
+/// adam as JSON: one key per field, the field's name; from_json as student_config's.
+template <class Json>
+void to_json(Json& j, const adam& a) {
+    j = Json{{"beta1", a.beta1}, {"beta2", a.beta2}, {"eps", a.eps}, {"weight_decay", a.weight_decay},
+             {"weight_decay_mode", a.weight_decay_mode}};
+}
+template <class Json>
+void from_json(const Json& j, adam& a) {
+    sparse_distill::detail::json_fields<Json> field(j, "adam");
+    field("beta1", a.beta1)("beta2", a.beta2)("eps", a.eps)("weight_decay", a.weight_decay);
+    field("weight_decay_mode", a.weight_decay_mode).refuse_other_keys();
+}
+
 /// First and second moments for one flat parameter buffer, and the number of updates made.
-template <class Scalar, class Backend = backend::cpu>
+template <class Scalar, backend::backend_policy Backend = backend::cpu>
 class adam_state {
 public:
     /// θ ← Adam(θ, g) with learning rate `lr`. The moments are allocated (zero) on the first call.
@@ -62,10 +85,10 @@ public:
         args.beta2 = settings.beta2;
         args.eps = settings.eps;
         args.weight_decay = settings.weight_decay;
-        args.decoupled = settings.decay_mode == weight_decay_mode::decoupled;
+        args.decoupled = settings.weight_decay_mode == weight_decay_mode::decoupled;
         args.step = steps_;
         args.constrain = constrain;
-        Backend::adam_update(params, grads, first_moment_.data(), second_moment_.data(), n, args);
+        backend::adam_update<Backend>(params, grads, first_moment_.data(), second_moment_.data(), n, args);
     }
 
     std::int64_t steps() const { return steps_; }
@@ -81,8 +104,8 @@ public:
                                         std::to_string(n) + " moments");
         first_moment_.resize(n);
         second_moment_.resize(n);
-        Backend::copy_from_host(first, first_moment_.data(), n);
-        Backend::copy_from_host(second, second_moment_.data(), n);
+        backend::copy_from_host<Backend>(first, first_moment_.data(), n);
+        backend::copy_from_host<Backend>(second, second_moment_.data(), n);
         steps_ = steps;
     }
 

@@ -3,6 +3,9 @@
 //   lr(t) = lr·(t+1)/W                                          for t < W (linear warmup)
 //         = lr·(r + (1−r)·½(1 + cos(π·(t−W)/max(1, T−W))))      otherwise (cosine decay to r·lr)
 // with W = warmup_steps, T = total_steps, r = lr_min_ratio. Past T the rate stays at r·lr.
+#include "../config.hpp"
+#include "../detail/json_fields.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -32,6 +35,20 @@ struct warmup_cosine {
         const double progress = std::min(1.0, double(step - warmup_steps) / span);
         return lr * (lr_min_ratio + (1 - lr_min_ratio) * 0.5 * (1 + std::cos(std::numbers::pi * progress)));
     }
+
+    bool operator==(const warmup_cosine&) const = default;
 };
+
+/// warmup_cosine as JSON: one key per field, the field's name; from_json as student_config's.
+template <class Json>
+void to_json(Json& j, const warmup_cosine& s) {
+    j = Json{{"lr", s.lr}, {"warmup_steps", s.warmup_steps}, {"total_steps", s.total_steps}, {"lr_min_ratio", s.lr_min_ratio}};
+}
+template <class Json>
+void from_json(const Json& j, warmup_cosine& s) {
+    sparse_distill::detail::json_fields<Json> field(j, "warmup_cosine");
+    field("lr", s.lr)("warmup_steps", s.warmup_steps)("total_steps", s.total_steps)("lr_min_ratio", s.lr_min_ratio);
+    field.refuse_other_keys();
+}
 
 }  // namespace sparse_distill::optim

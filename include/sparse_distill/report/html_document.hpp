@@ -1,6 +1,7 @@
 #pragma once
 // A self-contained HTML report: headings, paragraphs, inline-SVG figures and tables in one file with
 // its own stylesheet, no scripts and no external resources, so it opens anywhere, offline.
+#include "../config.hpp"
 #include "sparse_distill/io/detail/file_io.hpp"
 #include "sparse_distill/report/detail/markup_escape.hpp"
 

@@ -1,6 +1,7 @@
 #pragma once
 // Plots rendered as standalone SVG text: histograms, line charts, scatter plots and grouped bar
 // charts, with no dependency beyond the standard library, ready to inline into an HTML report.
+#include "../config.hpp"
 #include "sparse_distill/report/detail/markup_escape.hpp"
 #include "sparse_distill/report/detail/number_format.hpp"
 #include "sparse_distill/report/detail/palette.hpp"

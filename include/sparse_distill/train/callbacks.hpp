@@ -3,7 +3,7 @@
 //   void on_step(const step_report<Scalar, Backend>&)   every `callback_every` steps and at the last
 //   bool should_stop()                                  checked after each step
 //   void on_finish(const train_summary&)                once, at the end
-// and the trainer calls only what exists.
+// and the trainer calls only what exists. trainer::run takes any number of them.
 #include "../loss/distill_loss.hpp"
 #include "../nn/student.hpp"
 
@@ -37,7 +37,7 @@ struct train_summary {
     int stop_signal = 0;
 };
 
-/// The callback type that does nothing.
+/// The callback that does nothing (for a caller that must return some callback).
 struct no_callbacks {};
 
 namespace detail {
@@ -47,6 +47,20 @@ template <class C>
 concept has_should_stop = requires(C& c) { { c.should_stop() } -> std::convertible_to<bool>; };
 template <class C>
 concept has_on_finish = requires(C& c, const train_summary& s) { c.on_finish(s); };
+
+template <class C, class Report>
+void call_on_step(C& c, const Report& r) {
+    if constexpr (has_on_step<C, Report>) c.on_step(r);
+}
+template <class C>
+bool call_should_stop(C& c) {
+    if constexpr (has_should_stop<C>) return c.should_stop();
+    else return false;
+}
+template <class C>
+void call_on_finish(C& c, const train_summary& s) {
+    if constexpr (has_on_finish<C>) c.on_finish(s);
+}
 }  // namespace detail
 
 }  // namespace sparse_distill

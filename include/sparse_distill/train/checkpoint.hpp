@@ -3,7 +3,7 @@
 //   tensors   "parameters" [P]            the student's flat parameter buffer
 //             "adam.first_moment" [P]     Adam's m and v ([0] before the first update)
 //             "adam.second_moment" [P]
-//   metadata  "format" = "sparse_distill checkpoint", "format_version" = "1",
+//   metadata  "format" = "sparse_distill checkpoint", "format_version" = "2" (checkpoint_format_version),
 //             "step", "tokens_seen"       decimal integers
 //             "source_position"           JSON: where the data source stands (save_source_position)
 //             "run"                       JSON: run_description of the run, compared on resume
@@ -29,6 +29,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -54,43 +55,27 @@ struct checkpoint_data {
     int threads = 0;                    ///< the thread count of the run that wrote it
 };
 
+/// The version of the checkpoint format that write_checkpoint writes and read_checkpoint reads.
+/// Version 2: the run description's student and train parts are student_config's and
+/// train_settings' own JSON (the keys of metrics.json and of an exported cfg.json).
+inline constexpr std::string_view checkpoint_format_version = "2";
+
 /// What a resumed run must share with the run that wrote the checkpoint for the continuation to be
-/// the same computation: scalar type, student shape and options, batch size, token budget and step
-/// count, loss, optimizer and schedule settings, and settings.checkpoint.identity (seeds, files).
+/// the same computation: scalar type, student config (to_json of student_config), and the training
+/// settings (to_json of train_settings, with the step count) but for where and how often it
+/// checkpoints and reports and whether it replays recorded steps, which do not change what it
+/// computes; and settings.checkpoint.identity (seeds, files).
 template <class Scalar>
 nlohmann::json run_description(const student_config& student, const train_settings& settings) {
     static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>);
-    nlohmann::json identity = nlohmann::json::object();
-    for (const auto& [key, value] : settings.checkpoint.identity) identity[key] = value;
+    nlohmann::json train = settings;
+    for (const char* same_computation : {"checkpoint", "callback_every", "replay_steps"}) train.erase(same_computation);
+    train["steps"] = settings.steps();
     return {
         {"scalar", std::is_same_v<Scalar, float> ? "f32" : "f64"},
-        {"student",
-         {{"d_in", student.d_in},
-          {"d_sae", student.d_sae},
-          {"d_out", student.d_out},
-          {"activation", to_string(student.act)},
-          {"biases", student.biases},
-          {"input_bias", to_string(student.input_bias)},
-          {"init", to_string(student.init)},
-          {"decoder_constraint", to_string(student.decoder_constraint)},
-          {"tied_init_norm", student.tied_init_norm},
-          {"sparse_below_density", student.sparse_below_density}}},
-        {"train",
-         {{"batch_size", settings.batch_size},
-          {"tokens", settings.tokens},
-          {"steps", settings.steps()},
-          {"l1_coeff", settings.loss.l1_coeff},
-          {"l1_reduction", to_string(settings.loss.reduction)},
-          {"beta1", settings.adam.beta1},
-          {"beta2", settings.adam.beta2},
-          {"eps", settings.adam.eps},
-          {"weight_decay", settings.adam.weight_decay},
-          {"weight_decay_mode", optim::to_string(settings.adam.decay_mode)},
-          {"lr", settings.schedule.lr},
-          {"warmup_steps", settings.schedule.warmup_steps},
-          {"total_steps", settings.schedule.total_steps},
-          {"lr_min_ratio", settings.schedule.lr_min_ratio}}},
-        {"identity", identity},
+        {"student", student},
+        {"train", train},
+        {"identity", settings.checkpoint.identity},
     };
 }
 
@@ -99,11 +84,15 @@ namespace detail {
 inline void compare_run(const std::filesystem::path& file, const std::string& field, const nlohmann::json& saved,
                         const nlohmann::json& current) {
     if (saved.is_object() && current.is_object()) {
-        for (const auto& [key, value] : current.items()) {
-            if (!saved.contains(key))
-                throw io::io_error(file, field + "." + key, "absent from the checkpoint, this run has " + value.dump());
-            compare_run(file, field + "." + key, saved.at(key), value);
-        }
+        // Plain values before nested objects: a different step count is reported as train.steps,
+        // not as the schedule.total_steps that follows from it.
+        for (const bool nested : {false, true})
+            for (const auto& [key, value] : current.items()) {
+                if (value.is_object() != nested) continue;
+                if (!saved.contains(key))
+                    throw io::io_error(file, field + "." + key, "absent from the checkpoint, this run has " + value.dump());
+                compare_run(file, field + "." + key, saved.at(key), value);
+            }
         for (const auto& [key, value] : saved.items())
             if (!current.contains(key))
                 throw io::io_error(file, field + "." + key, "the checkpoint has " + value.dump() + ", this run has none");
@@ -187,7 +176,7 @@ void write_checkpoint(const std::filesystem::path& file, const checkpoint_data<S
     };
     const std::map<std::string, std::string> metadata{
         {"format", "sparse_distill checkpoint"},
-        {"format_version", "1"},
+        {"format_version", std::string(checkpoint_format_version)},
         {"step", std::to_string(data.step)},
         {"tokens_seen", std::to_string(data.tokens_seen)},
         {"source_position", data.source_position.dump()},
@@ -217,10 +206,16 @@ checkpoint_data<Scalar> read_checkpoint(const std::filesystem::path& file) {
                            "expected \"sparse_distill checkpoint\", found " +
                                (format == contents.metadata.end() ? std::string("none") : "\"" + format->second + "\""));
     const auto version = contents.metadata.find("format_version");
-    if (version == contents.metadata.end() || version->second != "1")
-        throw io::io_error(file, "__metadata__ 'format_version'",
-                           "expected \"1\", found " +
-                               (version == contents.metadata.end() ? std::string("none") : "\"" + version->second + "\""));
+    if (version == contents.metadata.end() || version->second != checkpoint_format_version) {
+        const std::string expected = "expected \"" + std::string(checkpoint_format_version) + "\" (this version of sparse_distill), found ";
+        if (version == contents.metadata.end()) throw io::io_error(file, "__metadata__ 'format_version'", expected + "none");
+        // Version 1 described the run under other keys (activation, input_bias, decoder_constraint, ...).
+        const std::string why = version->second == "1" ? ": a version 1 checkpoint, written before the run description took "
+                                                         "the keys of student_config and train_settings, cannot be resumed; "
+                                                         "start the run again"
+                                                       : "";
+        throw io::io_error(file, "__metadata__ 'format_version'", expected + "\"" + version->second + "\"" + why);
+    }
 
     checkpoint_data<Scalar> data;
     data.step = detail::metadata_count(contents, "step");

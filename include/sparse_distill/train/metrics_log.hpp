@@ -1,7 +1,6 @@
 #pragma once
 // Callbacks that keep what training measured: `metrics_history` in memory (for plots), `jsonl_log`
 // as one JSON object per line in a file (for tools: `jq`, pandas.read_json(lines=True)).
-#include "callback_list.hpp"
 #include "callbacks.hpp"
 
 #include <nlohmann/json.hpp>
@@ -23,12 +22,6 @@ struct metrics_history {
     template <class Report>
     void on_step(const Report& report) { steps.push_back(report.metrics); }
 };
-
-/// `callbacks` that also record every reported step into `history` (which must outlive the run).
-template <class Callbacks>
-auto with_history(metrics_history& history, Callbacks&& callbacks) {
-    return callback_list<metrics_history&, std::remove_cvref_t<Callbacks>>(history, std::forward<Callbacks>(callbacks));
-}
 
 inline nlohmann::json to_json(const step_metrics& m) {
     return {{"step", m.step}, {"tokens", m.tokens_seen}, {"lr", m.lr},    {"loss", m.terms.loss},

@@ -1,7 +1,8 @@
 #pragma once
 // A progress callback for people: on a terminal, one line redrawn in place with a bar, tokens/s, loss,
 // L0 and the time left; into a file or pipe, a plain line at most every `plain_interval` seconds (and
-// at the end), so logs stay readable.
+// at the end), so logs stay readable. A null stream makes it silent (a program's --quiet), so callers
+// pass the same callbacks either way.
 #include "callbacks.hpp"
 
 #include <algorithm>
@@ -16,14 +17,14 @@ namespace sparse_distill {
 
 class progress_bar {
 public:
+    /// `out` null: prints nothing.
     progress_bar(std::string label, std::int64_t total_steps, std::FILE* out = stderr, double plain_interval = 5.0)
         : label_(std::move(label)), total_(total_steps), out_(out), plain_interval_(plain_interval),
-          terminal_(out != nullptr && ::isatty(::fileno(out)) == 1), start_(std::chrono::steady_clock::now()) {
-        if (!out_) throw std::invalid_argument("progress_bar: no output stream");
-    }
+          terminal_(out != nullptr && ::isatty(::fileno(out)) == 1), start_(std::chrono::steady_clock::now()) {}
 
     template <class Scalar, class Backend>
     void on_step(const step_report<Scalar, Backend>& report) {
+        if (!out_) return;
         const step_metrics& m = report.metrics;
         const double elapsed = seconds_since_start();
         const bool last = m.step >= total_;
@@ -46,6 +47,7 @@ public:
     }
 
     void on_finish(const train_summary&) {
+        if (!out_) return;
         if (terminal_) std::fputc('\n', out_);
         std::fflush(out_);
     }

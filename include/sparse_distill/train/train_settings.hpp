@@ -1,5 +1,7 @@
 #pragma once
 // What a training run does: how many tokens, in which batches, with which loss, optimizer and schedule.
+#include "../config.hpp"
+#include "../detail/json_fields.hpp"
 #include "../loss/distill_loss.hpp"
 #include "../optim/adam.hpp"
 #include "../optim/schedule.hpp"
@@ -21,7 +23,22 @@ struct checkpoint_settings {
     /// What else must match when resuming (checked by name and value), e.g. {"seed", "7"},
     /// {"inputs", "acts_*.npy"}: the trainer cannot see the seeds or files that made its source.
     std::map<std::string, std::string> identity;
+
+    bool operator==(const checkpoint_settings&) const = default;
 };
+
+/// checkpoint_settings as JSON: one key per field, the field's name; from_json as student_config's.
+template <class Json>
+void to_json(Json& j, const checkpoint_settings& c) {
+    j = Json{{"directory", c.directory.string()}, {"every", c.every}, {"resume", c.resume}, {"on_signal", c.on_signal},
+             {"identity", c.identity}};
+}
+template <class Json>
+void from_json(const Json& j, checkpoint_settings& c) {
+    detail::json_fields<Json> field(j, "checkpoint_settings");
+    field("directory", c.directory)("every", c.every)("resume", c.resume)("on_signal", c.on_signal)("identity", c.identity);
+    field.refuse_other_keys();
+}
 
 struct train_settings {
     index_t batch_size = 1024;
@@ -31,8 +48,24 @@ struct train_settings {
     optim::warmup_cosine schedule;        ///< schedule.total_steps ≤ 0 means "the run's step count"
     std::int64_t callback_every = 100;    ///< callbacks' on_step runs every this many steps, and at the last
     checkpoint_settings checkpoint;
+    /// Let the backend record a step's launches once and replay them (backend::replay_step: CUDA graphs;
+    /// the CPU ignores it). Worth it where launch overhead dominates (small models); every step then
+    /// takes the dense path. The results are bit-identical to steps without replay.
+    bool replay_steps = false;
 
     std::int64_t steps() const { return batch_size > 0 ? tokens / batch_size : 0; }
+
+    /// Settings for `steps` updates on batches of `batch_size` tokens (tokens = steps · batch_size),
+    /// every other field at its default.
+    static train_settings for_steps(std::int64_t steps, index_t batch_size = 1024) {
+        if (steps <= 0 || batch_size <= 0)
+            throw std::invalid_argument("train_settings::for_steps: steps and batch_size must be positive (got " +
+                                        std::to_string(steps) + ", " + std::to_string(batch_size) + ")");
+        train_settings s;
+        s.batch_size = batch_size;
+        s.tokens = steps * batch_size;
+        return s;
+    }
 
     void validate() const {
         if (batch_size <= 0) throw std::invalid_argument("train_settings: batch_size must be positive");
@@ -47,6 +80,25 @@ struct train_settings {
         adam.validate();
         schedule.validate();
     }
+
+    bool operator==(const train_settings&) const = default;
 };
+
+/// train_settings as JSON, in checkpoints' run descriptions and the distill program's metrics.json:
+/// one key per field, the field's name, the parts (loss, adam, schedule, checkpoint) as objects of
+/// their own. from_json as student_config's: absent keys keep their defaults, and an error names the
+/// key's path, e.g. `train_settings.schedule.lr: expected a number, found "fast"`.
+template <class Json>
+void to_json(Json& j, const train_settings& s) {
+    j = Json{{"batch_size", s.batch_size}, {"tokens", s.tokens},   {"loss", s.loss},
+             {"adam", s.adam},             {"schedule", s.schedule}, {"callback_every", s.callback_every},
+             {"checkpoint", s.checkpoint}, {"replay_steps", s.replay_steps}};
+}
+template <class Json>
+void from_json(const Json& j, train_settings& s) {
+    detail::json_fields<Json> field(j, "train_settings");
+    field("batch_size", s.batch_size)("tokens", s.tokens)("loss", s.loss)("adam", s.adam)("schedule", s.schedule);
+    field("callback_every", s.callback_every)("checkpoint", s.checkpoint)("replay_steps", s.replay_steps).refuse_other_keys();
+}
 
 }  // namespace sparse_distill

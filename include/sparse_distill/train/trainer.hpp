@@ -20,6 +20,7 @@
 #include "train_settings.hpp"
 
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
@@ -40,32 +41,31 @@ concept source_of_inputs = requires(Source& s, matrix<Scalar>& x) {
     { s.next_batch(x) } -> std::convertible_to<bool>;
 };
 
-template <class Scalar, class Backend = backend::cpu>
+template <class Scalar, backend::backend_policy Backend = backend::cpu>
 class trainer {
 public:
     using student_type = student_mlp<Scalar, Backend>;
     using teacher_type = teacher_mlp<Scalar, Backend>;
 
-    /// `teacher` may be null when every source used supplies its own targets.
-    trainer(student_type& student, teacher_type* teacher, const train_settings& settings)
-        : student_(student), teacher_(teacher), settings_(settings) {
-        settings_.validate();
-        if (settings_.schedule.total_steps <= 0) settings_.schedule.total_steps = settings_.steps();
-        if (teacher_ && (teacher_->d_model() != student.d_in() || teacher_->d_model() != student.d_out()))
-            throw std::invalid_argument("trainer: teacher maps " + std::to_string(teacher_->d_model()) + " → " +
-                                        std::to_string(teacher_->d_model()) + " but the student maps " +
-                                        std::to_string(student.d_in()) + " → " + std::to_string(student.d_out()));
-        const index_t b = settings_.batch_size;
-        host_x_.resize(b, student.d_in());
-        host_y_.resize(b, student.d_out());
-        x_.resize(b * student.d_in());
-        y_.resize(b * student.d_out());
-        workspace_.reserve(b, student.config());
-    }
+    /// Trains `student` to reproduce `teacher` on the inputs of the sources given to step() and run().
+    /// The teacher must outlive the trainer.
+    trainer(student_type& student, const teacher_type& teacher, const train_settings& settings)
+        : trainer(student, &teacher, settings) {}
+
+    /// Trains `student` on sources that supply their own targets (cached teacher outputs, or an SAE's
+    /// input = target): no teacher runs.
+    trainer(student_type& student, const train_settings& settings) : trainer(student, static_cast<const teacher_type*>(nullptr), settings) {}
 
     const train_settings& settings() const { return settings_; }
     std::int64_t steps_done() const { return optimizer_.steps(); }
     const optim::adam_state<Scalar, Backend>& optimizer_state() const { return optimizer_; }
+    /// With settings().replay_steps: how many steps the backend has recorded (one per distinct batch
+    /// buffer, from its second step on; none on the CPU).
+    std::size_t captured_steps() const {
+        std::size_t n = 0;
+        for (const recorded_step& r : recordings_) n += r.recording.captured();
+        return n;
+    }
 
     /// One update on the next batch of `source`. Returns false (nothing changed) if the source ran out.
     /// Throws numerical_fault, changing nothing but the source's position, when the batch or its
@@ -76,7 +76,8 @@ public:
         const index_t b = settings_.batch_size;
         const matrix_view<const Scalar> x{x_.data(), b, student_.d_in()};
         const matrix_view<const Scalar> y{y_.data(), b, student_.d_out()};
-        if (!update_on(x, y, metrics)) report_non_finite_loss(source, metrics.terms.loss);
+        const teacher_type* targets_from = source_with_targets<Source, Scalar> ? nullptr : teacher_;
+        if (!update_on(x, y, targets_from, metrics)) report_non_finite_loss(source, metrics.terms.loss);
         return true;
     }
 
@@ -84,13 +85,17 @@ public:
     /// y [batch, d_out] (a device-resident pipeline, or a benchmark's pool of batches). No finite check
     /// runs on the batch; a non-finite loss throws numerical_fault before anything changes.
     void step_on_batch(in_matrix<Scalar> x, in_matrix<Scalar> y, step_metrics& metrics) {
-        if (x.rows != settings_.batch_size)
-            throw std::invalid_argument("trainer: the batch has " + std::to_string(x.rows) + " rows, the settings say " +
-                                        std::to_string(settings_.batch_size));
-        if (!update_on(x, y, metrics))
-            throw numerical_fault(optimizer_.steps() + 1, "loss",
-                                  detail::number_text(metrics.terms.loss) + " on a batch given in backend memory; " +
-                                      last_checkpoint_note());
+        check_rows(x);
+        if (!update_on(x, y, nullptr, metrics)) throw_non_finite_batch_loss(metrics);
+    }
+
+    /// One update on inputs x [batch, d_in] already in backend memory, the targets computed by the
+    /// trainer's teacher (inside the replayed step when settings().replay_steps).
+    void step_on_batch(in_matrix<Scalar> x, step_metrics& metrics) {
+        if (!teacher_) throw std::logic_error("trainer: step_on_batch(x) needs a teacher, and the trainer was made without one");
+        check_rows(x);
+        const matrix_view<const Scalar> y{y_.data(), x.rows, student_.d_out()};
+        if (!update_on(x, y, teacher_, metrics)) throw_non_finite_batch_loss(metrics);
     }
 
     /// Trains for settings().steps() updates (fewer if the source runs out, a callback stops it, or
@@ -98,8 +103,10 @@ public:
     /// (checkpoint.resume), writes a checkpoint every checkpoint.every steps and when it stops, and
     /// while it runs turns SIGINT/SIGTERM into a stop after the current step (summary.stop_signal;
     /// the previous handlers are restored on return).
-    template <class Source, class Callbacks = no_callbacks>
-    train_summary run(Source& source, Callbacks&& callbacks = {}) {
+    /// Any number of callbacks (train/callbacks.hpp) may follow the source; each hook is called on every
+    /// callback that defines it, in the order given, and the run stops when any should_stop() says so.
+    template <class Source, class... Callbacks>
+    train_summary run(Source& source, Callbacks&&... callbacks) {
         const auto start = std::chrono::steady_clock::now();
         const checkpoint_settings& checkpoints = settings_.checkpoint;
         const bool checkpointing = !checkpoints.directory.empty();
@@ -134,15 +141,13 @@ public:
                 if (checkpointing && checkpoints.every > 0 && metrics.step % checkpoints.every == 0)
                     save_checkpoint(checkpoint_file(checkpoints.directory), source);
             }
-            if constexpr (detail::has_on_step<std::remove_cvref_t<Callbacks>, step_report<Scalar, Backend>>) {
-                if (metrics.step % settings_.callback_every == 0 || metrics.step == total)
-                    callbacks.on_step(step_report<Scalar, Backend>{metrics, student_});
+            if (metrics.step % settings_.callback_every == 0 || metrics.step == total) {
+                [[maybe_unused]] const step_report<Scalar, Backend> report{metrics, student_};
+                (detail::call_on_step(callbacks, report), ...);
             }
-            if constexpr (detail::has_should_stop<std::remove_cvref_t<Callbacks>>) {
-                if (callbacks.should_stop()) {
-                    summary.stopped_early = optimizer_.steps() < total;
-                    break;
-                }
+            if ((false || ... || detail::call_should_stop(callbacks))) {
+                summary.stopped_early = optimizer_.steps() < total;
+                break;
             }
         }
         if constexpr (resumable_source<Source>) {
@@ -152,7 +157,7 @@ public:
         summary.steps = optimizer_.steps();
         summary.tokens = tokens_seen_;
         summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        if constexpr (detail::has_on_finish<std::remove_cvref_t<Callbacks>>) callbacks.on_finish(summary);
+        (detail::call_on_finish(callbacks, summary), ...);
         return summary;
     }
 
@@ -204,7 +209,7 @@ public:
                                "expected at most the run's " + std::to_string(settings_.steps()) + " steps, found " +
                                    std::to_string(data.step));
         restore_source_position(source, data.source_position, file);
-        Backend::copy_from_host(data.parameters.data(), student_.parameters(), student_.parameter_count());
+        backend::copy_from_host<Backend>(data.parameters.data(), student_.parameters(), student_.parameter_count());
         optimizer_.restore(data.step, data.first_moment.data(), data.second_moment.data(),
                            static_cast<index_t>(data.first_moment.size()));
         tokens_seen_ = data.tokens_seen;
@@ -213,33 +218,68 @@ public:
     }
 
 private:
+    trainer(student_type& student, const teacher_type* teacher, const train_settings& settings)
+        : student_(student), teacher_(teacher), settings_(settings) {
+        settings_.validate();
+        if (settings_.schedule.total_steps <= 0) settings_.schedule.total_steps = settings_.steps();
+        if (teacher_ && (teacher_->d_model() != student.d_in() || teacher_->d_model() != student.d_out()))
+            throw std::invalid_argument("trainer: teacher maps " + std::to_string(teacher_->d_model()) + " → " +
+                                        std::to_string(teacher_->d_model()) + " but the student maps " +
+                                        std::to_string(student.d_in()) + " → " + std::to_string(student.d_out()));
+        const index_t b = settings_.batch_size;
+        host_x_.resize(b, student.d_in());
+        host_y_.resize(b, student.d_out());
+        x_.resize(b * student.d_in());
+        y_.resize(b * student.d_out());
+        workspace_.reserve(b, student.config());
+        // A replayed step cannot branch on a host value, so it keeps the dense path throughout.
+        workspace_.allow_sparse = !settings_.replay_steps;
+    }
+
+    void check_rows(in_matrix<Scalar> x) const {
+        if (x.rows != settings_.batch_size)
+            throw std::invalid_argument("trainer: the batch has " + std::to_string(x.rows) + " rows, the settings say " +
+                                        std::to_string(settings_.batch_size));
+    }
+
+    [[noreturn]] void throw_non_finite_batch_loss(const step_metrics& metrics) const {
+        throw numerical_fault(optimizer_.steps() + 1, "loss",
+                              detail::number_text(metrics.terms.loss) + " on a batch given in backend memory; " +
+                                  last_checkpoint_note());
+    }
+
     template <class Source>
     bool fetch_batch(Source& source) {
-        const index_t b = settings_.batch_size;
         if constexpr (source_with_targets<Source, Scalar>) {
             if (!source.next_batch(host_x_, host_y_)) return false;
-            Backend::copy_from_host(host_y_.data(), y_.data(), host_y_.size());
+            backend::copy_from_host<Backend>(host_y_.data(), y_.data(), host_y_.size());
         } else {
             static_assert(source_of_inputs<Source, Scalar>,
                           "a source needs bool next_batch(matrix<Scalar>& x) or next_batch(x, y)");
-            if (!teacher_) throw std::logic_error("trainer: the source gives no targets and there is no teacher");
+            if (!teacher_)
+                throw std::logic_error("trainer: the source gives no targets and the trainer was made without a teacher");
             if (!source.next_batch(host_x_)) return false;
         }
         if (!detail::all_finite(host_x_.data(), host_x_.size())) report_non_finite(source, "inputs", host_x_);
         if constexpr (source_with_targets<Source, Scalar>) {
             if (!detail::all_finite(host_y_.data(), host_y_.size())) report_non_finite(source, "targets", host_y_);
         }
-        Backend::copy_from_host(host_x_.data(), x_.data(), host_x_.size());
-        if constexpr (!source_with_targets<Source, Scalar>)
-            teacher_->forward(matrix_view<const Scalar>{x_.data(), b, student_.d_in()},
-                              matrix_view<Scalar>{y_.data(), b, student_.d_out()});
+        backend::copy_from_host<Backend>(host_x_.data(), x_.data(), host_x_.size());
         return true;
     }
 
-    // Loss, gradients and the Adam update; false (nothing updated) when the loss is not finite.
-    bool update_on(matrix_view<const Scalar> x, matrix_view<const Scalar> y, step_metrics& metrics) {
+    // Targets (by `teacher` into y, when given), loss, gradients and the Adam update; false (nothing
+    // updated) when the loss is not finite. Everything before the update is one step's queued work, which
+    // the backend may record and replay (settings_.replay_steps); the finite check reads its sums first.
+    bool update_on(matrix_view<const Scalar> x, matrix_view<const Scalar> y, const teacher_type* teacher, step_metrics& metrics) {
         metrics.lr = settings_.schedule(optimizer_.steps());
-        metrics.terms = loss_and_gradients(student_, x, y, settings_.loss, workspace_);
+        const auto queue_step = [&] {
+            if (teacher) teacher->forward(x, matrix_view<Scalar>{const_cast<Scalar*>(y.data), y.rows, y.cols}, teacher_workspace_);
+            return gradients_and_sums(student_, x, y, settings_.loss, workspace_);
+        };
+        const backend::step_sums sums =
+            settings_.replay_steps ? backend::replay_step<Backend>(recording_for(x, y, teacher), queue_step) : queue_step();
+        metrics.terms = loss_terms_of(settings_.loss, x.rows, sums.squared_error, sums.activations);
         if (!std::isfinite(metrics.terms.loss)) return false;
         // The decoder constraint runs inside the Adam pass, row by row while each row is in cache.
         optimizer_.update(settings_.adam, metrics.lr, student_.parameters(), student_.gradients(),
@@ -250,9 +290,17 @@ private:
         return true;
     }
 
+    // One recording per distinct batch buffer (a recorded step holds raw addresses).
+    typename Backend::step_recording& recording_for(matrix_view<const Scalar> x, matrix_view<const Scalar> y,
+                                                    const teacher_type* teacher) {
+        for (recorded_step& r : recordings_)
+            if (r.x == x.data && r.y == y.data && r.rows == x.rows && r.teacher == teacher) return r.recording;
+        return recordings_.emplace_back(recorded_step{x.data, y.data, x.rows, teacher, {}}).recording;
+    }
+
     static std::vector<Scalar> to_host(const Scalar* values, index_t count) {
         std::vector<Scalar> host(static_cast<std::size_t>(count));
-        Backend::copy_to_host(values, host.data(), count);
+        backend::copy_to_host<Backend>(values, host.data(), count);
         return host;
     }
 
@@ -279,7 +327,7 @@ private:
     template <class Source>
     [[noreturn]] void report_non_finite_loss(const Source& source, double loss) {
         if constexpr (!source_with_targets<Source, Scalar>) {
-            Backend::copy_to_host(y_.data(), host_y_.data(), host_y_.size());
+            backend::copy_to_host<Backend>(y_.data(), host_y_.data(), host_y_.size());
             if (!detail::all_finite(host_y_.data(), host_y_.size())) report_non_finite(source, "teacher outputs", host_y_);
         }
         throw numerical_fault(optimizer_.steps() + 1, "loss",
@@ -289,7 +337,8 @@ private:
     }
 
     student_type& student_;
-    teacher_type* teacher_;
+    const teacher_type* teacher_;  ///< null when the sources supply the targets
+    typename teacher_type::workspace teacher_workspace_;
     train_settings settings_;
     optim::adam_state<Scalar, Backend> optimizer_;
     std::int64_t tokens_seen_ = 0;
@@ -298,6 +347,14 @@ private:
     matrix<Scalar> host_x_, host_y_;
     typename Backend::template buffer<Scalar> x_, y_;
     student_workspace<Scalar, Backend> workspace_;
+    struct recorded_step {
+        const Scalar* x;
+        const Scalar* y;
+        index_t rows;
+        const teacher_type* teacher;
+        typename Backend::step_recording recording;
+    };
+    std::deque<recorded_step> recordings_;  ///< a deque: recordings keep their addresses as it grows
 };
 
 }  // namespace sparse_distill

@@ -14,7 +14,7 @@ int main() {
     settings.batch_size = 64;
     settings.tokens = 64 * 300;
     settings.schedule.lr = 1e-2;
-    sd::trainer<float> trainer(student, &teacher, settings);
+    sd::trainer<float> trainer(student, teacher, settings);
     sd::data::gaussian_source<float> source(8, 3);
     sd::step_metrics first;
     trainer.step(source, first);

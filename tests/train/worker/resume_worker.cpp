@@ -63,7 +63,7 @@ int main(int argc, char** argv) try {
                     (long long)sd::read_checkpoint<float>(sd::checkpoint_file(argv[1])).step);
     std::fflush(stdout);
 
-    sd::trainer<float> trainer(student, &teacher, settings);
+    sd::trainer<float> trainer(student, teacher, settings);
     const sd::train_summary summary = trainer.run(source);
     if (summary.stop_signal != 0) {
         std::printf("interrupted by signal %d at step %lld\n", summary.stop_signal, (long long)summary.steps);

@@ -1,6 +1,7 @@
 #pragma once
 // Analyses read evaluation sets in blocks of rows so that the activations of one block (rows × d_sae)
 // bound their memory, whatever the number of tokens.
+#include "../../detail/internal_header_check.hpp"
 #include "../../tensor/matrix.hpp"
 
 #include <algorithm>

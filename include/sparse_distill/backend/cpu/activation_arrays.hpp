@@ -11,7 +11,7 @@
 
 #include <type_traits>
 
-namespace sparse_distill::backend::detail {
+namespace sparse_distill::backend::cpu_system {
 
 template <activation A>
 using activation_constant = std::integral_constant<activation, A>;
@@ -68,4 +68,4 @@ auto activate_derivative_array(const Eigen::ArrayBase<Z>& z) {
     }
 }
 
-}  // namespace sparse_distill::backend::detail
+}  // namespace sparse_distill::backend::cpu_system

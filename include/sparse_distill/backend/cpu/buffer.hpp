@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <vector>
 
-namespace sparse_distill::backend::detail {
+namespace sparse_distill::backend::cpu_system {
 
 template <class Scalar>
 class host_buffer {
@@ -25,4 +25,4 @@ private:
     std::vector<Scalar> values_;
 };
 
-}  // namespace sparse_distill::backend::detail
+}  // namespace sparse_distill::backend::cpu_system

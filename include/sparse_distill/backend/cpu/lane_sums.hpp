@@ -7,7 +7,7 @@
 
 #include <cmath>
 
-namespace sparse_distill::backend::detail {
+namespace sparse_distill::backend::cpu_system {
 
 inline constexpr index_t sum_lanes = 16;
 
@@ -37,4 +37,4 @@ double lane_dot(const Scalar* x, const Scalar* y, index_t n) {
     return total;
 }
 
-}  // namespace sparse_distill::backend::detail
+}  // namespace sparse_distill::backend::cpu_system

@@ -3,15 +3,16 @@
 // the encoder's forward product needs to be dense. The decoder forward, ∂W_dec, ∂z and ∂W_enc use the
 // active (token, feature) pairs alone: cost ~ L0·d per token instead of d_sae·d.
 // Every sum runs in a fixed order (rows ascending within a feature), so results do not depend on the
-// thread count.
+// thread count. Twin: cuda/sparse.cuh.
 #include "../../tensor/view.hpp"
 #include "lane_sums.hpp"
+#include "tag.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
-namespace sparse_distill::backend::detail {
+namespace sparse_distill::backend::cpu_system {
 
 /// The active pairs of a [rows, h] activation matrix, by row (CSR) and by feature (CSC).
 struct active_pattern {
@@ -28,7 +29,7 @@ struct active_pattern {
 
 /// Builds the pattern of a > 0. The vectors keep their capacity, so a steady state does not allocate.
 template <class Scalar>
-void cpu_collect_active(matrix_view<const Scalar> a, active_pattern& p) {
+void collect_active(tag, matrix_view<const Scalar> a, active_pattern& p) {
     const index_t rows = a.rows, h = a.cols;
     p.row_start.assign(static_cast<std::size_t>(rows + 1), 0);
     // Rows are independent: each counts its own active features.
@@ -66,7 +67,7 @@ void cpu_collect_active(matrix_view<const Scalar> a, active_pattern& p) {
 
 /// y = a·W_dec from the active pairs only (y is overwritten; biases are added by the caller).
 template <class Scalar>
-void cpu_sparse_decode(matrix_view<const Scalar> a, const active_pattern& p, matrix_view<const Scalar> w_dec,
+void sparse_decode(tag, matrix_view<const Scalar> a, const active_pattern& p, matrix_view<const Scalar> w_dec,
                        matrix_view<Scalar> y) {
     const index_t d = w_dec.cols, h = a.cols;
     // Rows (tokens) are independent.
@@ -87,7 +88,7 @@ void cpu_sparse_decode(matrix_view<const Scalar> a, const active_pattern& p, mat
 ///   ∂z_rj = ∂ŷ_r·W_dec_j + l1_grad on active pairs (0 elsewhere), kept in p.dz;
 ///   ∂W_dec_j = Σ_r a_rj ∂ŷ_r,  ∂W_enc_j = Σ_r ∂z_rj x̃_r,  p.dz_sum_j = Σ_r ∂z_rj (rows of inactive features are 0).
 template <class Scalar>
-void cpu_sparse_backward(matrix_view<const Scalar> a, active_pattern& p, matrix_view<const Scalar> dy,
+void sparse_backward(tag, matrix_view<const Scalar> a, active_pattern& p, matrix_view<const Scalar> dy,
                          matrix_view<const Scalar> w_dec, matrix_view<const Scalar> x, Scalar l1_grad,
                          matrix_view<Scalar> w_dec_grad, matrix_view<Scalar> w_enc_grad) {
     const index_t h = a.cols, d_out = dy.cols, d_in = x.cols;
@@ -123,12 +124,12 @@ void cpu_sparse_backward(matrix_view<const Scalar> a, active_pattern& p, matrix_
     }
 }
 
-/// The bias gradients of the sparse path, from p.dz_sum (Σ_r ∂z_r, set by cpu_sparse_backward):
+/// The bias gradients of the sparse path, from p.dz_sum (Σ_r ∂z_r, set by sparse_backward):
 ///   b_enc_grad = Σ_r ∂z_r  (skipped when empty);
 ///   pre_grad  = −(Σ_r ∂z_r)·W_enc, or pre_grad += that when `accumulate` (the pre-bias tied to b_dec;
 ///   skipped when empty). The product is accumulated in double over features in order.
 template <class Scalar>
-void cpu_sparse_bias_gradients(const active_pattern& p, matrix_view<const Scalar> w_enc, vector_view<Scalar> b_enc_grad,
+void sparse_bias_gradients(tag, const active_pattern& p, matrix_view<const Scalar> w_enc, vector_view<Scalar> b_enc_grad,
                                vector_view<Scalar> pre_grad, bool accumulate) {
     const index_t h = w_enc.rows, d_in = w_enc.cols;
     for (index_t j = 0; j < b_enc_grad.size; ++j) b_enc_grad.data[j] = static_cast<Scalar>(p.dz_sum[static_cast<std::size_t>(j)]);
@@ -145,4 +146,4 @@ void cpu_sparse_bias_gradients(const active_pattern& p, matrix_view<const Scalar
     }
 }
 
-}  // namespace sparse_distill::backend::detail
+}  // namespace sparse_distill::backend::cpu_system

@@ -6,13 +6,14 @@
 // with the CPU backend).
 #include "../../nn/activation.hpp"
 #include "../../tensor/view.hpp"
+#include "tag.cuh"
 #include "../activation_sums.hpp"
 #include "reduce.cuh"
 
 #include <limits>
 #include <stdexcept>
 
-namespace sparse_distill::backend::detail {
+namespace sparse_distill::backend::cuda_system {
 
 /// Each thread takes `unroll` elements of its grid-stride sequence at a time and loads them all before
 /// using any: with one load in flight per thread the pass reached only about half the memory bandwidth.
@@ -83,9 +84,7 @@ void cuda_with_activation(activation act, F&& f) {
 }
 
 template <class Scalar>
-activation_sums cuda_bias_activate(matrix_view<Scalar> z, vector_view<const Scalar> bias, activation act, matrix_view<Scalar> a) {
-    if ((!bias.empty() && bias.size != z.cols) || a.rows != z.rows || a.cols != z.cols)
-        throw std::invalid_argument("bias_activate: shapes do not agree");
+activation_sums bias_activate(tag, matrix_view<Scalar> z, vector_view<const Scalar> bias, activation act, matrix_view<Scalar> a) {
     cuda_context& ctx = cuda_context::get();
     const int blocks = cuda_grid_for(z.size());
     double* partials = static_cast<double*>(ctx.scratch(sizeof(double) * 2 * blocks));
@@ -102,11 +101,8 @@ activation_sums cuda_bias_activate(matrix_view<Scalar> z, vector_view<const Scal
 }
 
 template <class Scalar>
-void cuda_activation_backward(matrix_view<Scalar> grad, matrix_view<const Scalar> z, matrix_view<const Scalar> a,
+void activation_backward(tag, matrix_view<Scalar> grad, matrix_view<const Scalar> z, matrix_view<const Scalar> a,
                               activation act, Scalar l1_grad) {
-    if (grad.rows != z.rows || grad.cols != z.cols || a.rows != z.rows || a.cols != z.cols)
-        throw std::invalid_argument("activation_backward: shapes do not agree");
-    if (z.size() == 0) return;
     cuda_with_activation(act, [&](auto kind) {
         cuda_activation_backward_kernel<Scalar, decltype(kind)::value>
             <<<cuda_grid_for(z.size()), cuda_block, 0, cuda_context::get().stream()>>>(grad.data, z.data, a.data, z.size(),
@@ -115,4 +111,4 @@ void cuda_activation_backward(matrix_view<Scalar> grad, matrix_view<const Scalar
     cuda_check_launch("activation_backward");
 }
 
-}  // namespace sparse_distill::backend::detail
+}  // namespace sparse_distill::backend::cuda_system

@@ -2,16 +2,17 @@
 // The Adam(W) update over the flat parameter buffer, with the decoder constraint fused in: the rows
 // named by args.constrain are updated one block per row, and each row's norm is taken and applied
 // while the row is still in registers and L1, so the decoder is read and written once. Elsewhere one
-// thread per parameter. The formula is cpu/optimizer.hpp's, term for term.
+// thread per parameter. The formula is cpu/adam.hpp's, term for term.
 #include "../../nn/decoder_norm.hpp"
 #include "../../optim/adam_update_args.hpp"
 #include "../../tensor/view.hpp"
+#include "tag.cuh"
 #include "reduce.cuh"
 
 #include <cmath>
 #include <stdexcept>
 
-namespace sparse_distill::backend::detail {
+namespace sparse_distill::backend::cuda_system {
 
 /// The per-step constants of one Adam update, computed on the host in double.
 template <class Scalar>
@@ -111,12 +112,10 @@ inline int cuda_row_blocks(long long rows) {
 }
 
 template <class Scalar>
-void cuda_adam_update(Scalar* params, const Scalar* grads, Scalar* m, Scalar* v, index_t n, const optim::adam_update_args& args) {
+void adam_update(tag, Scalar* params, const Scalar* grads, Scalar* m, Scalar* v, index_t n, const optim::adam_update_args& args) {
     const optim::constrained_rows& rows = args.constrain;
     const bool fused = rows.mode != decoder_norm::none && rows.rows > 0;
     const long long rows_first = fused ? rows.offset : n, rows_last = fused ? rows.offset + rows.rows * rows.cols : n;
-    if (fused && (rows.offset < 0 || rows.cols <= 0 || rows_last > n))
-        throw std::invalid_argument("adam_update: the constrained rows lie outside the parameter buffer");
     const cuda_adam_constants<Scalar> k = cuda_adam_constants<Scalar>::from(args);
     cudaStream_t stream = cuda_context::get().stream();
     const auto flat = [&](long long first, long long last) {
@@ -134,11 +133,11 @@ void cuda_adam_update(Scalar* params, const Scalar* grads, Scalar* m, Scalar* v,
 }
 
 template <class Scalar>
-void cuda_constrain_rows(matrix_view<Scalar> w, decoder_norm mode) {
+void constrain_rows(tag, matrix_view<Scalar> w, decoder_norm mode) {
     if (mode == decoder_norm::none || w.rows == 0) return;
     cuda_constrain_rows_kernel<Scalar><<<cuda_row_blocks(w.rows), cuda_block, 0, cuda_context::get().stream()>>>(
         w.data, w.rows, w.cols, mode);
     cuda_check_launch("constrain_rows");
 }
 
-}  // namespace sparse_distill::backend::detail
+}  // namespace sparse_distill::backend::cuda_system

@@ -9,7 +9,7 @@
 #include <string>
 #include <utility>
 
-namespace sparse_distill::backend::detail {
+namespace sparse_distill::backend::cuda_system {
 
 template <class Scalar>
 class device_buffer {
@@ -87,4 +87,4 @@ private:
     index_t size_ = 0;
 };
 
-}  // namespace sparse_distill::backend::detail
+}  // namespace sparse_distill::backend::cuda_system

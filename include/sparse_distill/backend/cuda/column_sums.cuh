@@ -3,12 +3,13 @@
 // columns the rows are also split across grid.y, each split writing its partial, and a second kernel
 // adds the splits in order. Every sum runs in a fixed order: the result does not vary between runs.
 #include "../../tensor/view.hpp"
+#include "tag.cuh"
 #include "context.cuh"
 
 #include <algorithm>
 #include <stdexcept>
 
-namespace sparse_distill::backend::detail {
+namespace sparse_distill::backend::cuda_system {
 
 template <class Scalar>
 __global__ void cuda_column_partials_kernel(const Scalar* m, long long rows, long long cols, long long rows_per_split,
@@ -40,8 +41,7 @@ __global__ void cuda_column_finish_kernel(const Scalar* partials, int splits, lo
 }
 
 template <class Scalar>
-void cuda_column_sums(matrix_view<const Scalar> m, vector_view<Scalar> out, Scalar alpha, Scalar beta) {
-    if (out.size != m.cols) throw std::invalid_argument("column_sums: output size differs from column count");
+void column_sums(tag, matrix_view<const Scalar> m, vector_view<Scalar> out, Scalar alpha, Scalar beta) {
     if (m.cols == 0) return;
     cuda_context& ctx = cuda_context::get();
     const long long column_blocks = (m.cols + 31) / 32;
@@ -58,4 +58,4 @@ void cuda_column_sums(matrix_view<const Scalar> m, vector_view<Scalar> out, Scal
     cuda_check_launch("column_finish");
 }
 
-}  // namespace sparse_distill::backend::detail
+}  // namespace sparse_distill::backend::cuda_system

@@ -10,18 +10,7 @@
 
 namespace sparse_distill::backend {
 
-/// How cuBLAS multiplies float matrices. Double products are always plain fp64.
-enum class matmul_precision {
-    fp32,  ///< IEEE fp32 (CUBLAS_COMPUTE_32F)
-    tf32,  ///< operands rounded to tf32 on the tensor cores, fp32 accumulate (CUBLAS_COMPUTE_32F_FAST_TF32)
-    bf16,  ///< operands converted to bf16, bf16 tensor-core products with fp32 accumulate (CUBLAS_COMPUTE_32F)
-};
-
-inline const char* to_string(matmul_precision p) {
-    return p == matmul_precision::fp32 ? "fp32" : p == matmul_precision::tf32 ? "tf32" : "bf16";
-}
-
-namespace detail {
+namespace cuda_system {
 
 class cuda_context {
 public:
@@ -60,7 +49,7 @@ public:
     }
 
     /// Counts device allocations and frees made by the backend (buffers, scratch, staging). A captured
-    /// graph holds raw addresses: cuda_graph_step captures again when this has moved since its capture.
+    /// graph holds raw addresses: a recorded step (step_replay.cuh) is captured again when this has moved.
     std::uint64_t allocation_generation() const { return allocation_generation_; }
     void note_allocation() { ++allocation_generation_; }
 
@@ -134,5 +123,5 @@ inline bool cuda_device_available() {
     return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
 }
 
-}  // namespace detail
+}  // namespace cuda_system
 }  // namespace sparse_distill::backend

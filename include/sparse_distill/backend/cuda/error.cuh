@@ -14,7 +14,7 @@ struct cuda_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-namespace detail {
+namespace cuda_system {
 
 inline void cuda_check(cudaError_t status, const char* what) {
     if (status != cudaSuccess) {
@@ -34,5 +34,5 @@ inline void cublas_check(cublasStatus_t status, const char* what) {
 /// After a kernel launch: a bad configuration is reported here, at the launch that made it.
 inline void cuda_check_launch(const char* kernel) { cuda_check(cudaGetLastError(), kernel); }
 
-}  // namespace detail
+}  // namespace cuda_system
 }  // namespace sparse_distill::backend

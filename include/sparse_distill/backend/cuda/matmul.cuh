@@ -6,6 +6,7 @@
 // bf16 × bf16 → fp32 product with fp32 accumulation: cuBLAS's CUBLAS_COMPUTE_32F_FAST_16BF on fp32
 // operands measured no faster than tf32 on an H200, the explicit conversion is.
 #include "../../tensor/view.hpp"
+#include "tag.cuh"
 #include "context.cuh"
 #include "reduce.cuh"
 
@@ -15,7 +16,7 @@
 #include <stdexcept>
 #include <type_traits>
 
-namespace sparse_distill::backend::detail {
+namespace sparse_distill::backend::cuda_system {
 
 /// out = bf16(in), four elements per thread step where the pointers allow.
 __global__ static void cuda_to_bf16_kernel(const float* in, __nv_bfloat16* out, long long n) {
@@ -42,12 +43,12 @@ inline __nv_bfloat16* cuda_convert_to_bf16(const float* in, long long n, __nv_bf
     return out;
 }
 
-template <class Scalar>
-void cuda_matmul(matrix_view<const Scalar> a, bool transpose_a, matrix_view<const Scalar> b, bool transpose_b,
-                 matrix_view<Scalar> c, Scalar alpha, Scalar beta, matmul_precision precision) {
-    const index_t m = transpose_a ? a.cols : a.rows, k = transpose_a ? a.rows : a.cols;
-    const index_t kb = transpose_b ? b.cols : b.rows, n = transpose_b ? b.rows : b.cols;
-    if (k != kb || c.rows != m || c.cols != n) throw std::invalid_argument("matmul: shapes do not agree");
+/// The precision comes from the policy's tag: backend::cuda_tf32 derives from precision_tag<tf32>.
+template <matmul_precision Precision, class Scalar>
+void matmul(precision_tag<Precision>, matrix_view<const Scalar> a, bool transpose_a, matrix_view<const Scalar> b,
+            bool transpose_b, matrix_view<Scalar> c, Scalar alpha, Scalar beta) {
+    constexpr matmul_precision precision = Precision;
+    const index_t m = transpose_a ? a.cols : a.rows, k = transpose_a ? a.rows : a.cols, n = transpose_b ? b.rows : b.cols;
     if (m == 0 || n == 0) return;
     if (k == 0) {  // an empty sum: C = beta·C (cuBLAS would do the same, but not for every k = 0 case)
         if (beta == Scalar(0))
@@ -84,4 +85,4 @@ void cuda_matmul(matrix_view<const Scalar> a, bool transpose_a, matrix_view<cons
                  "cublasGemmEx");
 }
 
-}  // namespace sparse_distill::backend::detail
+}  // namespace sparse_distill::backend::cuda_system

@@ -3,11 +3,12 @@
 // product of a SwiGLU teacher. Grid-stride loops; the column of element i is tracked incrementally
 // (cuda_column_walk).
 #include "../../tensor/view.hpp"
+#include "tag.cuh"
 #include "reduce.cuh"
 
 #include <stdexcept>
 
-namespace sparse_distill::backend::detail {
+namespace sparse_distill::backend::cuda_system {
 
 template <class Scalar>
 __global__ void cuda_subtract_row_vector_kernel(const Scalar* x, const Scalar* b, Scalar* out, long long n, long long cols) {
@@ -33,9 +34,7 @@ __global__ void cuda_multiply_elementwise_kernel(Scalar* m, const Scalar* other,
 }
 
 template <class Scalar>
-void cuda_subtract_row_vector(matrix_view<const Scalar> x, vector_view<const Scalar> b, matrix_view<Scalar> out) {
-    if (b.size != x.cols || out.rows != x.rows || out.cols != x.cols)
-        throw std::invalid_argument("subtract_row_vector: shapes do not agree");
+void subtract_row_vector(tag, matrix_view<const Scalar> x, vector_view<const Scalar> b, matrix_view<Scalar> out) {
     if (x.size() == 0) return;
     cuda_subtract_row_vector_kernel<Scalar><<<cuda_grid_for(x.size()), cuda_block, 0, cuda_context::get().stream()>>>(
         x.data, b.data, out.data, x.size(), x.cols);
@@ -43,21 +42,19 @@ void cuda_subtract_row_vector(matrix_view<const Scalar> x, vector_view<const Sca
 }
 
 template <class Scalar>
-void cuda_add_row_vector(matrix_view<Scalar> m, vector_view<const Scalar> b) {
+void add_row_vector(tag, matrix_view<Scalar> m, vector_view<const Scalar> b) {
     if (b.empty() || m.size() == 0) return;
-    if (b.size != m.cols) throw std::invalid_argument("add_row_vector: bias size differs from column count");
     cuda_add_row_vector_kernel<Scalar><<<cuda_grid_for(m.size()), cuda_block, 0, cuda_context::get().stream()>>>(
         m.data, b.data, m.size(), m.cols);
     cuda_check_launch("add_row_vector");
 }
 
 template <class Scalar>
-void cuda_multiply_elementwise(matrix_view<Scalar> m, matrix_view<const Scalar> other) {
-    if (m.rows != other.rows || m.cols != other.cols) throw std::invalid_argument("multiply_elementwise: shapes do not agree");
+void multiply_elementwise(tag, matrix_view<Scalar> m, matrix_view<const Scalar> other) {
     if (m.size() == 0) return;
     cuda_multiply_elementwise_kernel<Scalar><<<cuda_grid_for(m.size()), cuda_block, 0, cuda_context::get().stream()>>>(
         m.data, other.data, m.size());
     cuda_check_launch("multiply_elementwise");
 }
 
-}  // namespace sparse_distill::backend::detail
+}  // namespace sparse_distill::backend::cuda_system

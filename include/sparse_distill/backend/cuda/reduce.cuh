@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-namespace sparse_distill::backend::detail {
+namespace sparse_distill::backend::cuda_system {
 
 constexpr int cuda_block = 256;
 
@@ -69,4 +69,4 @@ inline const double* cuda_finish_sums(const double* partials, int blocks, int fi
 /// Result slots of the context, one range per kind of reduction.
 enum cuda_result_slot : int { slot_abs_sum = 0, slot_positive_count = 1, slot_squared_error = 2 };
 
-}  // namespace sparse_distill::backend::detail
+}  // namespace sparse_distill::backend::cuda_system

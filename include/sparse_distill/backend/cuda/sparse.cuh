@@ -9,6 +9,7 @@
 // Every sum runs in a fixed order (pairs of a row in feature order, pairs of a feature in row order),
 // so results do not vary between runs. Indices are 32-bit: a batch may hold up to 2^31 − 1 pairs.
 #include "../../tensor/view.hpp"
+#include "tag.cuh"
 #include "buffer.cuh"
 #include "reduce.cuh"
 
@@ -24,7 +25,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace sparse_distill::backend::detail {
+namespace sparse_distill::backend::cuda_system {
 
 /// The active pairs of a [rows, h] activation matrix, in device memory.
 struct cuda_active_pattern {
@@ -108,7 +109,7 @@ static __global__ void cuda_feature_start_kernel(const int* sorted_feature, long
 }
 
 template <class Scalar>
-void cuda_collect_active(matrix_view<const Scalar> a, cuda_active_pattern& p) {
+void collect_active(tag, matrix_view<const Scalar> a, cuda_active_pattern& p) {
     // Pair indices and the row scan are 32-bit: refuse a batch whose activations could overflow them.
     if (a.rows * a.cols >= INT_MAX)
         throw std::invalid_argument("collect_active: " + std::to_string(a.rows) + " × " + std::to_string(a.cols) +
@@ -219,7 +220,7 @@ bool cuda_float4_rows(long long cols, std::initializer_list<const void*> bases) 
 }
 
 template <class Scalar>
-void cuda_sparse_decode(matrix_view<const Scalar> a, const cuda_active_pattern& p, matrix_view<const Scalar> w_dec,
+void sparse_decode(tag, matrix_view<const Scalar> a, const cuda_active_pattern& p, matrix_view<const Scalar> w_dec,
                         matrix_view<Scalar> y) {
     if (a.rows == 0) return;
     const auto launch = [&](auto vector) {
@@ -303,7 +304,7 @@ __global__ void cuda_sparse_weight_grads_kernel(const Scalar* a, long long h, co
 }
 
 template <class Scalar>
-void cuda_sparse_backward(matrix_view<const Scalar> a, cuda_active_pattern& p, matrix_view<const Scalar> dy,
+void sparse_backward(tag, matrix_view<const Scalar> a, cuda_active_pattern& p, matrix_view<const Scalar> dy,
                           matrix_view<const Scalar> w_dec, matrix_view<const Scalar> x, Scalar l1_grad,
                           matrix_view<Scalar> w_dec_grad, matrix_view<Scalar> w_enc_grad) {
     cudaStream_t stream = cuda_context::get().stream();
@@ -350,7 +351,7 @@ __global__ void cuda_pre_bias_grad_kernel(const double* dz_sum, const Scalar* w_
 }
 
 template <class Scalar>
-void cuda_sparse_bias_gradients(const cuda_active_pattern& p, matrix_view<const Scalar> w_enc, vector_view<Scalar> b_enc_grad,
+void sparse_bias_gradients(tag, const cuda_active_pattern& p, matrix_view<const Scalar> w_enc, vector_view<Scalar> b_enc_grad,
                                 vector_view<Scalar> pre_grad, bool accumulate) {
     cudaStream_t stream = cuda_context::get().stream();
     if (!b_enc_grad.empty()) {
@@ -366,4 +367,4 @@ void cuda_sparse_bias_gradients(const cuda_active_pattern& p, matrix_view<const 
     }
 }
 
-}  // namespace sparse_distill::backend::detail
+}  // namespace sparse_distill::backend::cuda_system

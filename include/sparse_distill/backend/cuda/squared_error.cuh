@@ -1,12 +1,13 @@
 #pragma once
 // The loss's reduction and its gradient in one pass: grad = scale·(ŷ − y), Σ (ŷ − y)² in double.
 #include "../../tensor/view.hpp"
+#include "tag.cuh"
 #include "reduce.cuh"
 
 #include <limits>
 #include <stdexcept>
 
-namespace sparse_distill::backend::detail {
+namespace sparse_distill::backend::cuda_system {
 
 template <class Scalar>
 __global__ void cuda_squared_error_kernel(const Scalar* prediction, const Scalar* target, Scalar* grad, long long n,
@@ -25,11 +26,8 @@ __global__ void cuda_squared_error_kernel(const Scalar* prediction, const Scalar
 
 /// Returns Σ (ŷ − y)²; NaN while a graph is captured (the sum is then left in its device slot).
 template <class Scalar>
-double cuda_squared_error_gradient(matrix_view<const Scalar> prediction, matrix_view<const Scalar> target,
+double squared_error_gradient(tag, matrix_view<const Scalar> prediction, matrix_view<const Scalar> target,
                                    matrix_view<Scalar> grad, Scalar scale) {
-    if (prediction.rows != target.rows || prediction.cols != target.cols || grad.rows != target.rows ||
-        grad.cols != target.cols)
-        throw std::invalid_argument("squared_error_gradient: prediction, target and gradient shapes differ");
     cuda_context& ctx = cuda_context::get();
     const int blocks = cuda_grid_for(target.size());
     double* partials = static_cast<double*>(ctx.scratch(sizeof(double) * blocks));
@@ -40,4 +38,4 @@ double cuda_squared_error_gradient(matrix_view<const Scalar> prediction, matrix_
     return sum ? sum[0] : std::numeric_limits<double>::quiet_NaN();
 }
 
-}  // namespace sparse_distill::backend::detail
+}  // namespace sparse_distill::backend::cuda_system

@@ -1,6 +1,7 @@
 #pragma once
 // Little-endian loads and stores. tensor_data keeps its bytes little-endian whatever the host is,
 // so files can be written back unchanged; only the conversion to values touches the host order.
+#include "../../detail/internal_header_check.hpp"
 #include <algorithm>
 #include <bit>
 #include <cstddef>

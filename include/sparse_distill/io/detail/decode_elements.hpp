@@ -1,6 +1,7 @@
 #pragma once
 // Little-endian elements of a file dtype turned into host values, written with a stride so that a
 // column of a Fortran-order file lands directly in a row-major output.
+#include "../../detail/internal_header_check.hpp"
 #include "sparse_distill/io/detail/byte_order.hpp"
 #include "sparse_distill/io/detail/small_float.hpp"
 #include "sparse_distill/io/tensor_data.hpp"

@@ -1,6 +1,7 @@
 #pragma once
 // Reading byte ranges of a file with bounds checked against its real size, and writing a file so
 // that readers never observe a half-written one.
+#include "../../detail/internal_header_check.hpp"
 #include "sparse_distill/io/error.hpp"
 
 #include <cstddef>

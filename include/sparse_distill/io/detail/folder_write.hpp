@@ -1,6 +1,7 @@
 #pragma once
 // Writing a folder of files (a model: weights + cfg.json) so that readers never see a half-written
 // one: everything is written into a sibling temporary folder first, then moved into place by rename.
+#include "../../detail/internal_header_check.hpp"
 #include "sparse_distill/io/error.hpp"
 
 #include <filesystem>

@@ -1,6 +1,7 @@
 #pragma once
 // A small JSON config file (a model's cfg.json) read with every field checked: the file may come from
 // any tool, so a missing key or a value of the wrong type is an io_error naming the file and the key.
+#include "../../detail/internal_header_check.hpp"
 #include "sparse_distill/io/detail/file_io.hpp"
 #include "sparse_distill/io/error.hpp"
 

@@ -1,6 +1,7 @@
 #pragma once
 // Bytes already in memory behind the same bounds-checked read(offset, out, field) as file_reader,
 // so a parser written against that interface runs unchanged on a file or on a buffer (a fuzzer's).
+#include "../../detail/internal_header_check.hpp"
 #include "sparse_distill/io/error.hpp"
 
 #include <cstddef>

@@ -2,6 +2,7 @@
 // The .npy header is a Python dict literal, e.g. "{'descr': '<f8', 'fortran_order': False,
 // 'shape': (3, 4), }". It is parsed by hand: a JSON parser would reject the quotes and tuples, and
 // only this small fixed grammar is allowed (keys in any order, optional spaces, trailing commas).
+#include "../../detail/internal_header_check.hpp"
 #include "sparse_distill/io/error.hpp"
 
 #include <cstdint>

@@ -4,6 +4,7 @@
 // against the real byte count before anything is allocated from it; the data range must match the
 // file exactly. Written against any reader with size() and read(offset, out, field) (file_reader,
 // memory_reader), so whole-file, in-memory and streaming reads share one validation.
+#include "../../detail/internal_header_check.hpp"
 #include "sparse_distill/io/detail/byte_order.hpp"
 #include "sparse_distill/io/detail/npy_header.hpp"
 #include "sparse_distill/io/detail/shape.hpp"

@@ -3,6 +3,7 @@
 // byte is read or allocated. Every size here comes from an untrusted file, so each is checked
 // against the real byte count, and the JSON parser is bounded in depth and rejects duplicate keys
 // (nlohmann keeps the last duplicate silently, which would let two readers disagree on a file).
+#include "../../detail/internal_header_check.hpp"
 #include "sparse_distill/io/detail/shape.hpp"
 #include "sparse_distill/io/error.hpp"
 #include "sparse_distill/io/tensor_data.hpp"

@@ -1,6 +1,7 @@
 #pragma once
 // Shape arithmetic shared by the readers and writers: sizes come from untrusted headers, so the
 // products are computed with overflow checks instead of trusting them to fit.
+#include "../../detail/internal_header_check.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <limits>

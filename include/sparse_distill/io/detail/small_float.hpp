@@ -3,6 +3,7 @@
 // 1 sign bit, ExpBits exponent bits with bias 2^(ExpBits-1)-1, MantBits stored mantissa bits.
 // Going through double keeps decoding exact (every 16-bit value is a double) and makes encoding a
 // single correct rounding, with no double rounding through float.
+#include "../../detail/internal_header_check.hpp"
 #include <cmath>
 #include <cstdint>
 #include <limits>

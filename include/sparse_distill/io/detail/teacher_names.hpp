@@ -2,6 +2,7 @@
 // Where a transformer's MLP weights live in a checkpoint's tensor names: "<root><layer>.mlp.<tensor>",
 // with the roots each naming scheme uses with and without the wrapper module's prefix
 // ("transformer.h.0…" from GPT2LMHeadModel, "h.0…" from GPT2Model), and which layers a file holds.
+#include "../../detail/internal_header_check.hpp"
 #include "sparse_distill/io/error.hpp"
 
 #include <cstddef>

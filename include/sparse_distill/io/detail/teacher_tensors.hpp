@@ -2,6 +2,7 @@
 // Reading one MLP's tensors from a checkpoint with their shapes checked against each other: the
 // first weight read fixes d_model and d_mlp, and every later tensor must agree, so a message can
 // say which tensor disagrees, in which dimension, and where the expected sizes came from.
+#include "../../detail/internal_header_check.hpp"
 #include "sparse_distill/io/detail/safetensors_header.hpp"
 #include "sparse_distill/io/detail/shape.hpp"
 #include "sparse_distill/io/error.hpp"

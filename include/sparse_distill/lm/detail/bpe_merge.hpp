@@ -2,6 +2,7 @@
 // Greedy BPE merging as llama2.c's encoder defines it (repeatedly merge the adjacent pair whose
 // merged token has the highest score; on ties the leftmost pair), in O(n log n) rather than the
 // O(n²) of rescanning the whole sequence after every merge: a 200 KB text is ~200K symbols.
+#include "../../detail/internal_header_check.hpp"
 #include <functional>
 #include <optional>
 #include <queue>

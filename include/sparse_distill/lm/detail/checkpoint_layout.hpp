@@ -2,6 +2,7 @@
 // Where each array of a llama2.c legacy (v0) checkpoint lies, computed from the header with
 // overflow-checked arithmetic: a hostile header must produce an error, never a wrapped size that
 // happens to match the file.
+#include "../../detail/internal_header_check.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <limits>

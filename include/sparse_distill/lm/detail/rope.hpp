@@ -1,6 +1,7 @@
 #pragma once
 // Rotary position embedding as llama2.c applies it: within each head, the adjacent pair
 // (2i, 2i+1) of a query or key at position pos is rotated by pos · 10000^(−2i/head_size).
+#include "../../detail/internal_header_check.hpp"
 #include "sparse_distill/config.hpp"
 #include "sparse_distill/tensor/matrix.hpp"
 

@@ -2,6 +2,7 @@
 // The per-token operations of the Llama block that are not plain matrix products (RoPE aside, in
 // rope.hpp): RMSNorm, causal grouped-query attention and SwiGLU's gate. Rows are tokens, B
 // sequences of T tokens stacked sequence-major (row b·T + t is token t of sequence b).
+#include "../../detail/internal_header_check.hpp"
 #include "sparse_distill/config.hpp"
 #include "sparse_distill/tensor/matrix.hpp"
 

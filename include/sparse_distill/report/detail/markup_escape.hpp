@@ -1,6 +1,7 @@
 #pragma once
 // Escaping text for XML and HTML: the one place that decides which characters are unsafe, so SVG
 // plots and HTML pages agree.
+#include "../../detail/internal_header_check.hpp"
 #include <string>
 #include <string_view>
 

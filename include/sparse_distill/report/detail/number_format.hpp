@@ -1,6 +1,7 @@
 #pragma once
 // Printing numbers for SVG and labels: locale-independent (std::to_chars), short, and free of the
 // 0.30000000000000004 noise that binary floating point leaves in tick values.
+#include "../../detail/internal_header_check.hpp"
 #include <algorithm>
 #include <charconv>
 #include <cmath>

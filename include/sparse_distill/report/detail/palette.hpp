@@ -1,6 +1,7 @@
 #pragma once
 // Series colours: the Okabe–Ito palette, distinguishable under the common colour-vision
 // deficiencies. Yellow comes last because it is faint on a white page.
+#include "../../detail/internal_header_check.hpp"
 #include <array>
 #include <cstddef>
 #include <string_view>

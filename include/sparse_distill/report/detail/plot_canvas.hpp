@@ -1,6 +1,7 @@
 #pragma once
 // What every plot shares: the layout of margins, title, legend, axes with ticks and labels, and a
 // clipped layer in which each plot type draws its data in pixel coordinates.
+#include "../../detail/internal_header_check.hpp"
 #include "sparse_distill/report/detail/markup_escape.hpp"
 #include "sparse_distill/report/detail/number_format.hpp"
 #include "sparse_distill/report/detail/palette.hpp"

@@ -1,6 +1,7 @@
 #pragma once
 // Mapping data values to the unit interval along one axis, and choosing that axis's ticks: round
 // steps of 1, 2 or 5 × 10^k on linear axes, powers of ten on log axes.
+#include "../../detail/internal_header_check.hpp"
 #include "sparse_distill/report/detail/number_format.hpp"
 
 #include <algorithm>

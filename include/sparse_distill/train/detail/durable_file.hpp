@@ -2,6 +2,7 @@
 // Making a finished file durable and moving it into place so that a crash or power loss at any
 // moment leaves either the old file or the new one: fsync the new file's data, rename it over the
 // old name (atomic on POSIX file systems), then fsync the directory so the rename itself persists.
+#include "../../detail/internal_header_check.hpp"
 #include "../../io/error.hpp"
 
 #include <cerrno>

@@ -2,6 +2,7 @@
 // Cheap finiteness tests for every batch: Σ 0·x is 0 when every x is finite and NaN as soon as one is
 // NaN or ±Inf (0·Inf = NaN), so one vectorised reduction answers "all finite?" without branches and
 // without the overflow false alarms a plain Σ x would give. Locating the bad entry is the slow path.
+#include "../../detail/internal_header_check.hpp"
 #include "../../tensor/matrix.hpp"
 
 #include <cmath>

@@ -3,6 +3,7 @@
 // only record the signal in a lock-free atomic, and the training loop polls it between steps, so
 // the state it then checkpoints is never half-updated. A second signal while a stop is pending
 // gets the default action (a second Ctrl-C still kills a run stuck in a slow write).
+#include "../../detail/internal_header_check.hpp"
 #include <atomic>
 #include <csignal>
 

@@ -1,9 +1,10 @@
 #pragma once
 // `distill lm`: the post's experiment on a real llama2.c model. Harvest MLP activations from the
-// training part of the text, distil each chosen layer, analyse on the held-out part, splice the
-// student back and measure the loss, and write metrics.json, features_layerL.csv and report.html.
-#include "options.hpp"
-#include "outputs.hpp"
+// training part of the text, distil each chosen layer (on --backend), analyse on the held-out part,
+// splice the student back and measure the loss, and write metrics.json, features_layerL.csv and
+// report.html.
+#include "common_options.hpp"
+#include "output_folder.hpp"
 
 #include <sparse_distill/experiments/lm_distillation.hpp>
 #include <sparse_distill/lm.hpp>
@@ -13,23 +14,42 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <optional>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 namespace distill {
 
-namespace lm_detail {
+struct lm_options {
+    std::string checkpoint, tokenizer, text;
+    std::vector<std::string> layers = {"all"};
+    int window = 128;
+    double held_out = 0.1;
+    double width_ratio = 4.0;
+    std::string harvest_dir;
+    sd::index_t example_features = 16, examples_per_feature = 5;
+};
 
-inline std::string read_text(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw sd::io::io_error(path, "file", "cannot open for reading");
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
+inline CLI::App* add_lm_command(CLI::App& app, lm_options& l) {
+    CLI::App* lm = app.add_subcommand("lm", "distil the MLPs of a llama2.c model (e.g. stories260K) on real text: harvest, train, "
+                                            "analyses, loss recovered, top-activating examples. Training options apply; unless "
+                                            "given, λ = 0.03, lr = 0.003 and d_sae = width ratio × d_mlp.");
+    lm->fallthrough();
+    lm->add_option("--checkpoint", l.checkpoint, "llama2.c v0 checkpoint (.bin)")->required()->check(CLI::ExistingFile);
+    lm->add_option("--tokenizer", l.tokenizer, "llama2.c tokenizer.bin")->required()->check(CLI::ExistingFile);
+    lm->add_option("--text", l.text, "UTF-8 text, passages separated by blank lines")->required()->check(CLI::ExistingFile);
+    lm->add_option("--layers", l.layers, "layers to distil: 'all' or a comma-separated list")->delimiter(',');
+    lm->add_option("--window", l.window, "tokens per sequence")->check(CLI::Range(2, 1 << 20));
+    lm->add_option("--held-out", l.held_out, "fraction of passages (the last ones) held out for analyses and loss")
+        ->check(CLI::Range(0.001, 0.999));
+    lm->add_option("--width-ratio", l.width_ratio, "student features per teacher neuron (the post's 4)")->check(CLI::PositiveNumber);
+    lm->add_option("--harvest-dir", l.harvest_dir, "also write the harvested activations there as .npy files");
+    lm->add_option("--example-features", l.example_features, "features shown with top-activating contexts")
+        ->check(CLI::NonNegativeNumber);
+    lm->add_option("--examples-per-feature", l.examples_per_feature, "contexts per feature")->check(CLI::PositiveNumber);
+    return lm;
 }
+
+namespace lm_detail {
 
 /// "all" (alone) or distinct layer numbers in [0, n_layers).
 inline std::vector<int> parse_layers(const std::vector<std::string>& names, int n_layers) {
@@ -74,18 +94,19 @@ inline nlohmann::json layer_json(const sd::experiments::lm_layer_result& l) {
             {"analysis", sd::analysis::to_json(l.analysis)}};
 }
 
-inline sd::report::html_document lm_report(const options& o, const sd::lm::tokenizer& tok,
-                                           const sd::experiments::lm_distillation_result& r) {
+inline sd::report::html_document lm_report(const shared_options& shared, const student_options& student, const lm_options& o,
+                                           const sd::lm::tokenizer& tok, const sd::experiments::lm_distillation_result& r) {
     using namespace sd::report;
-    html_document doc("sparse_distill: distilling the MLPs of " + std::filesystem::path(o.lm.checkpoint).filename().string());
+    html_document doc("sparse_distill: distilling the MLPs of " + std::filesystem::path(o.checkpoint).filename().string());
     char setup[600];
     std::snprintf(setup, sizeof setup,
                   "Model %s, text %s: %zu passages for training (%zu tokens in windows of %d), the last %zu passages held "
                   "out (%zu tokens) for every analysis and loss. Each layer's SwiGLU MLP is distilled into a ReLU/GELU "
-                  "student (%s) with λ = %g on %lld tokens of harvested activations. Forward pass: %.0f tokens/s.",
-                  o.lm.checkpoint.c_str(), o.lm.text.c_str(), r.train_passages, r.train_tokens, o.lm.window, r.held_out_passages,
-                  r.held_out_tokens, o.student.act.c_str(), o.student.l1, static_cast<long long>(o.student.tokens),
-                  r.forward_tokens_per_second);
+                  "student (%s) with λ = %g on %lld tokens of harvested activations, trained on %s. Forward pass: %.0f "
+                  "tokens/s.",
+                  o.checkpoint.c_str(), o.text.c_str(), r.train_passages, r.train_tokens, o.window, r.held_out_passages,
+                  r.held_out_tokens, student.act.c_str(), student.l1, static_cast<long long>(student.tokens),
+                  shared.common.backend.c_str(), r.forward_tokens_per_second);
     doc.paragraph(setup);
     doc.heading("Loss recovered per layer");
     std::vector<std::vector<std::string>> rows;
@@ -104,7 +125,7 @@ inline sd::report::html_document lm_report(const options& o, const sd::lm::token
     for (const auto& l : r.layers) {
         const std::string name = "layer" + std::to_string(l.layer);
         doc.heading("Layer " + std::to_string(l.layer));
-        const auto dec = decoder_similarity_figure(name, l.analysis, o.threshold);
+        const auto dec = decoder_similarity_figure(name, l.analysis, shared.common.threshold);
         doc.figure(dec.svg, dec.caption);
         const auto enc = encoder_similarity_figure(name, l.analysis);
         doc.figure(enc.svg, enc.caption + " (Against W1, the gate; the JSON also has the match against W3.)");
@@ -143,19 +164,24 @@ inline sd::report::html_document lm_report(const options& o, const sd::lm::token
 
 }  // namespace lm_detail
 
-inline int run_lm(const options& o) {
+/// `distill lm`. Real activations have another scale than the planted default: λ, lr and d_sae have
+/// their own defaults here unless given on the command line.
+inline int run_lm(const shared_options& shared, const lm_options& o) {
+    student_options student = shared.student;
+    if (!shared.given("--l1")) student.l1 = 0.03;
+    if (!shared.given("--lr")) student.lr = 3e-3;
     const auto start_settings = [&] {
         sd::experiments::lm_distillation_settings s;
-        const sd::experiments::model_spec spec = student_spec(o);
+        const sd::experiments::model_spec spec = student_spec(student, shared.common.log_every);
         s.student = spec.config;
         s.train = spec.train;
-        s.window = o.lm.window;
-        s.held_out_fraction = o.lm.held_out;
-        s.width_ratio = o.lm.width_ratio;
-        s.analysis.simulator_threshold = o.threshold;
-        s.example_features = o.lm.example_features;
-        s.examples_per_feature = o.lm.examples_per_feature;
-        s.seed = o.seed;
+        s.window = o.window;
+        s.held_out_fraction = o.held_out;
+        s.width_ratio = o.width_ratio;
+        s.analysis.simulator_threshold = shared.common.threshold;
+        s.example_features = o.example_features;
+        s.examples_per_feature = o.examples_per_feature;
+        s.seed = shared.common.seed;
         return s;
     };
     sd::experiments::lm_distillation_settings settings;
@@ -166,14 +192,14 @@ inline int run_lm(const options& o) {
     }
     // Files that cannot be read exit with 1; everything about the settings, the model and the text
     // together is checked (exit 2) before the output folder is made.
-    const sd::lm::transformer model(sd::lm::read_llama2c_checkpoint(o.lm.checkpoint));
-    const sd::lm::tokenizer tok = sd::lm::tokenizer::read(o.lm.tokenizer);
-    const std::string text = lm_detail::read_text(o.lm.text);
+    const sd::lm::transformer model(sd::lm::read_llama2c_checkpoint(o.checkpoint));
+    const sd::lm::tokenizer tok = sd::lm::tokenizer::read(o.tokenizer);
+    const std::string text = sd::io::read_text_file(o.text);
     sd::lm::text_windows windows;
     try {
-        settings.layers = lm_detail::parse_layers(o.lm.layers, model.config().n_layers);
-        if (o.d_sae_given) settings.width_ratio = double(o.student.d_sae) / double(model.config().hidden_dim);
-        settings.keep_harvest = !o.lm.harvest_dir.empty();
+        settings.layers = lm_detail::parse_layers(o.layers, model.config().n_layers);
+        if (shared.given("--d-sae")) settings.width_ratio = double(student.d_sae) / double(model.config().hidden_dim);
+        settings.keep_harvest = !o.harvest_dir.empty();
         settings.validate(model.config());
         if (tok.vocab_size() > model.config().vocab_size)
             throw std::invalid_argument("the tokenizer has " + std::to_string(tok.vocab_size()) + " tokens but the model only " +
@@ -182,39 +208,19 @@ inline int run_lm(const options& o) {
     } catch (const std::invalid_argument& e) {
         throw bad_settings(e.what());
     }
-    const std::filesystem::path out = o.out;
-    std::filesystem::create_directories(out);
-    std::FILE* log = std::fopen((out / "metrics.jsonl").c_str(), "w");
-    if (!log) throw sd::io::io_error(out / "metrics.jsonl", "file", "cannot open for writing");
-    struct closer {
-        std::FILE* f;
-        ~closer() { std::fclose(f); }
-    } close_log{log};
+    const output_folder out(shared.common.out, shared.common.quiet);
+    const auto callbacks = [&](int layer, std::int64_t steps) { return out.callbacks("layer" + std::to_string(layer), steps); };
+    const auto progress = [&](const std::string& stage) { out.progress(stage); };
+    const auto r = with_backend(shared.common.backend, [&]<class Backend>() {
+        return sd::experiments::run_lm_distillation<Backend>(model, windows, settings, callbacks, progress);
+    });
 
-    const auto make_callbacks = [&](int layer, std::int64_t steps) {
-        struct layer_callbacks {
-            std::optional<sd::progress_bar> bar;
-            sd::jsonl_log log;
-            void on_step(const sd::step_report<float, sd::backend::cpu>& r) {
-                if (bar) bar->on_step(r);
-                log.on_step(r);
-            }
-            void on_finish(const sd::train_summary& s) {
-                if (bar) bar->on_finish(s);
-            }
-        };
-        layer_callbacks c{std::nullopt, sd::jsonl_log(log, "layer" + std::to_string(layer))};
-        if (!o.quiet) c.bar.emplace("layer " + std::to_string(layer), steps, stderr);
-        return c;
-    };
-    const auto progress = [&](const std::string& stage) {
-        if (!o.quiet) std::fprintf(stderr, "%s\n", stage.c_str());
-    };
-    const auto r = sd::experiments::run_lm_distillation(model, windows, settings, make_callbacks, progress);
-
-    nlohmann::json metrics = {{"checkpoint", o.lm.checkpoint},
-                              {"text", o.lm.text},
+    nlohmann::json metrics = {{"checkpoint", o.checkpoint},
+                              {"text", o.text},
+                              {"backend", shared.common.backend},
                               {"window", settings.window},
+                              {"student", settings.student_for(model.config())},
+                              {"train", settings.train},
                               {"train_tokens", r.train_tokens},
                               {"held_out_tokens", r.held_out_tokens},
                               {"held_out_passages", r.held_out_passages},
@@ -225,23 +231,22 @@ inline int run_lm(const options& o) {
                 "rec-mean", "FVU", "L0", "dead%", "sims%");
     for (const auto& l : r.layers) {
         metrics["layers"].push_back(lm_detail::layer_json(l));
-        write_text(out / ("features_layer" + std::to_string(l.layer) + ".csv"), sd::analysis::feature_table_csv(l.analysis));
+        out.write_text("features_layer" + std::to_string(l.layer) + ".csv", sd::analysis::feature_table_csv(l.analysis));
         const auto& a = l.analysis;
         std::printf("%-6d %8.4f %8.4f %8.4f %8.4f %9.3f %9.3f %7.3f %7.1f %6.1f %6.1f\n", l.layer, l.losses.clean,
                     l.losses.zero_ablated, l.losses.mean_ablated, l.losses.student, l.losses.recovered_vs_zero(),
                     l.losses.recovered_vs_mean(), a.ablation.full.fvu, a.activity.l0, 100 * a.activity.dead_fraction(),
                     100 * a.counts.fraction(a.counts.simulators));
     }
-    write_text(out / "metrics.json", metrics.dump(2) + "\n");
-    lm_detail::lm_report(o, tok, r).write(out / "report.html");
-    std::printf("\nforward pass: %.0f tokens/s; held out: the last %zu passages (%zu tokens)\nreport: %s\n",
-                r.forward_tokens_per_second, r.held_out_passages, r.held_out_tokens,
-                std::filesystem::absolute(out / "report.html").c_str());
+    out.write_metrics(metrics);
+    std::printf("\nforward pass: %.0f tokens/s; held out: the last %zu passages (%zu tokens)\n", r.forward_tokens_per_second,
+                r.held_out_passages, r.held_out_tokens);
+    out.write_report(lm_detail::lm_report(shared, student, o, tok, r));
     // Last, so a bad harvest folder cannot cost the results above.
-    if (!o.lm.harvest_dir.empty()) {
-        progress("writing harvested activations to " + o.lm.harvest_dir);
-        sd::lm::write_harvest_npy(o.lm.harvest_dir, r.train_harvest);
-        std::printf("harvest: %s\n", std::filesystem::absolute(o.lm.harvest_dir).c_str());
+    if (!o.harvest_dir.empty()) {
+        out.progress("writing harvested activations to " + o.harvest_dir);
+        sd::lm::write_harvest_npy(o.harvest_dir, r.train_harvest);
+        std::printf("harvest: %s\n", std::filesystem::absolute(o.harvest_dir).c_str());
     }
     return 0;
 }

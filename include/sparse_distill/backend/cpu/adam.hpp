@@ -1,15 +1,17 @@
 #pragma once
 // CPU parameter updates: the Adam(W) step over a flat parameter buffer and the decoder-row constraint.
+// Twin: cuda/adam.cuh.
 #include "../../config.hpp"
 #include "../../nn/decoder_norm.hpp"
 #include "../../optim/adam_update_args.hpp"
 #include "../../tensor/view.hpp"
+#include "tag.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
-namespace sparse_distill::backend::detail {
+namespace sparse_distill::backend::cpu_system {
 
 /// row /= max(1, ‖row‖) (cap) or row /= ‖row‖ (unit); the norm is accumulated in double.
 template <class Scalar>
@@ -27,10 +29,10 @@ void constrain_row(Scalar* row, index_t cols, decoder_norm mode) {
 /// One Adam step on n parameters (see optim::adam for the formula). The bias corrections are applied
 /// as torch does: θ −= (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + ε).
 /// When args.constrain names rows (the decoder), each of those rows is constrained right after its
-/// own update, in the same pass: the result is that of cpu_constrain_rows after the update, with the
+/// own update, in the same pass: the result is that of constrain_rows after the update, with the
 /// decoder read and written once instead of twice.
 template <class Scalar>
-void cpu_adam_update(Scalar* params, const Scalar* grads, Scalar* m, Scalar* v, index_t n,
+void adam_update(tag, Scalar* params, const Scalar* grads, Scalar* m, Scalar* v, index_t n,
                      const optim::adam_update_args& args) {
     const Scalar beta1 = Scalar(args.beta1), beta2 = Scalar(args.beta2);
     const Scalar one_minus_beta1 = Scalar(1 - args.beta1), one_minus_beta2 = Scalar(1 - args.beta2);
@@ -53,8 +55,6 @@ void cpu_adam_update(Scalar* params, const Scalar* grads, Scalar* m, Scalar* v, 
     const optim::constrained_rows& rows = args.constrain;
     const bool fused = rows.mode != decoder_norm::none && rows.rows > 0;
     const index_t rows_first = fused ? index_t(rows.offset) : n, rows_last = fused ? index_t(rows.offset + rows.rows * rows.cols) : n;
-    if (fused && (rows.offset < 0 || rows.cols <= 0 || rows_last > n))
-        throw std::invalid_argument("adam_update: the constrained rows lie outside the parameter buffer");
     // Parameters are independent: threads take equal contiguous chunks, so memory streams stay sequential.
     constexpr index_t chunk = 16384;
     const auto flat = [&](index_t first, index_t last) {
@@ -78,11 +78,10 @@ void cpu_adam_update(Scalar* params, const Scalar* grads, Scalar* m, Scalar* v, 
 
 /// Applies the decoder constraint to each row of w (one row per feature).
 template <class Scalar>
-void cpu_constrain_rows(matrix_view<Scalar> w, decoder_norm mode) {
-    if (mode == decoder_norm::none) return;
+void constrain_rows(tag, matrix_view<Scalar> w, decoder_norm mode) {
     // Rows (features) are independent: each thread normalises whole rows.
 #pragma omp parallel for schedule(static) if (w.size() > 65536)
     for (index_t r = 0; r < w.rows; ++r) constrain_row(w.data + r * w.cols, w.cols, mode);
 }
 
-}  // namespace sparse_distill::backend::detail
+}  // namespace sparse_distill::backend::cpu_system

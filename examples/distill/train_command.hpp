@@ -1,9 +1,10 @@
 #pragma once
 // `distill train`: distil a teacher read from a file on activations read from .npy files (or fit
 // precomputed teacher outputs), optionally starting from a saved student, for a fixed number of
-// steps; log metrics.jsonl and save the student for SAELens or sparsify.
-#include "options.hpp"
-#include "outputs.hpp"
+// steps (on --backend); log metrics.jsonl and save the student for SAELens or sparsify.
+#include "common_options.hpp"
+#include "output_folder.hpp"
+#include "planted_options.hpp"
 
 #include <sparse_distill/data/sharded_npy_source.hpp>
 #include <sparse_distill/io/student_export.hpp>
@@ -18,20 +19,59 @@
 
 namespace distill {
 
+struct train_options {
+    std::string teacher, teacher_format = "auto";
+    int layer = 0;
+    std::vector<std::string> inputs, targets;
+    sd::index_t shuffle_buffer = 0;  ///< 0: rows in file order
+    std::string init_student;
+    std::int64_t steps = 0;  ///< 0: --tokens decides
+    std::string save, save_format = "saelens";
+    std::string dtype = "float";
+    std::string checkpoint_dir;        ///< empty: no checkpoints
+    std::int64_t checkpoint_every = 0;  ///< 0: only at the end and on SIGINT/SIGTERM
+    bool resume = false;
+};
+
+inline CLI::App* add_train_command(CLI::App& app, train_options& t) {
+    CLI::App* train = app.add_subcommand("train", "distil a teacher from a file on activations from .npy files (or fit precomputed "
+                                                  "targets), for a fixed number of steps; write metrics.jsonl and save the student "
+                                                  "for SAELens or sparsify. Training and student options apply.");
+    train->fallthrough();
+    train->add_option("--teacher", t.teacher, "teacher checkpoint (.safetensors, or a folder with model.safetensors); --teacher-act, when given, overrides its activation");
+    train->add_option("--teacher-format", t.teacher_format, "naming scheme of the teacher file")
+        ->check(CLI::IsMember(sd::io::teacher_format_names.names()));
+    train->add_option("--layer", t.layer, "the teacher's layer (ignored for bare transformer_lens names)")->check(CLI::Range(0, 1 << 20));
+    train->add_option("--inputs", t.inputs, "input activations, .npy [rows, d_model], read in file order");
+    train->add_option("--targets", t.targets, "precomputed teacher outputs, .npy [rows, d_out], one per --inputs file");
+    train->add_option("--shuffle-buffer", t.shuffle_buffer, "rows shuffled together (0: file order)")->check(CLI::NonNegativeNumber);
+    train->add_option("--init-student", t.init_student, "start from this student: SAELens folder or .safetensors, or sparsify folder");
+    train->add_option("--steps", t.steps, "training steps (otherwise --tokens / --batch)")->check(CLI::PositiveNumber);
+    train->add_option("--save", t.save, "save the trained student in this folder");
+    train->add_option("--save-format", t.save_format, "layout of --save")->check(CLI::IsMember(sd::io::student_format_names.names()));
+    train->add_option("--dtype", t.dtype, "precision of the student and teacher")->check(CLI::IsMember({"float", "double"}));
+    train->add_option("--checkpoint-dir", t.checkpoint_dir,
+                      "save the full training state here (at the end, every --checkpoint-every steps, and on "
+                      "SIGINT/SIGTERM, which then stop the run with exit status 130/143)");
+    train->add_option("--checkpoint-every", t.checkpoint_every, "steps between checkpoints (0: only at the end and on a signal)")
+        ->check(CLI::NonNegativeNumber);
+    train->add_flag("--resume", t.resume, "continue bit-identically from --checkpoint-dir's checkpoint (same options)");
+    return train;
+}
+
 namespace train_detail {
 
+/// The teacher file; transformer_lens files do not record the activation, so --teacher-act (a planted
+/// option, shared), when given, says it.
 template <class Scalar>
-sd::mlp_weights<Scalar> read_teacher(const options& o) {
-    sd::mlp_weights<Scalar> w =
-        sd::io::import_teacher<Scalar>(o.train.teacher, sd::io::parse_teacher_format(o.train.teacher_format), o.train.layer);
-    // transformer_lens files do not record the activation: --teacher-act, when given, says it.
-    if (o.train.teacher_act_given) w.act = sd::parse_activation(o.teacher_act);
+sd::mlp_weights<Scalar> read_teacher(const shared_options& shared, const planted_options& planted, const train_options& t) {
+    sd::mlp_weights<Scalar> w = sd::io::import_teacher<Scalar>(t.teacher, sd::io::parse_teacher_format(t.teacher_format), t.layer);
+    if (shared.given("--teacher-act")) w.act = sd::parse_activation(planted.teacher_act);
     return w;
 }
 
 // Combinations of options that cannot work, found before any file is read (exit status 2).
-inline void check_train_options(const options& o) {
-    const auto& t = o.train;
+inline void check_train_options(const student_options& student, const train_options& t) {
     if (t.checkpoint_dir.empty() && (t.resume || t.checkpoint_every > 0))
         throw bad_settings("train: --resume and --checkpoint-every need --checkpoint-dir DIR");
     if (t.inputs.empty()) throw bad_settings("train: --inputs needs at least one .npy file of inputs [rows, d_model]");
@@ -44,28 +84,28 @@ inline void check_train_options(const options& o) {
                            std::to_string(t.inputs.size()) + " --inputs files; they pair up file by file");
     if (!t.init_student.empty()) {
         // The saved formats hold ReLU students whose sizes are the file's.
-        if (o.student.act != "relu")
-            throw bad_settings("train: --act " + o.student.act + " conflicts with --init-student (the formats hold ReLU students)");
-        if (o.student.no_biases) throw bad_settings("train: --no-biases conflicts with --init-student (the file has biases)");
-        if (o.student.input_bias == "learned")
-            throw bad_settings("train: --input-bias learned conflicts with --init-student (the formats have no learned pre-bias)");
+        if (student.act != "relu")
+            throw bad_settings("train: --act " + student.act + " conflicts with --init-student (the formats hold ReLU students)");
+        if (student.no_biases) throw bad_settings("train: --no-biases conflicts with --init-student (the file has biases)");
+        if (student.pre_bias == "learned")
+            throw bad_settings("train: --pre-bias learned conflicts with --init-student (the formats have no learned pre-bias)");
     }
     if (!t.save.empty()) {
         sd::student_config c;
         c.d_in = c.d_out = 1;
-        c.act = sd::parse_activation(o.student.act);
-        c.input_bias = sd::parse_pre_bias(o.student.input_bias);
+        c.act = sd::parse_activation(student.act);
+        c.pre_bias = sd::parse_pre_bias(student.pre_bias);
         const std::string problem = sd::io::student_export_problem(c, sd::io::parse_student_format(t.save_format));
         if (!problem.empty()) throw bad_settings("train: --save-format " + t.save_format + ": " + problem);
     }
 }
 
-template <class Scalar>
-int run_train_as(const options& o, bool d_sae_given) {
-    const auto& t = o.train;
+template <class Scalar, class Backend>
+int run_train_as(const shared_options& shared, const planted_options& planted, const train_options& t) {
+    const std::uint64_t seed = shared.common.seed;
     sd::experiments::model_spec spec;
     try {
-        spec = student_spec(o);
+        spec = student_spec(shared.student, shared.common.log_every);
         if (t.steps > std::numeric_limits<std::int64_t>::max() / spec.train.batch_size)
             throw std::invalid_argument("--steps " + std::to_string(t.steps) + " × --batch overflows the token count");
         if (t.steps > 0) spec.train.tokens = t.steps * spec.train.batch_size;
@@ -78,7 +118,7 @@ int run_train_as(const options& o, bool d_sae_given) {
             for (const auto& f : files) all += (all.empty() ? "" : ",") + f;
             return all;
         };
-        spec.train.checkpoint.identity = {{"seed", std::to_string(o.seed)},     {"teacher", t.teacher},
+        spec.train.checkpoint.identity = {{"seed", std::to_string(seed)},     {"teacher", t.teacher},
                                           {"inputs", joined(t.inputs)},          {"targets", joined(t.targets)},
                                           {"init_student", t.init_student},      {"shuffle_buffer", std::to_string(t.shuffle_buffer)}};
         spec.train.validate();
@@ -87,14 +127,14 @@ int run_train_as(const options& o, bool d_sae_given) {
     }
 
     // Files (exit status 1 on any error, with the io_error message naming file and field).
-    std::optional<sd::teacher_mlp<Scalar>> teacher;
-    if (!t.teacher.empty()) teacher.emplace(read_teacher<Scalar>(o));
+    std::optional<sd::teacher_mlp<Scalar, Backend>> teacher;
+    if (!t.teacher.empty()) teacher.emplace(read_teacher<Scalar>(shared, planted, t));
     sd::data::npy_shards shards;
     shards.inputs.assign(t.inputs.begin(), t.inputs.end());
     shards.targets.assign(t.targets.begin(), t.targets.end());
     sd::data::sharded_npy_settings order;
     order.shuffle_buffer = t.shuffle_buffer;
-    order.seed = o.seed;
+    order.seed = seed;
     order.check_finite = true;
     using input_source = sd::data::sharded_npy_source<Scalar, false>;
     using paired_source = sd::data::sharded_npy_source<Scalar, true>;
@@ -121,14 +161,14 @@ int run_train_as(const options& o, bool d_sae_given) {
             throw sd::io::io_error(t.init_student, "d_in, d_out",
                                    "expected " + std::to_string(config.d_in) + " → " + std::to_string(config.d_out) +
                                        " (the inputs and targets), found " + std::to_string(f.d_in) + " → " + std::to_string(f.d_out));
-        if (d_sae_given && f.d_sae != config.d_sae)
+        if (shared.given("--d-sae") && f.d_sae != config.d_sae)
             throw bad_settings("train: --d-sae " + std::to_string(config.d_sae) + " disagrees with --init-student (d_sae " +
                                std::to_string(f.d_sae) + ")");
-        if (o.student.input_bias != "none" && f.input_bias != config.input_bias)
-            throw bad_settings("train: --input-bias " + o.student.input_bias + " disagrees with --init-student (" +
-                               std::string(sd::to_string(f.input_bias)) + ")");
+        if (shared.student.pre_bias != "none" && f.pre_bias != config.pre_bias)
+            throw bad_settings("train: --pre-bias " + shared.student.pre_bias + " disagrees with --init-student (" +
+                               std::string(sd::to_string(f.pre_bias)) + ")");
         config.d_sae = f.d_sae;
-        config.input_bias = f.input_bias;
+        config.pre_bias = f.pre_bias;
         config.biases = true;
     }
     std::optional<sd::io::student_format> save_format;
@@ -142,23 +182,19 @@ int run_train_as(const options& o, bool d_sae_given) {
     } catch (const std::invalid_argument& e) {
         throw bad_settings(std::string("train: ") + e.what());
     }
-    sd::student_mlp<Scalar> student = init ? sd::student_mlp<Scalar>(config, init->weights) : sd::student_mlp<Scalar>(config, o.seed);
+    sd::student_mlp<Scalar, Backend> student = init ? sd::student_mlp<Scalar, Backend>(config, init->weights)
+                                                    : sd::student_mlp<Scalar, Backend>(config, seed);
 
-    const std::filesystem::path out = o.out;
-    std::filesystem::create_directories(out);
     // A resumed run continues the log of the run it continues.
-    std::FILE* log = std::fopen((out / "metrics.jsonl").c_str(), t.resume ? "a" : "w");
-    if (!log) throw sd::io::io_error(out / "metrics.jsonl", "file", "cannot open for writing");
-    struct closer {
-        std::FILE* f;
-        ~closer() { std::fclose(f); }
-    } close_log{log};
-    model_callbacks callbacks{std::nullopt, sd::jsonl_log(log, "student")};
-    if (!o.quiet) callbacks.bar.emplace("student", spec.train.steps(), stderr);
-
+    const output_folder out(shared.common.out, shared.common.quiet, /*continue_log=*/t.resume);
+    auto callbacks = out.callbacks("student", spec.train.steps());
     // Without a shuffle buffer, step t trains on rows [t·batch, (t+1)·batch) in file order, wrapping at the end.
-    sd::trainer<Scalar> trainer(student, teacher ? &*teacher : nullptr, spec.train);
-    const sd::train_summary summary = teacher ? trainer.run(*inputs, callbacks) : trainer.run(*pairs, callbacks);
+    const sd::train_summary summary = std::apply(
+        [&](auto&... each) {
+            return teacher ? sd::trainer<Scalar, Backend>(student, *teacher, spec.train).run(*inputs, each...)
+                           : sd::trainer<Scalar, Backend>(student, spec.train).run(*pairs, each...);
+        },
+        callbacks);
     if (summary.stop_signal != 0) {
         std::printf("interrupted by signal %d after step %lld: checkpoint in %s; continue with the same options and --resume\n",
                     summary.stop_signal, static_cast<long long>(summary.steps), t.checkpoint_dir.c_str());
@@ -167,21 +203,21 @@ int run_train_as(const options& o, bool d_sae_given) {
 
     if (save_format) sd::io::write_student(t.save, *save_format, config, student.weights());
     const nlohmann::json metrics = {{"mode", "train"},
+                                    {"backend", shared.common.backend},
                                     {"dtype", t.dtype},
                                     {"teacher", t.teacher},
                                     {"inputs", t.inputs},
                                     {"targets", t.targets},
                                     {"init_student", t.init_student},
-                                    {"student",
-                                     {{"d_in", config.d_in}, {"d_sae", config.d_sae}, {"d_out", config.d_out},
-                                      {"act", sd::to_string(config.act)}, {"input_bias", sd::to_string(config.input_bias)}}},
+                                    {"student", config},
+                                    {"train", spec.train},
                                     {"steps", summary.steps},
                                     {"tokens", summary.tokens},
                                     {"seconds", summary.seconds},
                                     {"final_batch", sd::to_json(summary.last)},
                                     {"saved", t.save},
                                     {"save_format", t.save.empty() ? "" : t.save_format}};
-    write_text(out / "metrics.json", metrics.dump(2) + "\n");
+    out.write_metrics(metrics);
     std::printf("trained %lld steps (%lld tokens) in %.2f s: loss %.6g, mse %.6g, L0 %.2f\n", static_cast<long long>(summary.steps),
                 static_cast<long long>(summary.tokens), summary.seconds, summary.last.terms.loss, summary.last.terms.mse,
                 summary.last.terms.l0);
@@ -192,11 +228,13 @@ int run_train_as(const options& o, bool d_sae_given) {
 
 }  // namespace train_detail
 
-/// `distill train`; `d_sae_given`: --d-sae was on the command line (else an --init-student sets it).
-inline int run_train(const options& o, bool d_sae_given) {
-    train_detail::check_train_options(o);
-    return o.train.dtype == "double" ? train_detail::run_train_as<double>(o, d_sae_given)
-                                     : train_detail::run_train_as<float>(o, d_sae_given);
+/// `distill train`.
+inline int run_train(const shared_options& shared, const planted_options& planted, const train_options& t) {
+    train_detail::check_train_options(shared.student, t);
+    return with_backend(shared.common.backend, [&]<class Backend>() {
+        return t.dtype == "double" ? train_detail::run_train_as<double, Backend>(shared, planted, t)
+                                   : train_detail::run_train_as<float, Backend>(shared, planted, t);
+    });
 }
 
 }  // namespace distill

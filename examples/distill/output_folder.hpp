@@ -1,0 +1,60 @@
+#pragma once
+// The one place every subcommand's output goes through: the folder itself, metrics.jsonl (one line per
+// reported training step of every model, open for the folder's lifetime), metrics.json, the CSVs and
+// report.html (each written atomically), progress on stderr and the closing lines on stdout.
+#include <sparse_distill.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <tuple>
+
+namespace distill {
+
+namespace sd = sparse_distill;
+
+class output_folder {
+public:
+    /// Creates `dir` (and its parents). `continue_log`: append to an existing metrics.jsonl (a resumed
+    /// run continues the log of the run it continues) instead of starting it afresh.
+    output_folder(std::filesystem::path dir, bool quiet, bool continue_log = false)
+        : dir_(std::move(dir)), quiet_(quiet) {
+        std::filesystem::create_directories(dir_);
+        log_ = std::fopen((dir_ / "metrics.jsonl").c_str(), continue_log ? "a" : "w");
+        if (!log_) throw sd::io::io_error(dir_ / "metrics.jsonl", "file", "cannot open for writing");
+    }
+    ~output_folder() { std::fclose(log_); }
+    output_folder(const output_folder&) = delete;
+    output_folder& operator=(const output_folder&) = delete;
+
+    const std::filesystem::path& path() const { return dir_; }
+    std::filesystem::path operator/(const std::string& name) const { return dir_ / name; }
+
+    /// One model's training callbacks: its progress line on stderr (silent when quiet) and its lines,
+    /// tagged with `model`, in metrics.jsonl. A tuple: pass it to an experiment's make_callbacks, or
+    /// std::apply it to trainer::run.
+    std::tuple<sd::progress_bar, sd::jsonl_log> callbacks(const std::string& model, std::int64_t steps) const {
+        return {sd::progress_bar(model, steps, quiet_ ? nullptr : stderr), sd::jsonl_log(log_, model)};
+    }
+
+    /// A stage of the work on stderr (unless quiet).
+    void progress(const std::string& stage) const {
+        if (!quiet_) std::fprintf(stderr, "%s\n", stage.c_str());
+    }
+
+    void write_text(const std::string& name, std::string_view text) const { sd::io::write_text_file(dir_ / name, text); }
+    void write_metrics(const nlohmann::json& metrics) const { write_text("metrics.json", metrics.dump(2) + "\n"); }
+    /// report.html, and its path as the last line on stdout.
+    void write_report(const sd::report::html_document& report) const {
+        report.write(dir_ / "report.html");
+        std::printf("\nreport: %s\n", std::filesystem::absolute(dir_ / "report.html").c_str());
+    }
+
+private:
+    std::filesystem::path dir_;
+    bool quiet_;
+    std::FILE* log_ = nullptr;
+};
+
+}  // namespace distill

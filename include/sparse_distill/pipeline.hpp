@@ -1,0 +1,3 @@
+#pragma once
+// Module umbrella: one model distilled start to finish (build → train → analyse).
+#include "pipeline/distill.hpp"

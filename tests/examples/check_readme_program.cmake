@@ -1,0 +1,48 @@
+# cmake -DPROGRAM=<readme_program> -DREADME=<examples/README.md> -P check_readme_program.cmake
+# The README's first program keeps its promise: one library header, at most six library names, about
+# 25 lines of code, and it runs to the end printing the share of neuron simulators.
+file(READ ${README} text)
+string(REGEX MATCH "```cpp\n([^`]*)```" block "${text}")
+set(code "${CMAKE_MATCH_1}")
+if(NOT code)
+  message(FATAL_ERROR "${README}: no ```cpp block")
+endif()
+
+string(REGEX MATCHALL "#include <sparse_distill[^>]*>" headers "${code}")
+list(LENGTH headers header_count)
+if(NOT header_count EQUAL 1)
+  message(FATAL_ERROR "${README}: the program includes ${header_count} library headers (${headers}); it should need one")
+endif()
+
+string(REGEX MATCHALL "sd::[A-Za-z_]+(::[A-Za-z_]+)*" names "${code}")
+list(REMOVE_DUPLICATES names)
+list(LENGTH names name_count)
+if(name_count GREATER 6)
+  message(FATAL_ERROR "${README}: the program uses ${name_count} library names (${names}); at most 6")
+endif()
+
+# Lines of code: neither blank nor comment-only.
+string(REPLACE "\n" ";" lines "${code}")
+set(code_lines 0)
+foreach(line IN LISTS lines)
+  if(line MATCHES "^[ ]*$" OR line MATCHES "^[ ]*//")
+    continue()
+  endif()
+  math(EXPR code_lines "${code_lines} + 1")
+endforeach()
+if(code_lines GREATER 30)
+  message(FATAL_ERROR "${README}: the program has ${code_lines} lines of code; the README promises about 25")
+endif()
+
+execute_process(COMMAND ${PROGRAM} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "the README program exited with ${rc}:\n${out}\n${err}")
+endif()
+if(NOT out MATCHES "neuron simulators: [0-9.]+% \\(([0-9]+)\\), sparse features: ([0-9]+), dead: ([0-9]+)")
+  message(FATAL_ERROR "the README program did not print the feature counts:\n${out}")
+endif()
+math(EXPR total "${CMAKE_MATCH_1} + ${CMAKE_MATCH_2} + ${CMAKE_MATCH_3}")
+if(NOT total EQUAL 1024)
+  message(FATAL_ERROR "the counts add up to ${total}, not the student's 1024 features:\n${out}")
+endif()
+message(STATUS "${name_count} library names, ${code_lines} lines of code; it printed:\n${out}")
