@@ -217,3 +217,42 @@ TEST_CASE("step_on_batch on a batch already in backend memory equals step() draw
     sd::step_metrics m;
     CHECK_THROWS_AS(b.step_on_batch(sd::view(short_batch), sd::view(short_batch), m), std::invalid_argument);
 }
+
+TEST_CASE("replay_steps on the CPU: nothing recorded, steps unchanged, the dense path kept; step_on_batch(x) uses the teacher") {
+    sd::student_config c;
+    c.d_in = c.d_out = 16;
+    c.d_sae = 64;
+    c.sparse_below_density = 1;  // the sparse path whenever allowed: replay must keep it off
+    sd::student_config dense = c;
+    dense.sparse_below_density = 0;
+    sd::teacher_mlp<double> teacher(sd::random_mlp_weights<double>(16, 32, sd::activation::gelu, 7));
+    sd::train_settings ts;
+    ts.batch_size = 32;
+    ts.tokens = 6 * 32;
+    ts.loss.l1_coeff = 1e-2;
+    sd::train_settings replayed = ts;
+    replayed.replay_steps = true;
+    sd::matrix<double> inputs(6 * 32, 16);
+    sd::data::gaussian_source<double>(16, 8).next_batch(inputs);
+
+    sd::student_mlp<double> plain_student(dense, 9), replay_student(c, 9), live_student(c, 9);
+    sd::data::matrix_source<double> plain_source(inputs), replay_source(inputs);
+    sd::trainer<double> plain(plain_student, teacher, ts), replay(replay_student, teacher, replayed), live(live_student, teacher, replayed);
+    for (int step = 0; step < 6; ++step) {
+        sd::step_metrics mp, mr, ml;
+        REQUIRE(plain.step(plain_source, mp));
+        REQUIRE(replay.step(replay_source, mr));
+        const sd::matrix<double> x = inputs.middleRows(step * 32, 32);
+        live.step_on_batch(sd::view(x), ml);  // targets from the trainer's teacher
+        CHECK(mr.terms.loss == mp.terms.loss);
+        CHECK(ml.terms.loss == mp.terms.loss);
+    }
+    CHECK(replay.captured_steps() == 0);
+    CHECK((replay_student.weights().w_enc.array() == plain_student.weights().w_enc.array()).all());
+    CHECK((live_student.weights().w_dec.array() == plain_student.weights().w_dec.array()).all());
+    sd::student_mlp<double> without_teacher(c, 9);
+    sd::trainer<double> targets_only(without_teacher, ts);
+    sd::step_metrics m;
+    const sd::matrix<double> x = inputs.topRows(32);
+    CHECK_THROWS_WITH_AS(targets_only.step_on_batch(sd::view(x), m), doctest::Contains("needs a teacher"), std::logic_error);
+}
