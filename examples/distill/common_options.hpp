@@ -10,7 +10,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -152,6 +154,16 @@ inline sd::experiments::model_spec student_spec(const student_options& m, std::i
     student.name = std::string(sd::to_string(student.config.act)) + "_student";
     return student;
 }
+
+namespace detail {
+/// A number as text for names and report cells; "–" for NaN or infinity.
+inline std::string fmt(double v, const char* format = "%.4g") {
+    if (!std::isfinite(v)) return "–";
+    char buf[48];
+    std::snprintf(buf, sizeof buf, format, v);
+    return buf;
+}
+}  // namespace detail
 
 /// Everything registered on the main command, which every subcommand reads (CLI11 lets these options
 /// come before or after the subcommand's name), and the parsed command line, to ask what was given.

@@ -49,7 +49,7 @@ inline CLI::App* add_lm_command(CLI::App& app, lm_options& l) {
     return lm;
 }
 
-namespace lm_detail {
+namespace detail {
 
 /// "all" (alone) or distinct layer numbers in [0, n_layers).
 inline std::vector<int> parse_layers(const std::vector<std::string>& names, int n_layers) {
@@ -73,12 +73,6 @@ inline std::vector<int> parse_layers(const std::vector<std::string>& names, int 
     return layers;
 }
 
-inline std::string fmt(double v, const char* format = "%.4g") {
-    if (!std::isfinite(v)) return "–";
-    char buf[48];
-    std::snprintf(buf, sizeof buf, format, v);
-    return buf;
-}
 
 inline nlohmann::json layer_json(const sd::experiments::lm_layer_result& l) {
     const auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
@@ -162,7 +156,7 @@ inline sd::report::html_document lm_report(const shared_options& shared, const s
     return doc;
 }
 
-}  // namespace lm_detail
+}  // namespace detail
 
 /// `distill lm`. Real activations have another scale than the planted default: λ, lr and d_sae have
 /// their own defaults here unless given on the command line.
@@ -197,7 +191,7 @@ inline int run_lm(const shared_options& shared, const lm_options& o) {
     const std::string text = sd::io::read_text_file(o.text);
     sd::lm::text_windows windows;
     try {
-        settings.layers = lm_detail::parse_layers(o.layers, model.config().n_layers);
+        settings.layers = detail::parse_layers(o.layers, model.config().n_layers);
         if (shared.given("--d-sae")) settings.width_ratio = double(student.d_sae) / double(model.config().hidden_dim);
         settings.keep_harvest = !o.harvest_dir.empty();
         settings.validate(model.config());
@@ -230,7 +224,7 @@ inline int run_lm(const shared_options& shared, const lm_options& o) {
     std::printf("\n%-6s %8s %8s %8s %8s %9s %9s %7s %7s %6s %6s\n", "layer", "clean", "zero", "mean", "student", "rec-zero",
                 "rec-mean", "FVU", "L0", "dead%", "sims%");
     for (const auto& l : r.layers) {
-        metrics["layers"].push_back(lm_detail::layer_json(l));
+        metrics["layers"].push_back(detail::layer_json(l));
         out.write_text("features_layer" + std::to_string(l.layer) + ".csv", sd::analysis::feature_table_csv(l.analysis));
         const auto& a = l.analysis;
         std::printf("%-6d %8.4f %8.4f %8.4f %8.4f %9.3f %9.3f %7.3f %7.1f %6.1f %6.1f\n", l.layer, l.losses.clean,
@@ -241,7 +235,7 @@ inline int run_lm(const shared_options& shared, const lm_options& o) {
     out.write_metrics(metrics);
     std::printf("\nforward pass: %.0f tokens/s; held out: the last %zu passages (%zu tokens)\n", r.forward_tokens_per_second,
                 r.held_out_passages, r.held_out_tokens);
-    out.write_report(lm_detail::lm_report(shared, student, o, tok, r));
+    out.write_report(detail::lm_report(shared, student, o, tok, r));
     // Last, so a bad harvest folder cannot cost the results above.
     if (!o.harvest_dir.empty()) {
         out.progress("writing harvested activations to " + o.harvest_dir);

@@ -13,12 +13,6 @@
 namespace distill {
 
 namespace detail {
-inline std::string fmt(double v, const char* format = "%.4g") {
-    if (!std::isfinite(v)) return "–";
-    char buf[48];
-    std::snprintf(buf, sizeof buf, format, v);
-    return buf;
-}
 
 inline std::string setup_text(const shared_options& shared, const planted_options& o) {
     char buf[512];

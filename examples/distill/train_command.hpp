@@ -59,7 +59,7 @@ inline CLI::App* add_train_command(CLI::App& app, train_options& t) {
     return train;
 }
 
-namespace train_detail {
+namespace detail {
 
 /// The teacher file; transformer_lens files do not record the activation, so --teacher-act (a planted
 /// option, shared), when given, says it.
@@ -226,14 +226,14 @@ int run_train_as(const shared_options& shared, const planted_options& planted, c
     return 0;
 }
 
-}  // namespace train_detail
+}  // namespace detail
 
 /// `distill train`.
 inline int run_train(const shared_options& shared, const planted_options& planted, const train_options& t) {
-    train_detail::check_train_options(shared.student, t);
+    detail::check_train_options(shared.student, t);
     return with_backend(shared.common.backend, [&]<class Backend>() {
-        return t.dtype == "double" ? train_detail::run_train_as<double, Backend>(shared, planted, t)
-                                   : train_detail::run_train_as<float, Backend>(shared, planted, t);
+        return t.dtype == "double" ? detail::run_train_as<double, Backend>(shared, planted, t)
+                                   : detail::run_train_as<float, Backend>(shared, planted, t);
     });
 }
 
