@@ -11,6 +11,7 @@
 #include "cpu/matmul.hpp"
 #include "cpu/memory.hpp"
 #include "cpu/pointwise.hpp"
+#include "cpu/selection.hpp"
 #include "cpu/sparse.hpp"
 #include "cpu/squared_error.hpp"
 #include "cpu/step_replay.hpp"

@@ -104,6 +104,13 @@ void multiply_elementwise(matrix_view<Scalar> m, in_matrix<Scalar> other) {
     multiply_elementwise(Backend{}, m, other);
 }
 
+/// m += other, elementwise.
+template <backend_policy Backend, class Scalar>
+void add_elementwise(matrix_view<Scalar> m, in_matrix<Scalar> other) {
+    detail::require_same_shape("add_elementwise", "m", m, "other", other);
+    add_elementwise(Backend{}, m, other);
+}
+
 /// z += bias (if not empty); a = act(z); returns Σ|a| and #(a > 0). z and a may be the same view.
 template <backend_policy Backend, class Scalar>
 activation_sums bias_activate(matrix_view<Scalar> z, in_vector<Scalar> bias, activation act, matrix_view<Scalar> a) {
@@ -127,6 +134,62 @@ void activation_backward(matrix_view<Scalar> grad, in_matrix<Scalar> z, in_matri
     detail::require_same_shape("activation_backward", "a", a, "z", z);
     if (z.size() == 0) return;
     activation_backward(Backend{}, grad, z, a, act, l1_grad);
+}
+
+// --- the sparse architectures (nn/sparsity.hpp) ---
+
+/// TopK: keeps the k largest entries of each row of a (ties at the k-th all kept), zeroes the rest;
+/// returns Σ|a| and #(a > 0) of what is kept. 1 ≤ k ≤ a.cols.
+template <backend_policy Backend, class Scalar>
+activation_sums keep_top_k_per_row(matrix_view<Scalar> a, index_t k) {
+    if (k < 1 || k > a.cols)
+        detail::shape_error("keep_top_k_per_row", "k = " + std::to_string(k) + " outside [1, " + std::to_string(a.cols) + "]");
+    if (a.size() == 0) return {};
+    return keep_top_k_per_row(Backend{}, a, k);
+}
+
+/// BatchTopK: keeps the `kept` largest entries of the whole matrix a (ties all kept), zeroes the rest.
+/// 1 ≤ kept ≤ a.size().
+template <backend_policy Backend, class Scalar>
+batch_selection keep_top_k_of_batch(matrix_view<Scalar> a, index_t kept) {
+    if (kept < 1 || kept > a.size())
+        detail::shape_error("keep_top_k_of_batch",
+                            "kept = " + std::to_string(kept) + " outside [1, " + std::to_string(a.size()) + "]");
+    return keep_top_k_of_batch(Backend{}, a, kept);
+}
+
+/// JumpReLU: z += bias (if not empty); a = z·H(z − θ_j), θ_j = exp(log_threshold_j), or `threshold` for
+/// every column when log_threshold is empty. Returns Σ|a| and #(a > 0). z and a must not alias.
+template <backend_policy Backend, class Scalar>
+activation_sums jump_activate(matrix_view<Scalar> z, in_vector<Scalar> bias, in_vector<Scalar> log_threshold,
+                              std::type_identity_t<Scalar> threshold, matrix_view<Scalar> a) {
+    if (!bias.empty()) detail::require_row_vector("jump_activate", z, bias);
+    if (!log_threshold.empty()) detail::require_row_vector("jump_activate", z, log_threshold);
+    detail::require_same_shape("jump_activate", "z", z, "a", a);
+    if (z.size() == 0) return {};
+    return jump_activate(Backend{}, z, bias, log_threshold, threshold, a);
+}
+
+/// JumpReLU's straight-through gradient of log θ: out_j = θ_j·Σ_b K((pre_bj − θ_j)/ε)·(−(θ_j/ε)·da_bj −
+/// l0_grad/ε), K(u) = 1 for |u| < ½ (the rectangle kernel), da = ∂loss/∂a before the mask. Returns how
+/// many entries lie inside the window.
+template <backend_policy Backend, class Scalar>
+double threshold_gradient(in_matrix<Scalar> da, in_matrix<Scalar> pre, in_vector<Scalar> log_threshold,
+                          std::type_identity_t<Scalar> bandwidth, std::type_identity_t<Scalar> l0_grad, vector_view<Scalar> out) {
+    detail::require_same_shape("threshold_gradient", "da", da, "pre", pre);
+    detail::require_row_vector("threshold_gradient", pre, log_threshold);
+    if (out.size != pre.cols) detail::require_row_vector("threshold_gradient", pre, out);
+    if (!(bandwidth > 0)) detail::shape_error("threshold_gradient", "the bandwidth must be positive");
+    return threshold_gradient(Backend{}, da, pre, log_threshold, bandwidth, l0_grad, out);
+}
+
+/// out_bj = max(in_bj, 0) where column_mask_j ≠ 0, else 0 (AuxK's candidates among dead latents).
+template <backend_policy Backend, class Scalar>
+void masked_relu(in_matrix<Scalar> in, in_vector<Scalar> column_mask, matrix_view<Scalar> out) {
+    detail::require_row_vector("masked_relu", in, column_mask);
+    detail::require_same_shape("masked_relu", "in", in, "out", out);
+    if (in.size() == 0) return;
+    masked_relu(Backend{}, in, column_mask, out);
 }
 
 // --- parameter updates ---

@@ -42,9 +42,16 @@ concept provides_ops_for = requires(Backend b, matrix_view<const Scalar> in, mat
     subtract_row_vector(b, in, in_vec, out);
     add_row_vector(b, out, in_vec);
     multiply_elementwise(b, out, in);
+    add_elementwise(b, out, in);
     { bias_activate(b, out, in_vec, act, out) } -> std::same_as<activation_sums>;
     { squared_error_gradient(b, in, in, out, s) } -> std::convertible_to<double>;
     activation_backward(b, out, in, in, act, s);
+    // the sparse architectures (nn/sparsity.hpp)
+    { keep_top_k_per_row(b, out, n) } -> std::same_as<activation_sums>;
+    { keep_top_k_of_batch(b, out, n) } -> std::same_as<batch_selection>;
+    { jump_activate(b, out, in_vec, in_vec, s, out) } -> std::same_as<activation_sums>;
+    { threshold_gradient(b, in, in, in_vec, s, s, out_vec) } -> std::convertible_to<double>;
+    masked_relu(b, in, in_vec, out);
     // parameter updates
     adam_update(b, p, cp, p, p, n, args);
     constrain_rows(b, out, norm);

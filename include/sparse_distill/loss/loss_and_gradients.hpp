@@ -4,6 +4,8 @@
 #include "../nn/student.hpp"
 #include "distill_loss.hpp"
 
+#include <tuple>
+
 namespace sparse_distill {
 
 /// Fills student.gradients() with ∂loss/∂θ for inputs x and teacher targets y (both [batch, ·], in
@@ -18,11 +20,15 @@ backend::step_sums gradients_and_sums(student_mlp<Scalar, Backend>& student, in_
                                     std::to_string(student.d_out()) + "]");
     ws.reserve(x.rows, student.config());
     backend::step_sums sums;
+    ws.training = true;
     sums.activations = student.forward(x, ws);
     const matrix_view<Scalar> prediction{ws.prediction.data(), x.rows, student.d_out()};
     const matrix_view<Scalar> prediction_grad{ws.prediction_grad.data(), x.rows, student.d_out()};
     sums.squared_error = squared_error_and_gradient<Backend, Scalar>(prediction, y, prediction_grad);
-    student.backward(x, ws, Scalar(l1_gradient(settings, x.rows)));
+    if (settings.auxk.enabled()) std::tie(sums.auxk, sums.total_variance) = student.auxk_forward(y, ws, settings.auxk);
+    student.backward(x, ws, penalty_gradients_of(settings, x.rows));
+    sums.threshold_window = ws.threshold_window;
+    ws.training = false;
     return sums;
 }
 
@@ -30,8 +36,7 @@ backend::step_sums gradients_and_sums(student_mlp<Scalar, Backend>& student, in_
 template <class Scalar, class Backend>
 loss_terms loss_and_gradients(student_mlp<Scalar, Backend>& student, in_matrix<Scalar> x, in_matrix<Scalar> y,
                               const loss_settings& settings, student_workspace<Scalar, Backend>& ws) {
-    const backend::step_sums sums = gradients_and_sums(student, x, y, settings, ws);
-    return loss_terms_of(settings, x.rows, sums.squared_error, sums.activations);
+    return loss_terms_of(settings, x.rows, gradients_and_sums(student, x, y, settings, ws));
 }
 
 }  // namespace sparse_distill

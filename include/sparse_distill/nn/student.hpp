@@ -1,12 +1,15 @@
 #pragma once
 // The student: a wide MLP trained to reproduce the teacher with sparse hidden activations.
-//   x̃ = x − b_pre (optional),  z = x̃·W_encᵀ + b_enc,  a = act(z),  ŷ = a·W_dec + b_dec
-// All parameters live in one flat buffer (w_enc | b_enc | w_dec | b_dec | b_pre) with a gradient
-// buffer of the same layout, so one optimizer state covers the model and a checkpoint is one write.
+//   x̃ = x − b_pre (optional),  z = x̃·W_encᵀ + b_enc,  a = the sparsity mode's function of z
+//   (act(z), TopK, BatchTopK or JumpReLU: nn/sparsity.hpp),  ŷ = a·W_dec + b_dec (+ x·W_skip)
+// All parameters live in one flat buffer (w_enc | b_enc | w_dec | b_dec | b_pre | log_threshold |
+// w_skip, the last three only where the config has them) with a gradient buffer of the same layout,
+// so one optimizer state covers the model and a checkpoint is one write.
 #include "../backend/cpu.hpp"
 #include "../optim/adam_update_args.hpp"
 #include "../random/fill.hpp"
 #include "../tensor/view.hpp"
+#include "penalties.hpp"
 #include "student_config.hpp"
 #include "student_weights.hpp"
 
@@ -28,9 +31,24 @@ struct student_workspace {
     typename Backend::template buffer<Scalar> hidden_grad;      ///< ∂loss/∂a, then ∂loss/∂z
     typename Backend::template buffer<Scalar> prediction;       ///< ŷ [batch, d_out]
     typename Backend::template buffer<Scalar> prediction_grad;  ///< ∂loss/∂ŷ, written by the loss
+    /// A training forward pass: BatchTopK selects over the batch (and reports smallest_kept); an
+    /// inference pass applies its threshold. Set by gradients_and_sums.
+    bool training = false;
+    double smallest_kept = 0;                                   ///< BatchTopK: the last training selection's
+    double threshold_window = 0;                                ///< JumpReLU: entries the last backward's kernel saw
     bool sparse = false;                                        ///< the last forward took the sparse path
     bool allow_sparse = true;                                   ///< false keeps every pass dense (a replayed step, backend::replay_step)
     typename Backend::sparse_pattern pattern;                   ///< its active pairs
+
+    // AuxK (auxk_settings): the dead latents (1 = dead) and its buffers, reserved by student_mlp::auxk_forward.
+    typename Backend::template buffer<Scalar> dead_mask;        ///< [d_sae], written by the trainer
+    index_t dead_count = 0;                                     ///< how many entries of dead_mask are 1
+    typename Backend::template buffer<Scalar> aux_activations;  ///< â [batch, d_sae]
+    typename Backend::template buffer<Scalar> aux_prediction;   ///< ê + ŷ, then ∂(alpha·auxk)/∂ê [batch, d_out]
+    typename Backend::template buffer<Scalar> aux_scratch;      ///< ȳ rows, then ∂auxk/∂â [batch, max(d_out, d_sae)]
+    typename Backend::template buffer<Scalar> column_mean;      ///< ȳ [d_out]
+    bool auxk_pending = false;                                  ///< auxk_forward ran: backward adds its gradients
+    bool auxk_to_encoder = false;
 
     /// Grows the buffers for `rows` tokens; a smaller or equal batch reuses them without allocating.
     void reserve(index_t rows, const student_config& c) {
@@ -92,12 +110,36 @@ public:
     vector_view<const Scalar> b_dec() const { return {params_.data() + off_b_dec_, n_b_dec_}; }
     vector_view<Scalar> b_pre() { return {params_.data() + off_b_pre_, n_b_pre_}; }
     vector_view<const Scalar> b_pre() const { return {params_.data() + off_b_pre_, n_b_pre_}; }
+    /// JumpReLU's log θ [d_sae] (empty for other modes).
+    vector_view<Scalar> log_threshold() { return {params_.data() + off_log_threshold_, n_log_threshold_}; }
+    vector_view<const Scalar> log_threshold() const { return {params_.data() + off_log_threshold_, n_log_threshold_}; }
+    /// The skip connection's W_skip [d_in, d_out] (0 × 0 without one).
+    matrix_view<Scalar> w_skip() { return {params_.data() + off_w_skip_, skip_rows(), skip_cols()}; }
+    matrix_view<const Scalar> w_skip() const { return {params_.data() + off_w_skip_, skip_rows(), skip_cols()}; }
 
     matrix_view<Scalar> w_enc_grad() { return {grads_.data() + off_w_enc_, config_.d_sae, config_.d_in}; }
     vector_view<Scalar> b_enc_grad() { return {grads_.data() + off_b_enc_, n_b_enc_}; }
     matrix_view<Scalar> w_dec_grad() { return {grads_.data() + off_w_dec_, config_.d_sae, config_.d_out}; }
     vector_view<Scalar> b_dec_grad() { return {grads_.data() + off_b_dec_, n_b_dec_}; }
     vector_view<Scalar> b_pre_grad() { return {grads_.data() + off_b_pre_, n_b_pre_}; }
+    vector_view<Scalar> log_threshold_grad() { return {grads_.data() + off_log_threshold_, n_log_threshold_}; }
+    matrix_view<Scalar> w_skip_grad() { return {grads_.data() + off_w_skip_, skip_rows(), skip_cols()}; }
+
+    /// BatchTopK's inference threshold τ (kept in double, as SAELens keeps it): an inference forward pass
+    /// computes a = z·H(z − τ) for every latent. It starts at 0 and moves after every training forward
+    /// pass (update_batch_threshold). A state, not a parameter: no gradient, no weight decay.
+    double batch_threshold() const { return batch_threshold_; }
+    void set_batch_threshold(double tau) {
+        if (!(tau >= 0) || !std::isfinite(tau))
+            throw std::invalid_argument("student_mlp: the BatchTopK threshold must be finite and non-negative (got " +
+                                        std::to_string(tau) + ")");
+        batch_threshold_ = tau;
+    }
+    /// After a training step on ws: τ ← (1 − rate)·τ + rate·(smallest activation kept), when one was kept.
+    void update_batch_threshold(const workspace& ws) {
+        if (config_.sparsity != sparsity_mode::batchtopk || !(ws.smallest_kept > 0)) return;
+        batch_threshold_ = (1 - config_.threshold_rate) * batch_threshold_ + config_.threshold_rate * ws.smallest_kept;
+    }
 
     /// Forward pass for x [batch, d_in]: fills ws.pre_activation, ws.activations and ws.prediction
     /// (after ws.reserve(batch, config())); returns Σ|a| and #(a > 0) for the loss.
@@ -108,7 +150,7 @@ public:
         const matrix_view<Scalar> a = hidden_view(ws.activations, x.rows);
         const matrix_view<Scalar> y = output_view(ws.prediction, x.rows);
         backend::matmul<Backend>(encoder_input, false, w_enc(), true, z);
-        const backend::activation_sums sums = backend::bias_activate<Backend>(z, b_enc(), config_.act, a);
+        const backend::activation_sums sums = activate(z, a, ws);
         ws.sparse = ws.allow_sparse && takes_sparse_path(sums.positive_count, x.rows);
         if (ws.sparse) {
             backend::collect_active<Backend, Scalar>(matrix_view<const Scalar>(a), ws.pattern);
@@ -116,14 +158,66 @@ public:
         }
         if (!ws.sparse) backend::matmul<Backend>(matrix_view<const Scalar>(a), false, w_dec(), false, y);
         backend::add_row_vector<Backend>(y, b_dec());
+        if (config_.skip) backend::matmul<Backend>(x, false, w_skip(), false, y, Scalar(1), Scalar(1));
+        ws.auxk_pending = false;
         return sums;
     }
 
-    /// Backward pass after `forward(x, ws)` and after the loss wrote ∂loss/∂ŷ into ws.prediction_grad.
-    /// `l1_grad` is ∂(L1 penalty)/∂|a| (λ/batch or λ by the reduction). Overwrites gradients():
-    ///   ∂W_dec = aᵀ·∂ŷ,  ∂b_dec = Σ_b ∂ŷ,  ∂z = (∂ŷ·W_decᵀ + l1_grad·sign(a)) ⊙ act'(z),
-    ///   ∂W_enc = ∂zᵀ·x̃,  ∂b_enc = Σ_b ∂z,  ∂b_pre = −Σ_b ∂z·W_enc  (to b_dec when tied).
-    void backward(matrix_view<const Scalar> x, workspace& ws, Scalar l1_grad) {
+    /// AuxK's forward pass (auxk_settings has the formula), after forward(x, ws) and before backward,
+    /// with targets y and ws.dead_mask / ws.dead_count set: returns the term `auxk` (0 when no latent is
+    /// dead) and Σ (y − ȳ)², and keeps what backward needs to add the term's gradient, alpha·∂auxk.
+    std::pair<double, double> auxk_forward(in_matrix<Scalar> y, workspace& ws, const auxk_settings& settings) {
+        const index_t rows = y.rows;
+        ws.auxk_pending = false;
+        const index_t k_base = settings.k > 0 ? settings.k : std::max<index_t>(1, config_.d_out / 2);
+        const index_t k_aux = std::min({k_base, ws.dead_count, config_.d_sae});
+        if (!settings.enabled() || k_aux <= 0) return {0.0, 0.0};
+        if (ws.dead_mask.size() != config_.d_sae)
+            throw std::logic_error("student_mlp::auxk_forward: the workspace's dead_mask has " +
+                                   std::to_string(ws.dead_mask.size()) + " entries, expected d_sae = " + std::to_string(config_.d_sae));
+        const index_t wide = std::max(config_.d_out, config_.d_sae);
+        if (ws.aux_activations.size() < rows * config_.d_sae) {
+            ws.aux_activations.resize(rows * config_.d_sae);
+            ws.aux_prediction.resize(rows * config_.d_out);
+            ws.aux_scratch.resize(rows * wide);
+            ws.column_mean.resize(config_.d_out);
+        }
+        const matrix_view<Scalar> aux_a = hidden_view(ws.aux_activations, rows);
+        const matrix_view<Scalar> aux_y{ws.aux_prediction.data(), rows, config_.d_out};
+        const matrix_view<Scalar> mean_rows{ws.aux_scratch.data(), rows, config_.d_out};
+        const vector_view<Scalar> mean{ws.column_mean.data(), config_.d_out};
+
+        // Σ (y − ȳ)²: the variance the residual is measured against.
+        backend::column_sums<Backend>(y, mean, Scalar(1.0 / double(rows)));
+        ws.aux_scratch.set_zero();
+        backend::add_row_vector<Backend>(mean_rows, in_vector<Scalar>(mean));
+        const double total_variance = backend::squared_error_gradient<Backend>(y, matrix_view<const Scalar>(mean_rows), aux_y, Scalar(0));
+        if (!(total_variance > 0)) return {0.0, total_variance};
+
+        // â: relu(z) on the dead latents, the k_aux largest of each token; ê − e = â·W_dec + b_dec + ŷ − y.
+        backend::masked_relu<Backend>(matrix_view<const Scalar>(hidden_view(ws.pre_activation, rows)),
+                                      in_vector<Scalar>{ws.dead_mask.data(), config_.d_sae}, aux_a);
+        backend::keep_top_k_per_row<Backend>(aux_a, k_aux);
+        backend::matmul<Backend>(matrix_view<const Scalar>(aux_a), false, w_dec(), false, aux_y);
+        backend::add_row_vector<Backend>(aux_y, b_dec());
+        backend::add_elementwise<Backend>(aux_y, matrix_view<const Scalar>(output_view(ws.prediction, rows)));
+        const double scale = std::min(double(ws.dead_count) / double(k_base), 1.0);
+        const double squared = backend::squared_error_gradient<Backend>(
+            matrix_view<const Scalar>(aux_y), y, aux_y, Scalar(2 * settings.alpha * scale / total_variance));
+        ws.auxk_pending = true;
+        ws.auxk_to_encoder = settings.to_encoder;
+        return {scale * squared / total_variance, total_variance};
+    }
+
+    /// Backward pass after `forward(x, ws)` and after the loss wrote ∂loss/∂ŷ into ws.prediction_grad
+    /// (and ran auxk_forward, when it has AuxK). Overwrites gradients():
+    ///   ∂W_dec = aᵀ·∂ŷ,  ∂b_dec = Σ_b ∂ŷ,  ∂a = ∂ŷ·W_decᵀ,  ∂z = (∂a + penalty.l1·sign(a)) ⊙ act'(z)
+    ///   (the selecting modes: ∂a on the kept entries, a ≠ 0),
+    ///   ∂W_enc = ∂zᵀ·x̃,  ∂b_enc = Σ_b ∂z,  ∂b_pre = −Σ_b ∂z·W_enc  (to b_dec when tied),
+    ///   ∂W_skip = xᵀ·∂ŷ,  ∂log θ from ∂a and penalty.l0 by threshold_gradient (JumpReLU),
+    /// plus AuxK's alpha·∂auxk: ∂W_dec += âᵀ·∂ê, ∂b_dec += Σ_b ∂ê and, to the encoder, ∂â = ∂ê·W_decᵀ on â > 0.
+    void backward(matrix_view<const Scalar> x, workspace& ws, const penalty_gradients& penalty) {
+        const Scalar l1_grad = Scalar(penalty.l1);
         check_input(x, ws);
         const index_t rows = x.rows;
         const matrix_view<const Scalar> encoder_input =
@@ -133,16 +227,24 @@ public:
         const matrix_view<const Scalar> dy = output_view(ws.prediction_grad, rows);
         const matrix_view<Scalar> dz = hidden_view(ws.hidden_grad, rows);
 
+        if (config_.skip) backend::matmul<Backend>(x, true, dy, false, w_skip_grad());
         if (ws.sparse) {
             sparse_backward(encoder_input, a, dy, ws, l1_grad);
+            add_auxk_gradients(encoder_input, ws);
             return;
         }
         backend::matmul<Backend>(a, true, dy, false, w_dec_grad());
         if (config_.biases) backend::column_sums<Backend>(dy, b_dec_grad());
         backend::matmul<Backend>(dy, false, matrix_view<const Scalar>(w_dec()), true, dz);
+        if (config_.sparsity == sparsity_mode::jumprelu)
+            ws.threshold_window = backend::threshold_gradient<Backend>(matrix_view<const Scalar>(dz), z, log_threshold(),
+                                                                      Scalar(penalty.bandwidth), Scalar(penalty.l0),
+                                                                      log_threshold_grad());
         backend::activation_backward<Backend>(dz, z, a, config_.act, l1_grad);
         backend::matmul<Backend>(matrix_view<const Scalar>(dz), true, encoder_input, false, w_enc_grad());
         if (config_.biases) backend::column_sums<Backend>(matrix_view<const Scalar>(dz), b_enc_grad());
+        // AuxK before the pre-bias gradient overwrites x̃ (AuxK to the encoder needs no pre-bias: validate_training).
+        add_auxk_gradients(encoder_input, ws);
         if (config_.pre_bias != pre_bias::none) {
             // x̃ is no longer needed: its buffer receives ∂loss/∂x̃ = ∂z·W_enc.
             const matrix_view<Scalar> dx = centred_view(ws, rows);
@@ -171,6 +273,10 @@ public:
         w.b_enc.resize(n_b_enc_);
         w.b_dec.resize(n_b_dec_);
         w.b_pre.resize(n_b_pre_);
+        w.log_threshold.resize(n_log_threshold_);
+        w.w_skip.resize(skip_rows(), skip_cols());
+        backend::copy_to_host<Backend>(log_threshold().data, w.log_threshold.data(), n_log_threshold_);
+        backend::copy_to_host<Backend>(w_skip().data, w.w_skip.data(), w.w_skip.size());
         backend::copy_to_host<Backend>(w_enc().data, w.w_enc.data(), w.w_enc.size());
         backend::copy_to_host<Backend>(w_dec().data, w.w_dec.data(), w.w_dec.size());
         backend::copy_to_host<Backend>(b_enc().data, w.b_enc.data(), n_b_enc_);
@@ -186,6 +292,10 @@ public:
         expect_shape("b_enc", w.b_enc.size(), 1, n_b_enc_, 1);
         expect_shape("b_dec", w.b_dec.size(), 1, n_b_dec_, 1);
         expect_shape("b_pre", w.b_pre.size(), 1, n_b_pre_, 1);
+        expect_shape("log_threshold", w.log_threshold.size(), 1, n_log_threshold_, 1);
+        expect_shape("w_skip", w.w_skip.rows(), w.w_skip.cols(), skip_rows(), skip_cols());
+        backend::copy_from_host<Backend>(w.log_threshold.data(), log_threshold().data, n_log_threshold_);
+        backend::copy_from_host<Backend>(w.w_skip.data(), w_skip().data, w.w_skip.size());
         backend::copy_from_host<Backend>(w.w_enc.data(), w_enc().data, w.w_enc.size());
         backend::copy_from_host<Backend>(w.w_dec.data(), w_dec().data, w.w_dec.size());
         backend::copy_from_host<Backend>(w.b_enc.data(), b_enc().data, n_b_enc_);
@@ -211,12 +321,15 @@ private:
         n_b_enc_ = config_.biases ? config_.d_sae : 0;
         n_b_dec_ = config_.biases ? config_.d_out : 0;
         n_b_pre_ = config_.pre_bias == pre_bias::learned ? config_.d_in : 0;
+        n_log_threshold_ = config_.sparsity == sparsity_mode::jumprelu ? config_.d_sae : 0;
         off_w_enc_ = 0;
         off_b_enc_ = off_w_enc_ + config_.d_sae * config_.d_in;
         off_w_dec_ = off_b_enc_ + n_b_enc_;
         off_b_dec_ = off_w_dec_ + config_.d_sae * config_.d_out;
         off_b_pre_ = off_b_dec_ + n_b_dec_;
-        const index_t total = off_b_pre_ + n_b_pre_;
+        off_log_threshold_ = off_b_pre_ + n_b_pre_;
+        off_w_skip_ = off_log_threshold_ + n_log_threshold_;
+        const index_t total = off_w_skip_ + skip_rows() * skip_cols();
         params_.resize(total);
         grads_.resize(total);
     }
@@ -245,10 +358,53 @@ private:
     }
     matrix_view<Scalar> centred_view(workspace& ws, index_t rows) const { return {ws.centered.data(), rows, config_.d_in}; }
 
-    /// ReLU (exactly zero where inactive, derivative 1 where active) and few active pairs.
+    /// Exact zeros where inactive, derivative 1 where active (ReLU and the selecting modes) and few
+    /// active pairs. JumpReLU stays dense: its threshold gradient needs ∂a on inactive entries too.
     bool takes_sparse_path(double active, index_t rows) const {
-        return config_.act == activation::relu && active < config_.sparse_below_density * double(rows) * double(config_.d_sae);
+        return config_.act == activation::relu && config_.sparsity != sparsity_mode::jumprelu &&
+               active < config_.sparse_below_density * double(rows) * double(config_.d_sae);
     }
+
+    /// a from z = x̃·W_encᵀ (the bias is added here) by the sparsity mode; Σ|a| and #(a > 0).
+    backend::activation_sums activate(matrix_view<Scalar> z, matrix_view<Scalar> a, workspace& ws) const {
+        switch (config_.sparsity) {
+            case sparsity_mode::l1: return backend::bias_activate<Backend>(z, b_enc(), config_.act, a);
+            case sparsity_mode::topk:
+                backend::bias_activate<Backend>(z, b_enc(), activation::relu, a);
+                return backend::keep_top_k_per_row<Backend>(a, config_.k);
+            case sparsity_mode::batchtopk:
+                if (ws.training) {
+                    backend::bias_activate<Backend>(z, b_enc(), activation::relu, a);
+                    const backend::batch_selection kept = backend::keep_top_k_of_batch<Backend>(a, config_.kept_per_batch(z.rows));
+                    ws.smallest_kept = kept.smallest_kept;
+                    return kept.sums;
+                }
+                return backend::jump_activate<Backend>(z, b_enc(), in_vector<Scalar>{}, Scalar(batch_threshold_), a);
+            case sparsity_mode::jumprelu:
+                return backend::jump_activate<Backend>(z, b_enc(), log_threshold(), Scalar(0), a);
+        }
+        throw std::logic_error("student_mlp: unknown sparsity mode");
+    }
+
+    /// AuxK's gradients (auxk_forward has kept ∂ê = alpha·∂auxk/∂ê in ws.aux_prediction), added to the
+    /// main ones.
+    void add_auxk_gradients(matrix_view<const Scalar> encoder_input, workspace& ws) {
+        if (!ws.auxk_pending) return;
+        const index_t rows = encoder_input.rows;
+        const matrix_view<const Scalar> aux_a = hidden_view(ws.aux_activations, rows);
+        const matrix_view<const Scalar> aux_dy{ws.aux_prediction.data(), rows, config_.d_out};
+        backend::matmul<Backend>(aux_a, true, aux_dy, false, w_dec_grad(), Scalar(1), Scalar(1));
+        if (config_.biases) backend::column_sums<Backend>(aux_dy, b_dec_grad(), Scalar(1), Scalar(1));
+        if (!ws.auxk_to_encoder) return;
+        const matrix_view<Scalar> aux_dz = hidden_view(ws.aux_scratch, rows);
+        backend::matmul<Backend>(aux_dy, false, matrix_view<const Scalar>(w_dec()), true, aux_dz);
+        backend::activation_backward<Backend>(aux_dz, aux_a, aux_a, activation::relu, Scalar(0));
+        backend::matmul<Backend>(matrix_view<const Scalar>(aux_dz), true, encoder_input, false, w_enc_grad(), Scalar(1), Scalar(1));
+        if (config_.biases) backend::column_sums<Backend>(matrix_view<const Scalar>(aux_dz), b_enc_grad(), Scalar(1), Scalar(1));
+    }
+
+    index_t skip_rows() const { return config_.skip ? config_.d_in : 0; }
+    index_t skip_cols() const { return config_.skip ? config_.d_out : 0; }
 
     /// backward() on the active pairs; the same gradients as the dense path.
     void sparse_backward(matrix_view<const Scalar> encoder_input, matrix_view<const Scalar> a, matrix_view<const Scalar> dy,
@@ -287,13 +443,14 @@ private:
     student_config config_;
     typename Backend::template buffer<Scalar> params_;
     typename Backend::template buffer<Scalar> grads_;
-    index_t off_w_enc_ = 0, off_b_enc_ = 0, off_w_dec_ = 0, off_b_dec_ = 0, off_b_pre_ = 0;
-    index_t n_b_enc_ = 0, n_b_dec_ = 0, n_b_pre_ = 0;
+    index_t off_w_enc_ = 0, off_b_enc_ = 0, off_w_dec_ = 0, off_b_dec_ = 0, off_b_pre_ = 0, off_log_threshold_ = 0, off_w_skip_ = 0;
+    index_t n_b_enc_ = 0, n_b_dec_ = 0, n_b_pre_ = 0, n_log_threshold_ = 0;
+    double batch_threshold_ = 0;  ///< BatchTopK's τ
 };
 
 template <class Scalar, backend::backend_policy Backend>
 student_weights<Scalar> student_mlp<Scalar, Backend>::initial_weights(std::uint64_t seed) const {
-    enum stream : std::uint64_t { w_enc_stream = 201, b_enc_stream, w_dec_stream, b_dec_stream };
+    enum stream : std::uint64_t { w_enc_stream = 201, b_enc_stream, w_dec_stream, b_dec_stream, threshold_stream, skip_stream };
     const student_config& c = config_;
     student_weights<Scalar> w;
     w.w_enc = matrix<Scalar>::Zero(c.d_sae, c.d_in);
@@ -301,6 +458,15 @@ student_weights<Scalar> student_mlp<Scalar, Backend>::initial_weights(std::uint6
     w.b_enc = vector<Scalar>::Zero(n_b_enc_);
     w.b_dec = vector<Scalar>::Zero(n_b_dec_);
     w.b_pre = vector<Scalar>::Zero(n_b_pre_);
+    w.log_threshold = vector<Scalar>::Constant(n_log_threshold_, Scalar(std::log(c.threshold_init)));
+    if (n_log_threshold_ > 0 && c.threshold_init_logstd > 0) {
+        vector<Scalar> spread(n_log_threshold_);
+        random::fill_normal(spread, random::counter_rng(seed, threshold_stream), 0, c.threshold_init_logstd);
+        w.log_threshold += spread;
+    }
+    w.w_skip = matrix<Scalar>::Zero(skip_rows(), skip_cols());
+    if (c.skip && c.skip_init_scale > 0)
+        random::fill_normal(w.w_skip, random::counter_rng(seed, skip_stream), 0, c.skip_init_scale / std::sqrt(double(c.d_in)));
     const random::counter_rng enc_rng(seed, w_enc_stream), dec_rng(seed, w_dec_stream);
     switch (c.init) {
         case student_init::kaiming_uniform: {

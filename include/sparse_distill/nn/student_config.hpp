@@ -1,11 +1,13 @@
 #pragma once
-// The shape and options of a student MLP: a = act(W_enc·(x − b_pre) + b_enc), ŷ = W_dec·a + b_dec.
+// The shape and options of a student MLP: pre = W_enc·(x − b_pre) + b_enc, a = the sparsity mode's
+// function of pre (sparsity.hpp), ŷ = W_dec·a + b_dec (+ W_skip·x with a skip connection).
 #include "../config.hpp"
 #include "../detail/enum_names.hpp"
 #include "../detail/json_fields.hpp"
 #include "../tensor/matrix.hpp"
 #include "activation.hpp"
 #include "decoder_norm.hpp"
+#include "sparsity.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -56,6 +58,19 @@ struct student_config {
     index_t d_sae = 0;
     index_t d_out = 0;
     activation act = activation::relu;
+    /// How the latents become sparse (sparsity.hpp); every mode but l1 needs act = relu.
+    sparsity_mode sparsity = sparsity_mode::l1;
+    index_t k = 0;                             ///< topk: latents kept per token; batchtopk: k·batch per batch
+    /// jumprelu: initial θ_j = threshold_init · exp(threshold_init_logstd·N(0, 1)).
+    double threshold_init = 0.001;
+    double threshold_init_logstd = 0;
+    /// batchtopk: the inference threshold τ follows τ ← (1 − rate)·τ + rate·(smallest kept activation)
+    /// after each training forward pass (SAELens topk_threshold_lr).
+    double threshold_rate = 0.01;
+    /// A linear skip connection ŷ += x·W_skip, W_skip [d_in, d_out] (skip transcoders); it starts at
+    /// skip_init_scale·N(0, 1/d_in), zero by default as in SAELens and sparsify.
+    bool skip = false;
+    double skip_init_scale = 0;
     bool biases = true;                        ///< b_enc and b_dec exist (the toy has none)
     // A member that shares its enum's name hides the enum inside the struct: the enums are qualified here.
     sparse_distill::pre_bias pre_bias = sparse_distill::pre_bias::none;
@@ -93,7 +108,24 @@ struct student_config {
             fail("init = tied_transpose sets W_enc = W_decᵀ: it needs d_in = d_out");
         if (!(tied_init_norm > 0)) fail("tied_init_norm must be positive");
         if (!(sparse_below_density >= 0 && sparse_below_density <= 1)) fail("sparse_below_density must lie in [0, 1]");
+        if (sparsity != sparsity_mode::l1 && act != activation::relu)
+            fail("sparsity = " + std::string(to_string(sparsity)) + " needs act = relu (got " + std::string(to_string(act)) + ")");
+        if (keeps_k_latents(sparsity) && (k <= 0 || k > d_sae))
+            fail("k must lie in [1, d_sae = " + std::to_string(d_sae) + "] for sparsity = " + std::string(to_string(sparsity)) +
+                 " (got " + std::to_string(k) + ")");
+        if (!keeps_k_latents(sparsity) && k != 0)
+            fail("k = " + std::to_string(k) + " is set but sparsity = " + std::string(to_string(sparsity)) +
+                 " keeps no fixed number of latents (use topk or batchtopk)");
+        if (!(threshold_init > 0) || !std::isfinite(threshold_init)) fail("threshold_init must be positive and finite");
+        if (!(threshold_init_logstd >= 0) || !std::isfinite(threshold_init_logstd))
+            fail("threshold_init_logstd must be non-negative and finite");
+        if (!(threshold_rate > 0 && threshold_rate <= 1)) fail("threshold_rate must lie in (0, 1]");
+        if (!(skip_init_scale >= 0) || !std::isfinite(skip_init_scale)) fail("skip_init_scale must be non-negative and finite");
     }
+
+    /// The number of latents a training forward pass keeps in a batch of `rows` tokens (batchtopk:
+    /// int(k·rows), as SAELens counts it).
+    index_t kept_per_batch(index_t rows) const { return k * rows; }
 
     bool operator==(const student_config&) const = default;
 };
@@ -106,6 +138,13 @@ void to_json(Json& j, const student_config& c) {
              {"d_sae", c.d_sae},
              {"d_out", c.d_out},
              {"act", c.act},
+             {"sparsity", c.sparsity},
+             {"k", c.k},
+             {"threshold_init", c.threshold_init},
+             {"threshold_init_logstd", c.threshold_init_logstd},
+             {"threshold_rate", c.threshold_rate},
+             {"skip", c.skip},
+             {"skip_init_scale", c.skip_init_scale},
              {"biases", c.biases},
              {"pre_bias", c.pre_bias},
              {"init", c.init},
@@ -121,6 +160,8 @@ template <class Json>
 void from_json(const Json& j, student_config& c) {
     detail::json_fields<Json> field(j, "student_config");
     field("d_in", c.d_in)("d_sae", c.d_sae)("d_out", c.d_out)("act", c.act)("biases", c.biases);
+    field("sparsity", c.sparsity)("k", c.k)("threshold_init", c.threshold_init)("threshold_init_logstd", c.threshold_init_logstd);
+    field("threshold_rate", c.threshold_rate)("skip", c.skip)("skip_init_scale", c.skip_init_scale);
     field("pre_bias", c.pre_bias)("init", c.init)("decoder_norm", c.decoder_norm)("tied_init_norm", c.tied_init_norm);
     field("sparse_below_density", c.sparse_below_density).refuse_other_keys();
 }

@@ -12,6 +12,8 @@ struct student_weights {
     matrix<Scalar> w_dec;  ///< [d_sae, d_out]
     vector<Scalar> b_dec;  ///< [d_out], empty without biases
     vector<Scalar> b_pre;  ///< [d_in] for pre_bias::learned, else empty
+    vector<Scalar> log_threshold;  ///< [d_sae] for sparsity_mode::jumprelu (θ = exp), else empty
+    matrix<Scalar> w_skip;         ///< [d_in, d_out] with a skip connection (ŷ += x·W_skip), else empty
 };
 
 }  // namespace sparse_distill

@@ -9,6 +9,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <limits>
 
 namespace sparse_distill {
 
@@ -18,6 +19,9 @@ struct step_metrics {
     std::int64_t tokens_seen = 0;  ///< tokens trained on so far, this batch included
     double lr = 0;                 ///< the learning rate this update used
     loss_terms terms;
+    /// Share of latents dead after this step (not fired for more than train_settings::dead_tokens
+    /// tokens); NaN for students whose latents have no exact zeros (GELU).
+    double dead_fraction = std::numeric_limits<double>::quiet_NaN();
 };
 
 template <class Scalar, class Backend>

@@ -8,6 +8,8 @@
 //             "source_position"           JSON: where the data source stands (save_source_position)
 //             "run"                       JSON: run_description of the run, compared on resume
 //             "threads"                   the thread count (bit-identity needs the same one; not checked)
+//             "latent_state"              JSON, optional: {"tokens_since_fired": [per latent],
+//                                         "batch_threshold": BatchTopK's τ} (absent: all 0)
 // The learning-rate schedule is a pure function of the step and the sources are counter-based, so
 // the step and the source position are the whole of the schedule and RNG state.
 // Written durably: the file is completed under a temporary name in the same directory, fsynced,
@@ -53,6 +55,10 @@ struct checkpoint_data {
     nlohmann::json source_position;     ///< as save_source_position wrote it
     nlohmann::json run;                 ///< run_description of the run that wrote it
     int threads = 0;                    ///< the thread count of the run that wrote it
+    /// Tokens since each latent last fired (the dead-latent count behind AuxK and the dead share);
+    /// empty when the run does not count them.
+    std::vector<std::int64_t> tokens_since_fired;
+    double batch_threshold = 0;  ///< BatchTopK's inference threshold τ (a state, not a parameter)
 };
 
 /// The version of the checkpoint format that write_checkpoint writes and read_checkpoint reads.
@@ -182,6 +188,8 @@ void write_checkpoint(const std::filesystem::path& file, const checkpoint_data<S
         {"source_position", data.source_position.dump()},
         {"run", data.run.dump()},
         {"threads", std::to_string(data.threads)},
+        {"latent_state", nlohmann::json{{"tokens_since_fired", data.tokens_since_fired},
+                                        {"batch_threshold", data.batch_threshold}}.dump()},
     };
     auto partial = file;
     partial += ".partial";
@@ -223,6 +231,20 @@ checkpoint_data<Scalar> read_checkpoint(const std::filesystem::path& file) {
     data.threads = static_cast<int>(std::min<std::int64_t>(detail::metadata_count(contents, "threads"), 1 << 20));
     data.source_position = detail::metadata_json(contents, "source_position");
     data.run = detail::metadata_json(contents, "run");
+    if (contents.metadata.count("latent_state")) {
+        const nlohmann::json state = detail::metadata_json(contents, "latent_state");
+        try {
+            data.tokens_since_fired = state.at("tokens_since_fired").get<std::vector<std::int64_t>>();
+            data.batch_threshold = state.at("batch_threshold").get<double>();
+        } catch (const nlohmann::json::exception& error) {
+            throw io::io_error(file, "__metadata__ 'latent_state'", std::string("expected {\"tokens_since_fired\": [integers], "
+                                                                                "\"batch_threshold\": number}: ") + error.what());
+        }
+        for (const std::int64_t t : data.tokens_since_fired)
+            if (t < 0) throw io::io_error(file, "__metadata__ 'latent_state'", "tokens_since_fired holds a negative count");
+        if (!(data.batch_threshold >= 0))
+            throw io::io_error(file, "__metadata__ 'latent_state'", "batch_threshold must be non-negative");
+    }
     data.parameters = detail::checkpoint_vector<Scalar>(contents, "parameters");
     data.first_moment = detail::checkpoint_vector<Scalar>(contents, "adam.first_moment");
     data.second_moment = detail::checkpoint_vector<Scalar>(contents, "adam.second_moment");

@@ -52,6 +52,10 @@ struct train_settings {
     /// the CPU ignores it). Worth it where launch overhead dominates (small models); every step then
     /// takes the dense path. The results are bit-identical to steps without replay.
     bool replay_steps = false;
+    /// A latent is dead once it has not fired (a > 0) for more than this many tokens (sparsify's
+    /// dead_feature_threshold): the trainer counts it for students with exact zeros (ReLU and the
+    /// selecting modes), reports the dead share, and trains the dead ones with AuxK when loss.auxk is on.
+    std::int64_t dead_tokens = 10'000'000;
 
     std::int64_t steps() const { return batch_size > 0 ? tokens / batch_size : 0; }
 
@@ -77,6 +81,7 @@ struct train_settings {
         if (checkpoint.directory.empty() && (checkpoint.every > 0 || checkpoint.resume))
             throw std::invalid_argument("train_settings: checkpoint.every and checkpoint.resume need checkpoint.directory");
         if (!(loss.l1_coeff >= 0)) throw std::invalid_argument("train_settings: loss.l1_coeff must be non-negative");
+        if (dead_tokens <= 0) throw std::invalid_argument("train_settings: dead_tokens must be positive");
         adam.validate();
         schedule.validate();
     }
@@ -92,13 +97,14 @@ template <class Json>
 void to_json(Json& j, const train_settings& s) {
     j = Json{{"batch_size", s.batch_size}, {"tokens", s.tokens},   {"loss", s.loss},
              {"adam", s.adam},             {"schedule", s.schedule}, {"callback_every", s.callback_every},
-             {"checkpoint", s.checkpoint}, {"replay_steps", s.replay_steps}};
+             {"checkpoint", s.checkpoint}, {"replay_steps", s.replay_steps}, {"dead_tokens", s.dead_tokens}};
 }
 template <class Json>
 void from_json(const Json& j, train_settings& s) {
     detail::json_fields<Json> field(j, "train_settings");
     field("batch_size", s.batch_size)("tokens", s.tokens)("loss", s.loss)("adam", s.adam)("schedule", s.schedule);
-    field("callback_every", s.callback_every)("checkpoint", s.checkpoint)("replay_steps", s.replay_steps).refuse_other_keys();
+    field("callback_every", s.callback_every)("checkpoint", s.checkpoint)("replay_steps", s.replay_steps)("dead_tokens", s.dead_tokens);
+    field.refuse_other_keys();
 }
 
 }  // namespace sparse_distill

@@ -67,6 +67,20 @@ public:
         return n;
     }
 
+    /// Whether the trainer counts tokens since each latent fired (students with exact zeros: ReLU and
+    /// the selecting modes), for the dead share and AuxK.
+    bool counts_dead_latents() const { return student_.config().act == activation::relu; }
+    /// Tokens since each latent last fired (empty when not counted).
+    const std::vector<std::int64_t>& tokens_since_fired() const { return tokens_since_fired_; }
+    /// Uses `dead` (one flag per latent) as AuxK's dead set on every step from now on, instead of the
+    /// counted one: a set fixed from outside (a reference run, a mask computed elsewhere).
+    void fix_dead_latents(std::vector<bool> dead) {
+        if (static_cast<index_t>(dead.size()) != student_.d_sae())
+            throw std::invalid_argument("trainer: the dead-latent mask has " + std::to_string(dead.size()) +
+                                        " entries, the student has d_sae = " + std::to_string(student_.d_sae()));
+        fixed_dead_ = std::move(dead);
+    }
+
     /// One update on the next batch of `source`. Returns false (nothing changed) if the source ran out.
     /// Throws numerical_fault, changing nothing but the source's position, when the batch or its
     /// loss is not finite.
@@ -186,6 +200,8 @@ public:
         data.source_position = save_source_position(source);
         data.run = run_description();
         data.threads = num_threads();
+        data.tokens_since_fired = tokens_since_fired_;
+        data.batch_threshold = student_.batch_threshold();
         write_checkpoint(file, data);
         last_checkpoint_step_ = data.step;
     }
@@ -208,7 +224,13 @@ public:
             throw io::io_error(file, "__metadata__ 'step'",
                                "expected at most the run's " + std::to_string(settings_.steps()) + " steps, found " +
                                    std::to_string(data.step));
+        if (data.tokens_since_fired.size() != tokens_since_fired_.size() && !(data.step == 0 && data.tokens_since_fired.empty()))
+            throw io::io_error(file, "__metadata__ 'latent_state'",
+                               "expected tokens_since_fired for " + std::to_string(tokens_since_fired_.size()) + " latents, found " +
+                                   std::to_string(data.tokens_since_fired.size()));
         restore_source_position(source, data.source_position, file);
+        if (!data.tokens_since_fired.empty()) tokens_since_fired_ = data.tokens_since_fired;
+        student_.set_batch_threshold(data.batch_threshold);
         backend::copy_from_host<Backend>(data.parameters.data(), student_.parameters(), student_.parameter_count());
         optimizer_.restore(data.step, data.first_moment.data(), data.second_moment.data(),
                            static_cast<index_t>(data.first_moment.size()));
@@ -221,6 +243,10 @@ private:
     trainer(student_type& student, const teacher_type* teacher, const train_settings& settings)
         : student_(student), teacher_(teacher), settings_(settings) {
         settings_.validate();
+        settings_.loss.validate_for(student.config());
+        if (settings_.replay_steps && (student.config().sparsity == sparsity_mode::batchtopk || settings_.loss.auxk.enabled()))
+            throw std::invalid_argument("trainer: replay_steps cannot record a BatchTopK or AuxK step (each reads a value back "
+                                        "to the host in the middle of the step)");
         if (settings_.schedule.total_steps <= 0) settings_.schedule.total_steps = settings_.steps();
         if (teacher_ && (teacher_->d_model() != student.d_in() || teacher_->d_model() != student.d_out()))
             throw std::invalid_argument("trainer: teacher maps " + std::to_string(teacher_->d_model()) + " → " +
@@ -234,6 +260,44 @@ private:
         workspace_.reserve(b, student.config());
         // A replayed step cannot branch on a host value, so it keeps the dense path throughout.
         workspace_.allow_sparse = !settings_.replay_steps;
+        if (counts_dead_latents()) {
+            tokens_since_fired_.assign(static_cast<std::size_t>(student.d_sae()), 0);
+            fired_.resize(student.d_sae());
+            host_fired_.resize(student.d_sae());
+        }
+        if (settings_.loss.auxk.enabled()) workspace_.dead_mask.resize(student.d_sae());
+    }
+
+    // AuxK's dead set for the next step, into the workspace: the fixed one, or the counted one.
+    void prepare_dead_mask() {
+        if (!settings_.loss.auxk.enabled()) return;
+        const index_t h = student_.d_sae();
+        std::vector<Scalar> mask(static_cast<std::size_t>(h));
+        index_t dead = 0;
+        for (index_t j = 0; j < h; ++j) {
+            const bool is_dead = fixed_dead_ ? (*fixed_dead_)[j] : tokens_since_fired_[j] > settings_.dead_tokens;
+            mask[j] = is_dead ? Scalar(1) : Scalar(0);
+            dead += is_dead;
+        }
+        backend::copy_from_host<Backend>(mask.data(), workspace_.dead_mask.data(), h);
+        workspace_.dead_count = dead;
+    }
+
+    // After a step: which latents fired on its batch (Σ_b a_bj > 0, the activations being ≥ 0), and
+    // the share dead.
+    void count_fired(index_t rows, step_metrics& metrics) {
+        if (!counts_dead_latents()) return;
+        const index_t h = student_.d_sae();
+        backend::column_sums<Backend>(matrix_view<const Scalar>{workspace_.activations.data(), rows, h},
+                                      vector_view<Scalar>{fired_.data(), h});
+        backend::copy_to_host<Backend>(fired_.data(), host_fired_.data(), h);
+        index_t dead = 0;
+        for (index_t j = 0; j < h; ++j) {
+            std::int64_t& since = tokens_since_fired_[j];
+            since = host_fired_[j] > Scalar(0) ? 0 : since + rows;
+            dead += since > settings_.dead_tokens;
+        }
+        metrics.dead_fraction = double(dead) / double(h);
     }
 
     void check_rows(in_matrix<Scalar> x) const {
@@ -277,10 +341,13 @@ private:
             if (teacher) teacher->forward(x, matrix_view<Scalar>{const_cast<Scalar*>(y.data), y.rows, y.cols}, teacher_workspace_);
             return gradients_and_sums(student_, x, y, settings_.loss, workspace_);
         };
+        prepare_dead_mask();
         const backend::step_sums sums =
             settings_.replay_steps ? backend::replay_step<Backend>(recording_for(x, y, teacher), queue_step) : queue_step();
-        metrics.terms = loss_terms_of(settings_.loss, x.rows, sums.squared_error, sums.activations);
+        metrics.terms = loss_terms_of(settings_.loss, x.rows, sums);
         if (!std::isfinite(metrics.terms.loss)) return false;
+        student_.update_batch_threshold(workspace_);
+        count_fired(x.rows, metrics);
         // The decoder constraint runs inside the Adam pass, row by row while each row is in cache.
         optimizer_.update(settings_.adam, metrics.lr, student_.parameters(), student_.gradients(),
                           student_.parameter_count(), student_.decoder_rows());
@@ -355,6 +422,10 @@ private:
         typename Backend::step_recording recording;
     };
     std::deque<recorded_step> recordings_;  ///< a deque: recordings keep their addresses as it grows
+    std::vector<std::int64_t> tokens_since_fired_;  ///< per latent, when counts_dead_latents()
+    std::optional<std::vector<bool>> fixed_dead_;   ///< fix_dead_latents' set
+    typename Backend::template buffer<Scalar> fired_;  ///< Σ_b a_bj of the last step
+    std::vector<Scalar> host_fired_;
 };
 
 }  // namespace sparse_distill

@@ -35,4 +35,13 @@ void multiply_elementwise(tag, matrix_view<Scalar> m, matrix_view<const Scalar> 
         for (index_t c = 0; c < m.cols; ++c) m.data[r * m.cols + c] *= other.data[r * m.cols + c];
 }
 
+/// m += other (elementwise, in place).
+template <class Scalar>
+void add_elementwise(tag, matrix_view<Scalar> m, matrix_view<const Scalar> other) {
+    // Rows (tokens) are independent.
+#pragma omp parallel for schedule(static) if (worth_threads(m.size()))
+    for (index_t r = 0; r < m.rows; ++r)
+        for (index_t c = 0; c < m.cols; ++c) m.data[r * m.cols + c] += other.data[r * m.cols + c];
+}
+
 }  // namespace sparse_distill::backend::cpu_system
