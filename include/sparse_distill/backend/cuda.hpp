@@ -22,6 +22,7 @@
 #include "cuda/matmul.cuh"
 #include "cuda/memory.cuh"
 #include "cuda/pointwise.cuh"
+#include "cuda/selection.cuh"
 #include "cuda/sparse.cuh"
 #include "cuda/squared_error.cuh"
 #include "cuda/step_replay.cuh"

@@ -34,6 +34,13 @@ __global__ void cuda_multiply_elementwise_kernel(Scalar* m, const Scalar* other,
 }
 
 template <class Scalar>
+__global__ void cuda_add_elementwise_kernel(Scalar* m, const Scalar* other, long long n) {
+    for (long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+         i += static_cast<long long>(gridDim.x) * blockDim.x)
+        m[i] += other[i];
+}
+
+template <class Scalar>
 void subtract_row_vector(tag, matrix_view<const Scalar> x, vector_view<const Scalar> b, matrix_view<Scalar> out) {
     if (x.size() == 0) return;
     cuda_subtract_row_vector_kernel<Scalar><<<cuda_grid_for(x.size()), cuda_block, 0, cuda_context::get().stream()>>>(
@@ -55,6 +62,14 @@ void multiply_elementwise(tag, matrix_view<Scalar> m, matrix_view<const Scalar> 
     cuda_multiply_elementwise_kernel<Scalar><<<cuda_grid_for(m.size()), cuda_block, 0, cuda_context::get().stream()>>>(
         m.data, other.data, m.size());
     cuda_check_launch("multiply_elementwise");
+}
+
+template <class Scalar>
+void add_elementwise(tag, matrix_view<Scalar> m, matrix_view<const Scalar> other) {
+    if (m.size() == 0) return;
+    cuda_add_elementwise_kernel<Scalar><<<cuda_grid_for(m.size()), cuda_block, 0, cuda_context::get().stream()>>>(
+        m.data, other.data, m.size());
+    cuda_check_launch("add_elementwise");
 }
 
 }  // namespace sparse_distill::backend::cuda_system

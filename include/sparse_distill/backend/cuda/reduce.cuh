@@ -67,6 +67,12 @@ inline const double* cuda_finish_sums(const double* partials, int blocks, int fi
 }
 
 /// Result slots of the context, one range per kind of reduction.
-enum cuda_result_slot : int { slot_abs_sum = 0, slot_positive_count = 1, slot_squared_error = 2 };
+enum cuda_result_slot : int {
+    slot_abs_sum = 0,
+    slot_positive_count = 1,
+    slot_squared_error = 2,
+    slot_selection_abs_sum = 3,  // keep_top_k_*: Σ|a| and #(a > 0) of what is kept (two slots)
+    slot_threshold_window = 5,   // threshold_gradient: entries inside the kernel window
+};
 
 }  // namespace sparse_distill::backend::cuda_system
