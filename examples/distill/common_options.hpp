@@ -81,7 +81,18 @@ decltype(auto) with_backend(const std::string& name, F&& f) {
 /// The student and its training, shared by every subcommand (the SAE baseline overrides λ and init).
 struct student_options {
     sd::index_t d_sae = 1024;
+    std::string arch;  ///< relu, gelu, topk, batchtopk or jumprelu (student_architectures); empty: --act decides
     std::string act = "relu";
+    sd::index_t k = 0;
+    bool skip = false;
+    double skip_init_scale = 0;
+    double threshold_init = 0.01, threshold_init_logstd = 0, threshold_rate = 0.01;
+    double l0_coeff = 0, bandwidth = 0.05;
+    double auxk_alpha = 0;
+    sd::index_t auxk_k = 0;
+    bool auxk_to_encoder = false;
+    std::int64_t dead_tokens = 10'000'000;
+    std::int64_t total_steps = 0;  ///< 0: the run's step count
     bool no_biases = false;
     std::string pre_bias = "none";
     std::string init = "kaiming_uniform";
@@ -98,9 +109,43 @@ struct student_options {
     std::string weight_decay_mode = "decoupled";
 };
 
+/// The student architectures of --arch: each name sets the activation and the sparsity mode.
+struct student_architecture {
+    const char* name;
+    sd::activation act;
+    sd::sparsity_mode sparsity;
+};
+inline constexpr student_architecture student_architectures[] = {
+    {"relu", sd::activation::relu, sd::sparsity_mode::l1},
+    {"gelu", sd::activation::gelu, sd::sparsity_mode::l1},
+    {"topk", sd::activation::relu, sd::sparsity_mode::topk},
+    {"batchtopk", sd::activation::relu, sd::sparsity_mode::batchtopk},
+    {"jumprelu", sd::activation::relu, sd::sparsity_mode::jumprelu},
+};
+
+inline std::vector<std::string> student_architecture_names() {
+    std::vector<std::string> names;
+    for (const auto& a : student_architectures) names.emplace_back(a.name);
+    return names;
+}
+
 inline void add_student_options(CLI::App& app, student_options& s) {
-    auto* student = app.add_option_group("Student", "the distilled MLP (loss = MSE + λ·L1 of its activations)");
+    auto* student = app.add_option_group("Student", "the distilled MLP (loss = MSE + λ·L1 of its activations, or a TopK, "
+                                                    "BatchTopK or JumpReLU student)");
     student->add_option("--d-sae", s.d_sae, "student features (hidden width), also the SAE's")->check(CLI::PositiveNumber);
+    student->add_option("--arch", s.arch,
+                        "architecture: relu or gelu (+ L1, the post's), topk (k per token), batchtopk (k·batch per batch, "
+                        "then a JumpReLU at τ), jumprelu (trained thresholds, L0 penalty); default: --act with L1")
+        ->check(CLI::IsMember(student_architecture_names()));
+    student->add_option("--k", s.k, "topk / batchtopk: latents kept per token")->check(CLI::PositiveNumber);
+    student->add_flag("--skip", s.skip, "a linear skip connection ŷ += x·W_skip (a skip transcoder)");
+    student->add_option("--skip-init-scale", s.skip_init_scale, "W_skip starts at this × N(0, 1/d_in) (0: zero)")
+        ->check(CLI::NonNegativeNumber);
+    student->add_option("--threshold-init", s.threshold_init, "jumprelu: initial threshold θ")->check(CLI::PositiveNumber);
+    student->add_option("--threshold-init-logstd", s.threshold_init_logstd, "jumprelu: log θ starts at ln(threshold-init) + this × N(0, 1)")
+        ->check(CLI::NonNegativeNumber);
+    student->add_option("--threshold-rate", s.threshold_rate, "batchtopk: the inference threshold's moving-average rate")
+        ->check(CLI::Range(1e-12, 1.0));
     student->add_option("--act", s.act, "student activation (a GELU twin is trained too unless --no-gelu-student)")
         ->check(CLI::IsMember(sd::activation_names.names()));
     student->add_flag("--no-biases", s.no_biases, "no b_enc and b_dec");
@@ -114,7 +159,17 @@ inline void add_student_options(CLI::App& app, student_options& s) {
     auto* train = app.add_option_group("Training", "Adam(W) with warmup and cosine decay, full batches");
     train->add_option("--tokens", s.tokens, "tokens per model")->check(CLI::PositiveNumber);
     train->add_option("--batch", s.batch, "tokens per step")->check(CLI::PositiveNumber);
-    train->add_option("--l1", s.l1, "λ, the L1 coefficient")->check(CLI::NonNegativeNumber);
+    train->add_option("--l1", s.l1, "λ, the L1 coefficient (relu and gelu students)")->check(CLI::NonNegativeNumber);
+    train->add_option("--l0-coeff", s.l0_coeff, "jumprelu: the L0 penalty's coefficient")->check(CLI::NonNegativeNumber);
+    train->add_option("--bandwidth", s.bandwidth, "jumprelu: ε, the straight-through kernel's width")->check(CLI::PositiveNumber);
+    train->add_option("--auxk-alpha", s.auxk_alpha, "topk / batchtopk: AuxK's coefficient (0: off; sparsify uses 1/32)")
+        ->check(CLI::NonNegativeNumber);
+    train->add_option("--auxk-k", s.auxk_k, "AuxK's k_aux before the cap by the dead count (0: d_out / 2)")->check(CLI::NonNegativeNumber);
+    train->add_flag("--auxk-to-encoder", s.auxk_to_encoder, "AuxK also trains the encoder (the OpenAI paper; sparsify does not)");
+    train->add_option("--dead-tokens", s.dead_tokens, "a latent is dead after this many tokens without firing")
+        ->check(CLI::PositiveNumber);
+    train->add_option("--total-steps", s.total_steps, "length of the learning-rate schedule (0: the run's steps)")
+        ->check(CLI::NonNegativeNumber);
     train->add_option("--l1-reduction", s.l1_reduction, "batch_mean (λ·mean_b Σ_h a) or batch_sum (λ·Σ_b Σ_h a)")
         ->check(CLI::IsMember(sd::l1_reduction_names.names()));
     train->add_option("--lr", s.lr, "peak learning rate")->check(CLI::NonNegativeNumber);
@@ -133,6 +188,23 @@ inline sd::experiments::model_spec student_spec(const student_options& m, std::i
     sd::experiments::model_spec student;
     student.config.d_sae = m.d_sae;
     student.config.act = sd::parse_activation(m.act);
+    for (const auto& a : student_architectures)
+        if (m.arch == a.name) {
+            student.config.act = a.act;
+            student.config.sparsity = a.sparsity;
+        }
+    const bool l1_mode = student.config.sparsity == sd::sparsity_mode::l1;
+    student.config.k = sd::keeps_k_latents(student.config.sparsity) ? m.k : 0;
+    student.config.skip = m.skip;
+    student.config.skip_init_scale = m.skip_init_scale;
+    student.config.threshold_init = m.threshold_init;
+    student.config.threshold_init_logstd = m.threshold_init_logstd;
+    student.config.threshold_rate = m.threshold_rate;
+    student.train.loss.l0_coeff = m.l0_coeff;
+    student.train.loss.bandwidth = m.bandwidth;
+    student.train.loss.auxk = {m.auxk_alpha, m.auxk_k, m.auxk_to_encoder};
+    student.train.dead_tokens = m.dead_tokens;
+    student.train.schedule.total_steps = m.total_steps;
     student.config.biases = !m.no_biases;
     student.config.pre_bias = sd::parse_pre_bias(m.pre_bias);
     student.config.init = sd::parse_student_init(m.init);
@@ -140,7 +212,8 @@ inline sd::experiments::model_spec student_spec(const student_options& m, std::i
     student.config.tied_init_norm = m.tied_init_norm;
     student.train.batch_size = m.batch;
     student.train.tokens = m.tokens;
-    student.train.loss.l1_coeff = m.l1;
+    // A TopK, BatchTopK or JumpReLU student has no L1 term (check_student_options refuses an explicit --l1).
+    student.train.loss.l1_coeff = l1_mode ? m.l1 : 0;
     student.train.loss.l1_reduction = sd::parse_l1_reduction(m.l1_reduction);
     student.train.schedule.lr = m.lr;
     student.train.schedule.warmup_steps = m.warmup;
@@ -151,7 +224,7 @@ inline sd::experiments::model_spec student_spec(const student_options& m, std::i
     student.train.adam.weight_decay = m.weight_decay;
     student.train.adam.weight_decay_mode = sd::optim::parse_weight_decay_mode(m.weight_decay_mode);
     student.train.callback_every = log_every;
-    student.name = std::string(sd::to_string(student.config.act)) + "_student";
+    student.name = (m.arch.empty() ? std::string(sd::to_string(student.config.act)) : m.arch) + "_student";
     return student;
 }
 
@@ -174,5 +247,30 @@ struct shared_options {
 
     bool given(const std::string& option) const { return app->count(option) > 0; }
 };
+
+/// Architecture options that do not fit --arch (exit status 2), before any work.
+inline void check_student_options(const shared_options& shared) {
+    const student_options& s = shared.student;
+    const std::string arch = s.arch.empty() ? s.act : s.arch;
+    const bool keeps_k = arch == "topk" || arch == "batchtopk";
+    const auto refuse = [&](const std::string& option, const std::string& why) {
+        throw bad_settings(option + " " + why + " (--arch " + arch + ")");
+    };
+    if (!s.arch.empty() && shared.given("--act") && s.act != (s.arch == "gelu" ? "gelu" : "relu"))
+        refuse("--act " + s.act, "conflicts with --arch: topk, batchtopk and jumprelu select relu(pre), relu and gelu name their activation");
+    if (keeps_k && !shared.given("--k")) refuse("--k", "is needed: how many latents each token keeps");
+    if (!keeps_k && shared.given("--k")) refuse("--k", "applies to --arch topk and batchtopk");
+    if (keeps_k && s.k > s.d_sae && shared.given("--d-sae"))
+        refuse("--k " + std::to_string(s.k), "exceeds --d-sae " + std::to_string(s.d_sae));
+    if (shared.given("--l1") && (keeps_k || arch == "jumprelu"))
+        refuse("--l1", "applies to relu and gelu students; " + std::string(keeps_k ? "--k sets the sparsity" : "use --l0-coeff"));
+    if (shared.given("--l0-coeff") && arch != "jumprelu") refuse("--l0-coeff", "applies to --arch jumprelu");
+    for (const char* option : {"--bandwidth", "--threshold-init", "--threshold-init-logstd"})
+        if (shared.given(option) && arch != "jumprelu") refuse(option, "applies to --arch jumprelu");
+    if (shared.given("--threshold-rate") && arch != "batchtopk") refuse("--threshold-rate", "applies to --arch batchtopk");
+    for (const char* option : {"--auxk-alpha", "--auxk-k", "--auxk-to-encoder"})
+        if (shared.given(option) && !keeps_k) refuse(option, "applies to --arch topk and batchtopk (AuxK revives dead TopK latents)");
+    if (shared.given("--skip-init-scale") && !s.skip) refuse("--skip-init-scale", "needs --skip");
+}
 
 }  // namespace distill

@@ -67,7 +67,9 @@ inline sd::experiments::planted_distillation_settings planted_settings(const sha
 
         const sd::experiments::model_spec student = student_spec(student_options, shared.common.log_every);
         s.models.push_back(student);
-        if (baselines && !o.no_gelu_student && student.config.act != sd::activation::gelu) {
+        // The GELU twin of the post's Appendix B is a twin of the ReLU + L1 student.
+        if (baselines && !o.no_gelu_student && student.config.act != sd::activation::gelu &&
+            student.config.sparsity == sd::sparsity_mode::l1) {
             sd::experiments::model_spec gelu = student;
             gelu.config.act = sd::activation::gelu;
             gelu.name = "gelu_student";
@@ -78,6 +80,12 @@ inline sd::experiments::planted_distillation_settings planted_settings(const sha
             sae.sae = true;
             sae.name = "sae";
             sae.config.act = sd::activation::relu;
+            // The SAE baseline is the post's: ReLU + L1, whatever the student's architecture.
+            sae.config.sparsity = sd::sparsity_mode::l1;
+            sae.config.k = 0;
+            sae.config.skip = false;
+            sae.train.loss.l0_coeff = 0;
+            sae.train.loss.auxk = {};
             sae.config.init = sd::parse_student_init(o.sae_init);
             sae.train.loss.l1_coeff = o.sae_l1;
             s.models.push_back(sae);

@@ -25,6 +25,7 @@ struct train_options {
     std::vector<std::string> inputs, targets;
     sd::index_t shuffle_buffer = 0;  ///< 0: rows in file order
     std::string init_student;
+    std::string dead_mask;  ///< .npy [d_sae], nonzero = dead: AuxK's dead set for every step
     std::int64_t steps = 0;  ///< 0: --tokens decides
     std::string save, save_format = "saelens";
     std::string dtype = "float";
@@ -46,6 +47,8 @@ inline CLI::App* add_train_command(CLI::App& app, train_options& t) {
     train->add_option("--targets", t.targets, "precomputed teacher outputs, .npy [rows, d_out], one per --inputs file");
     train->add_option("--shuffle-buffer", t.shuffle_buffer, "rows shuffled together (0: file order)")->check(CLI::NonNegativeNumber);
     train->add_option("--init-student", t.init_student, "start from this student: SAELens folder or .safetensors, or sparsify folder");
+    train->add_option("--dead-mask", t.dead_mask,
+                      "AuxK's dead latents for every step instead of the counted ones: .npy [d_sae], nonzero = dead");
     train->add_option("--steps", t.steps, "training steps (otherwise --tokens / --batch)")->check(CLI::PositiveNumber);
     train->add_option("--save", t.save, "save the trained student in this folder");
     train->add_option("--save-format", t.save_format, "layout of --save")->check(CLI::IsMember(sd::io::student_format_names.names()));
@@ -90,14 +93,26 @@ inline void check_train_options(const student_options& student, const train_opti
         if (student.pre_bias == "learned")
             throw bad_settings("train: --pre-bias learned conflicts with --init-student (the formats have no learned pre-bias)");
     }
+    if (!t.dead_mask.empty() && !(student.auxk_alpha > 0))
+        throw bad_settings("train: --dead-mask fixes AuxK's dead set; it needs --auxk-alpha > 0");
     if (!t.save.empty()) {
-        sd::student_config c;
+        sd::student_config c = student_spec(student, 1).config;
         c.d_in = c.d_out = 1;
-        c.act = sd::parse_activation(student.act);
-        c.pre_bias = sd::parse_pre_bias(student.pre_bias);
         const std::string problem = sd::io::student_export_problem(c, sd::io::parse_student_format(t.save_format));
         if (!problem.empty()) throw bad_settings("train: --save-format " + t.save_format + ": " + problem);
     }
+}
+
+/// --dead-mask: a .npy of d_sae flags (bool or integers, nonzero = dead).
+inline std::vector<bool> read_dead_mask(const std::string& file, sd::index_t d_sae) {
+    const sd::io::tensor_data mask = sd::io::read_npy(file);
+    if (mask.shape.size() != 1 || mask.shape[0] != d_sae)
+        throw sd::io::io_error(file, "shape",
+                               "expected [" + std::to_string(d_sae) + "] (one flag per latent, d_sae), found " +
+                                   sd::io::detail::shape_string(mask.shape));
+    std::vector<bool> dead;
+    for (const double flag : sd::io::to_values<double>(mask)) dead.push_back(flag != 0);
+    return dead;
 }
 
 template <class Scalar, class Backend>
@@ -167,9 +182,25 @@ int run_train_as(const shared_options& shared, const planted_options& planted, c
         if (shared.student.pre_bias != "none" && f.pre_bias != config.pre_bias)
             throw bad_settings("train: --pre-bias " + shared.student.pre_bias + " disagrees with --init-student (" +
                                std::string(sd::to_string(f.pre_bias)) + ")");
+        // The file's own architecture (a JumpReLU file has thresholds, a skip transcoder W_skip; a
+        // native file says everything) must be the one the options ask for.
+        if (f.sparsity == sd::sparsity_mode::jumprelu && config.sparsity != sd::sparsity_mode::jumprelu)
+            throw sd::io::io_error(t.init_student, "tensor 'log_threshold'",
+                                   "the file holds a JumpReLU student; train it with --arch jumprelu");
+        if (config.sparsity == sd::sparsity_mode::jumprelu && f.sparsity != sd::sparsity_mode::jumprelu)
+            throw sd::io::io_error(t.init_student, "tensor 'log_threshold'", "missing: --arch jumprelu needs the student's thresholds");
+        if (f.skip != config.skip)
+            throw sd::io::io_error(t.init_student, "tensor 'W_skip'",
+                                   f.skip ? "the file holds a skip transcoder; train it with --skip" : "missing: --skip needs W_skip");
+        if (init->format == sd::io::student_format::native &&
+            (f.sparsity != config.sparsity || f.k != config.k || f.act != config.act))
+            throw sd::io::io_error(t.init_student, "student",
+                                   "the file holds a " + std::string(sd::to_string(f.sparsity)) + " student (k " + std::to_string(f.k) +
+                                       "); the options ask for " + std::string(sd::to_string(config.sparsity)) + " (k " +
+                                       std::to_string(config.k) + ")");
         config.d_sae = f.d_sae;
         config.pre_bias = f.pre_bias;
-        config.biases = true;
+        config.biases = f.biases;
     }
     std::optional<sd::io::student_format> save_format;
     try {
@@ -182,8 +213,16 @@ int run_train_as(const shared_options& shared, const planted_options& planted, c
     } catch (const std::invalid_argument& e) {
         throw bad_settings(std::string("train: ") + e.what());
     }
+    try {
+        spec.train.loss.validate_for(config);
+    } catch (const std::invalid_argument& e) {
+        throw bad_settings(std::string("train: ") + e.what());
+    }
     sd::student_mlp<Scalar, Backend> student = init ? sd::student_mlp<Scalar, Backend>(config, init->weights)
                                                     : sd::student_mlp<Scalar, Backend>(config, seed);
+    if (init) student.set_batch_threshold(init->batch_threshold);
+    std::optional<std::vector<bool>> dead;
+    if (!t.dead_mask.empty()) dead = read_dead_mask(t.dead_mask, config.d_sae);
 
     // A resumed run continues the log of the run it continues.
     const output_folder out(shared.common.out, shared.common.quiet, /*continue_log=*/t.resume);
@@ -191,8 +230,10 @@ int run_train_as(const shared_options& shared, const planted_options& planted, c
     // Without a shuffle buffer, step t trains on rows [t·batch, (t+1)·batch) in file order, wrapping at the end.
     const sd::train_summary summary = std::apply(
         [&](auto&... each) {
-            return teacher ? sd::trainer<Scalar, Backend>(student, *teacher, spec.train).run(*inputs, each...)
-                           : sd::trainer<Scalar, Backend>(student, spec.train).run(*pairs, each...);
+            sd::trainer<Scalar, Backend> trainer =
+                teacher ? sd::trainer<Scalar, Backend>(student, *teacher, spec.train) : sd::trainer<Scalar, Backend>(student, spec.train);
+            if (dead) trainer.fix_dead_latents(*dead);
+            return teacher ? trainer.run(*inputs, each...) : trainer.run(*pairs, each...);
         },
         callbacks);
     if (summary.stop_signal != 0) {
@@ -201,7 +242,7 @@ int run_train_as(const shared_options& shared, const planted_options& planted, c
         return 128 + summary.stop_signal;
     }
 
-    if (save_format) sd::io::write_student(t.save, *save_format, config, student.weights());
+    if (save_format) sd::io::write_student(t.save, *save_format, config, student.weights(), {}, student.batch_threshold());
     const nlohmann::json metrics = {{"mode", "train"},
                                     {"backend", shared.common.backend},
                                     {"dtype", t.dtype},

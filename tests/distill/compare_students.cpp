@@ -3,7 +3,8 @@
 // Checks that two safetensors files hold the same tensor names and shapes, and that every tensor
 // agrees to ‖ours − ref‖ / ‖ref‖ < TOLERANCE (each printed). With a metrics.jsonl written by
 // `distill` and a reference expected.json, also checks step, lr, loss, mse, l1 and l0 of every
-// logged step to the same relative tolerance. Exit status 0 when all agree, 1 otherwise.
+// logged step to the same relative tolerance (and auxk, total_variance, threshold_window where the
+// reference logs them as auxk_loss, total_variance, n_in_window). Exit status 0 when all agree, 1 otherwise.
 #include <sparse_distill/io/safetensors.hpp>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include <exception>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace io = sparse_distill::io;
@@ -61,8 +63,17 @@ bool compare_log(const std::string& jsonl, const std::string& expected_json, dou
     bool ok = logged.size() == expected.size();
     if (!ok) std::printf("%s: %zu logged steps, reference has %zu\n", jsonl.c_str(), logged.size(), expected.size());
     for (std::size_t i = 0; i < std::min(logged.size(), expected.size()); ++i) {
-        for (const char* key : {"step", "lr", "loss", "mse", "l1", "l0"}) {
-            const double ours = logged[i].at(key).get<double>(), ref = expected[i].at(key).get<double>();
+        // The reference's key and ours: a key the reference does not log is not compared.
+        for (const auto& [key, our_key] : {std::pair{"step", "step"}, {"lr", "lr"}, {"loss", "loss"}, {"mse", "mse"}, {"l1", "l1"},
+                                           {"l0", "l0"}, {"auxk_loss", "auxk"}, {"total_variance", "total_variance"},
+                                           {"n_in_window", "threshold_window"}}) {
+            if (!expected[i].contains(key)) continue;
+            if (!logged[i].contains(our_key)) {
+                std::printf("step %zu: %s is not in %s\n", i + 1, our_key, jsonl.c_str());
+                ok = false;
+                continue;
+            }
+            const double ours = logged[i].at(our_key).get<double>(), ref = expected[i].at(key).get<double>();
             const double relative = std::abs(ours - ref) / (ref != 0 ? std::abs(ref) : 1.0);
             if (!(relative < tolerance)) {
                 std::printf("step %zu %s: ours %.17g, reference %.17g\n", i + 1, key, ours, ref);
@@ -70,7 +81,7 @@ bool compare_log(const std::string& jsonl, const std::string& expected_json, dou
             }
         }
     }
-    if (ok) std::printf("%s: %zu steps of lr, loss, mse, l1, l0 agree\n", jsonl.c_str(), logged.size());
+    if (ok) std::printf("%s: %zu steps of every logged value agree\n", jsonl.c_str(), logged.size());
     return ok;
 }
 

@@ -60,6 +60,7 @@ inline std::string npy_header_text(const tensor_data& tensor, const std::filesys
         case dtype::f64: descr = "<f8"; break;
         case dtype::i32: descr = "<i4"; break;
         case dtype::i64: descr = "<i8"; break;
+        case dtype::u8: descr = "|u1"; break;
         case dtype::bf16: throw io_error(file, "dtype", "npy has no bfloat16 type; expected f16, f32, f64, i32 or i64");
     }
     std::string shape = "(";

@@ -6,7 +6,9 @@
 //               "metadata": {"sae_lens_version": "6.0.0", ..., "sparse_distill": {"student": the
 //               student_config as to_json writes it, the keys of checkpoints and metrics.json}});
 //   sparsify:   sae.safetensors with encoder.weight [d_sae, d_in], encoder.bias [d_sae], W_dec
-//               [d_sae, d_in], b_dec [d_in], and cfg.json (SparseCoderConfig fields and d_in).
+//               [d_sae, d_in], b_dec [d_in], and cfg.json (SparseCoderConfig fields and d_in);
+//   native:     student.safetensors and cfg.json with the full student_config: every architecture
+//               (GELU, TopK, BatchTopK with its τ, JumpReLU, skip, learned pre-bias), see detail/native_student.hpp.
 // Both hold the student's weights exactly, in its own precision, so a round trip is bit for bit.
 #include "../config.hpp"
 #include "../detail/enum_names.hpp"
@@ -14,6 +16,7 @@
 #include "../nn/student_weights.hpp"
 #include "detail/folder_write.hpp"
 #include "detail/json_config.hpp"
+#include "detail/native_student.hpp"
 #include "safetensors.hpp"
 
 #include <nlohmann/json.hpp>
@@ -44,14 +47,16 @@ enum class student_format {
     /// sparsify also runs its forward pass under bfloat16 autocast on CUDA, which rounds the outputs;
     /// the stored weights are exact. Its decoder has the encoder's shape, so it needs d_out = d_in.
     sparsify,
+    /// The project's own layout (detail/native_student.hpp): holds every student exactly.
+    native,
 };
 
 inline constexpr auto student_format_names = sparse_distill::detail::make_enum_table<student_format>(
-    "student format", {{student_format::saelens, "saelens"}, {student_format::sparsify, "sparsify"}});
+    "student format", {{student_format::saelens, "saelens"}, {student_format::sparsify, "sparsify"}, {student_format::native, "native"}});
 
 constexpr std::string_view to_string(student_format format) { return student_format_names.name(format); }
 
-/// "saelens" or "sparsify"; throws std::invalid_argument otherwise.
+/// "saelens", "sparsify" or "native"; throws std::invalid_argument otherwise.
 inline student_format parse_student_format(std::string_view name) { return student_format_names.parse(name); }
 
 /// Where the student sits in a model, recorded in SAELens' cfg.json metadata when given.
@@ -68,6 +73,7 @@ struct stored_student {
     student_config config;
     student_weights<Scalar> weights;
     student_format format = student_format::saelens;
+    double batch_threshold = 0;  ///< BatchTopK's τ (native files)
 };
 
 inline constexpr std::string_view saelens_weights_name = "sae_weights.safetensors";
@@ -78,7 +84,14 @@ inline constexpr std::string_view student_config_name = "cfg.json";
 /// ReLU and have no learned pre-bias; sparsify also needs d_out = d_in. A student without biases is
 /// written with zero b_enc and b_dec (the same function) and reads back as one with biases.
 inline std::string student_export_problem(const student_config& config, student_format format) {
+    if (format == student_format::native) return {};
     const std::string where = format == student_format::saelens ? "SAELens transcoders" : "sparsify sparse coders";
+    if (config.sparsity != sparsity_mode::l1)
+        return where + " as written here hold ReLU students: a " + std::string(to_string(config.sparsity)) +
+               " student (sparsity) is saved in the native format (--save-format native)";
+    if (config.skip)
+        return where + " as written here have no skip connection: a student with W_skip (skip) is saved in the native "
+                       "format (--save-format native)";
     if (config.act != activation::relu)
         return where + " apply ReLU: a " + std::string(to_string(config.act)) +
                " student cannot be written in that format without silently changing what it computes";
@@ -117,12 +130,6 @@ tensor_data bias_tensor(const vector<Scalar>& bias, index_t size) {
 template <class Scalar>
 constexpr std::string_view torch_dtype_name() {
     return std::is_same_v<Scalar, float> ? "float32" : "float64";
-}
-
-inline void write_json_file(const std::filesystem::path& path, const nlohmann::ordered_json& json) {
-    const std::string text = json.dump(2) + "\n";
-    const std::span<const std::byte> pieces[] = {std::as_bytes(std::span(text.data(), text.size()))};
-    write_atomically(path, pieces);
 }
 
 template <class Scalar>
@@ -331,10 +338,48 @@ stored_student<Scalar> read_saelens_file(const std::filesystem::path& path) {
     if (s.config.d_in == 0 || s.config.d_sae == 0 || s.config.d_out == 0)
         throw io_error(path, "tensor 'W_enc'", "expected positive sizes, found W_enc " + shape_string(w_enc.shape) +
                                                    " and W_dec " + shape_string(w_dec.shape));
-    refuse_extra_tensors(file, {"W_enc", "b_enc", "W_dec", "b_dec"},
-                         "a ReLU transcoder has only W_enc, b_enc, W_dec and b_dec (a threshold or skip weight would be dropped)");
+    refuse_extra_tensors(file, {"W_enc", "b_enc", "W_dec", "b_dec", "log_threshold", "W_skip"},
+                         "a transcoder file has W_enc, b_enc, W_dec, b_dec and optionally log_threshold and W_skip");
     s.weights = read_weights<Scalar>(file, "W_enc", true, "b_enc", "W_dec", "b_dec", s.config);
+    const auto what = [&](const std::string& name) { return path.string() + ": tensor '" + name + "'"; };
+    if (file.tensors.count("log_threshold")) {
+        s.config.sparsity = sparsity_mode::jumprelu;
+        s.weights.log_threshold =
+            to_vector<Scalar>(expect_tensor(file, "log_threshold", {s.config.d_sae}, "[d_sae]"), what("log_threshold"));
+    }
+    if (file.tensors.count("W_skip")) {
+        s.config.skip = true;
+        s.weights.w_skip =
+            to_matrix<Scalar>(expect_tensor(file, "W_skip", {s.config.d_in, s.config.d_out}, "[d_in, d_out]"), what("W_skip"));
+    }
     return s;
+}
+
+template <class Scalar>
+stored_student<Scalar> read_native_student(const std::filesystem::path& dir) {
+    stored_student<Scalar> s;
+    s.format = student_format::native;
+    read_native_folder(dir, std::string(student_config_name), s.config, s.weights, s.batch_threshold);
+    return s;
+}
+
+template <class Scalar>
+void check_native_weights(const std::filesystem::path& dir, const student_config& c, const student_weights<Scalar>& w) {
+    const auto fail = [&](const std::string& field, index_t rows, index_t cols, index_t want_rows, index_t want_cols) {
+        throw io_error(dir, "student " + field,
+                       "expected [" + std::to_string(want_rows) + ", " + std::to_string(want_cols) + "], found [" +
+                           std::to_string(rows) + ", " + std::to_string(cols) + "]");
+    };
+    const auto expect = [&](const char* field, index_t rows, index_t cols, index_t want_rows, index_t want_cols) {
+        if (rows != want_rows || cols != want_cols) fail(field, rows, cols, want_rows, want_cols);
+    };
+    expect("w_enc", w.w_enc.rows(), w.w_enc.cols(), c.d_sae, c.d_in);
+    expect("w_dec", w.w_dec.rows(), w.w_dec.cols(), c.d_sae, c.d_out);
+    expect("b_enc", w.b_enc.size(), 1, c.biases ? c.d_sae : 0, 1);
+    expect("b_dec", w.b_dec.size(), 1, c.biases ? c.d_out : 0, 1);
+    expect("b_pre", w.b_pre.size(), 1, c.pre_bias == pre_bias::learned ? c.d_in : 0, 1);
+    expect("log_threshold", w.log_threshold.size(), 1, c.sparsity == sparsity_mode::jumprelu ? c.d_sae : 0, 1);
+    expect("w_skip", w.w_skip.rows(), w.w_skip.cols(), c.skip ? c.d_in : 0, c.skip ? c.d_out : 0);
 }
 
 }  // namespace detail
@@ -346,9 +391,14 @@ stored_student<Scalar> read_saelens_file(const std::filesystem::path& path) {
 /// the reason when the format cannot hold the student (see student_export_problem) or a write fails.
 template <class Scalar>
 void write_student(const std::filesystem::path& dir, student_format format, const student_config& config,
-                   const student_weights<Scalar>& weights, const student_provenance& provenance = {}) {
+                   const student_weights<Scalar>& weights, const student_provenance& provenance = {}, double batch_threshold = 0) {
     if (const std::string problem = student_export_problem(config, format); !problem.empty())
         throw io_error(dir, "student", problem);
+    if (format == student_format::native) {
+        detail::check_native_weights(dir, config, weights);
+        detail::write_native_folder(dir, config, weights, batch_threshold, std::string(student_config_name));
+        return;
+    }
     detail::check_student_weights(dir, config, weights.w_enc.rows(), weights.w_enc.cols(), weights.w_dec.rows(),
                                   weights.w_dec.cols(), weights.b_enc.size(), weights.b_dec.size(), weights.b_pre.size());
     if (format == student_format::saelens)
@@ -371,15 +421,17 @@ stored_student<Scalar> read_student(const std::filesystem::path& path) {
     if (fs::is_directory(path, error)) {
         if (fs::exists(path / saelens_weights_name, error)) return detail::read_saelens_folder<Scalar>(path);
         if (fs::exists(path / sparsify_weights_name, error)) return detail::read_sparsify_folder<Scalar>(path);
+        if (fs::exists(path / detail::native_weights_name, error)) return detail::read_native_student<Scalar>(path);
         throw io_error(path, "folder",
-                       "expected " + std::string(saelens_weights_name) + " (SAELens) or " +
-                           std::string(sparsify_weights_name) + " (sparsify) in it, found neither");
+                       "expected " + std::string(saelens_weights_name) + " (SAELens), " + std::string(sparsify_weights_name) +
+                           " (sparsify) or " + std::string(detail::native_weights_name) + " (native) in it, found none");
     }
     // A weights file inside its folder is read with the folder's cfg.json.
     const fs::path parent = path.parent_path().empty() ? fs::path(".") : path.parent_path();
     if (fs::exists(parent / student_config_name, error)) {
         if (path.filename() == saelens_weights_name) return detail::read_saelens_folder<Scalar>(parent);
         if (path.filename() == sparsify_weights_name) return detail::read_sparsify_folder<Scalar>(parent);
+        if (path.filename() == detail::native_weights_name) return detail::read_native_student<Scalar>(parent);
     }
     return detail::read_saelens_file<Scalar>(path);
 }

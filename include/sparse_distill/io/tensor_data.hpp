@@ -22,9 +22,9 @@
 namespace sparse_distill::io {
 
 /// Element types the readers and writers understand.
-enum class dtype { f16, bf16, f32, f64, i32, i64 };
+enum class dtype { f16, bf16, f32, f64, i32, i64, u8 };
 
-/// "f16", "bf16", "f32", "f64", "i32" or "i64".
+/// "f16", "bf16", "f32", "f64", "i32", "i64" or "u8" (also numpy's bool).
 constexpr std::string_view dtype_name(dtype type) {
     switch (type) {
         case dtype::f16: return "f16";
@@ -33,6 +33,7 @@ constexpr std::string_view dtype_name(dtype type) {
         case dtype::f64: return "f64";
         case dtype::i32: return "i32";
         case dtype::i64: return "i64";
+        case dtype::u8: return "u8";
     }
     return "unknown";
 }
@@ -46,6 +47,7 @@ constexpr std::size_t dtype_size(dtype type) {
         case dtype::i32: return 4;
         case dtype::f64:
         case dtype::i64: return 8;
+        case dtype::u8: return 1;
     }
     return 0;
 }
@@ -137,6 +139,7 @@ std::vector<T> to_values(const tensor_data& tensor) {
             case dtype::f64: values[i] = detail::convert_value<T>(detail::load_le<double>(at), i); break;
             case dtype::i32: values[i] = detail::convert_value<T>(detail::load_le<std::int32_t>(at), i); break;
             case dtype::i64: values[i] = detail::convert_value<T>(detail::load_le<std::int64_t>(at), i); break;
+            case dtype::u8: values[i] = detail::convert_value<T>(detail::load_le<std::uint8_t>(at), i); break;
         }
     }
     return values;
@@ -164,6 +167,7 @@ tensor_data from_values(std::vector<std::int64_t> shape, dtype type, std::span<c
             case dtype::f64: detail::store_le(at, static_cast<double>(values[i])); break;
             case dtype::i32: detail::store_le(at, detail::convert_value<std::int32_t>(values[i], i)); break;
             case dtype::i64: detail::store_le(at, detail::convert_value<std::int64_t>(values[i], i)); break;
+            case dtype::u8: detail::store_le(at, detail::convert_value<std::uint8_t>(values[i], i)); break;
         }
     }
     return tensor;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -23,9 +24,18 @@ struct metrics_history {
     void on_step(const Report& report) { steps.push_back(report.metrics); }
 };
 
+/// One step's metrics; the keys of the terms a run does not have (auxk without AuxK, threshold_window
+/// without JumpReLU, dead_fraction for GELU students) are left out.
 inline nlohmann::json to_json(const step_metrics& m) {
-    return {{"step", m.step}, {"tokens", m.tokens_seen}, {"lr", m.lr},    {"loss", m.terms.loss},
-            {"mse", m.terms.mse}, {"l1", m.terms.l1},      {"l0", m.terms.l0}};
+    nlohmann::json j = {{"step", m.step}, {"tokens", m.tokens_seen}, {"lr", m.lr},    {"loss", m.terms.loss},
+                        {"mse", m.terms.mse}, {"l1", m.terms.l1},      {"l0", m.terms.l0}};
+    if (m.terms.total_variance > 0) {
+        j["auxk"] = m.terms.auxk;
+        j["total_variance"] = m.terms.total_variance;
+    }
+    if (m.terms.threshold_window > 0) j["threshold_window"] = m.terms.threshold_window;
+    if (std::isfinite(m.dead_fraction)) j["dead_fraction"] = m.dead_fraction;
+    return j;
 }
 
 /// Appends {"model": name, "step": …, "tokens": …, "lr": …, "loss": …, "mse": …, "l1": …, "l0": …,

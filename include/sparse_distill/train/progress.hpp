@@ -18,10 +18,10 @@ public:
         const step_metrics& m = report.metrics;
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
         const double rate = seconds > 0 ? double(m.tokens_seen) / seconds : 0;
-        std::fprintf(out_, "[%6.2f%%] step %lld/%lld  tokens %lld  loss %.6g  mse %.6g  l1 %.6g  l0 %.4g  lr %.3g  %.0f tok/s\n",
+        std::fprintf(out_, "[%6.2f%%] step %lld/%lld  tokens %lld  loss %.6g  mse %.6g  l1 %.6g  l0 %.4g  dead %.4g  lr %.3g  %.0f tok/s\n",
                      100.0 * double(m.step) / double(total_), static_cast<long long>(m.step),
                      static_cast<long long>(total_), static_cast<long long>(m.tokens_seen), m.terms.loss, m.terms.mse,
-                     m.terms.l1, m.terms.l0, m.lr, rate);
+                     m.terms.l1, m.terms.l0, m.dead_fraction, m.lr, rate);
         std::fflush(out_);
     }
 

@@ -1,12 +1,13 @@
 #pragma once
 // A progress callback for people: on a terminal, one line redrawn in place with a bar, tokens/s, loss,
-// L0 and the time left; into a file or pipe, a plain line at most every `plain_interval` seconds (and
+// L0, the share of dead latents (where counted) and the time left; into a file or pipe, a plain line at most every `plain_interval` seconds (and
 // at the end), so logs stay readable. A null stream makes it silent (a program's --quiet), so callers
 // pass the same callbacks either way.
 #include "callbacks.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <stdexcept>
 #include <cstdint>
 #include <cstdio>
@@ -63,9 +64,11 @@ private:
         return buf;
     }
     static std::string format_stats(const step_metrics& m, double rate, double elapsed, double eta) {
-        char buf[160];
-        std::snprintf(buf, sizeof buf, "%.3gM tok  %.1fk tok/s  loss %.4g  mse %.4g  L0 %.1f  %s elapsed  ETA %s",
-                      double(m.tokens_seen) / 1e6, rate / 1e3, m.terms.loss, m.terms.mse, m.terms.l0,
+        char dead[32] = "";
+        if (std::isfinite(m.dead_fraction)) std::snprintf(dead, sizeof dead, "  dead %.1f%%", 100 * m.dead_fraction);
+        char buf[192];
+        std::snprintf(buf, sizeof buf, "%.3gM tok  %.1fk tok/s  loss %.4g  mse %.4g  L0 %.1f%s  %s elapsed  ETA %s",
+                      double(m.tokens_seen) / 1e6, rate / 1e3, m.terms.loss, m.terms.mse, m.terms.l0, dead,
                       format_time(elapsed).c_str(), format_time(eta).c_str());
         return buf;
     }

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <deque>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -286,6 +287,7 @@ private:
     // After a step: which latents fired on its batch (Σ_b a_bj > 0, the activations being ≥ 0), and
     // the share dead.
     void count_fired(index_t rows, step_metrics& metrics) {
+        metrics.dead_fraction = std::numeric_limits<double>::quiet_NaN();
         if (!counts_dead_latents()) return;
         const index_t h = student_.d_sae();
         backend::column_sums<Backend>(matrix_view<const Scalar>{workspace_.activations.data(), rows, h},

@@ -12,7 +12,7 @@
 
 namespace sparse_distill::io::detail {
 
-inline bool is_integer_dtype(dtype type) { return type == dtype::i32 || type == dtype::i64; }
+inline bool is_integer_dtype(dtype type) { return type == dtype::i32 || type == dtype::i64 || type == dtype::u8; }
 
 // out[k·stride] = element k of `src`, for k < count. T is float, double or std::int64_t; an int64
 // output needs an integer dtype (the caller checks), which then converts exactly.
@@ -39,6 +39,7 @@ void decode_elements(const std::byte* src, std::size_t count, dtype type, T* out
                 break;
             case dtype::i32: value = static_cast<T>(load_le<std::int32_t>(at)); break;
             case dtype::i64: value = static_cast<T>(load_le<std::int64_t>(at)); break;
+            case dtype::u8: value = static_cast<T>(load_le<std::uint8_t>(at)); break;
         }
     }
 }

@@ -38,6 +38,8 @@ public:
     }
 
     const std::filesystem::path& path() const { return path_; }
+    /// The whole object, for a reader that takes it field by field itself.
+    const nlohmann::json& json() const { return json_; }
     bool has(const std::string& key) const { return json_.contains(key) && !json_.at(key).is_null(); }
 
     std::string string(const std::string& key) const {

@@ -34,9 +34,9 @@ struct npy_descr {
 inline std::string npy_kind_name(char kind, std::string_view width) {
     switch (kind) {
         case 'b':
-        case '?': return "boolean";
+        case '?': return "boolean of " + std::string(width) + " bytes; only 1-byte booleans are supported";
         case 'i': return std::string(width) + "-byte integer; only 4- and 8-byte integers are supported";
-        case 'u': return "unsigned integer";
+        case 'u': return "unsigned integer; only 1-byte unsigned integers are supported";
         case 'f': return std::string(width) + "-byte float; only 2-, 4- and 8-byte floats are supported";
         case 'c': return "complex";
         case 'O': return "Python objects; pickled data is never loaded";
@@ -61,14 +61,16 @@ inline npy_descr parse_npy_descr(const std::string& descr, const std::filesystem
     else if (rest == "f8") type = dtype::f64;
     else if (rest == "i4") type = dtype::i32;
     else if (rest == "i8") type = dtype::i64;
+    // Bytes, and numpy's bool (one byte, 0 or 1): masks such as a dead-latent set.
+    else if (rest == "u1" || rest == "b1") type = dtype::u8;
     else {
         const std::string kind = rest.empty() ? "empty" : npy_kind_name(rest[0], rest.substr(1));
         throw io_error(file, "descr",
                        "unsupported dtype '" + printable(descr) + "' (" + kind +
-                           "); expected one of <f2 <f4 <f8 <i4 <i8 (or the '>' variants)");
+                           "); expected one of <f2 <f4 <f8 <i4 <i8 (or the '>' variants), |u1 or |b1");
     }
     // '|' means "byte order not applicable", which is only true of 1-byte types.
-    if (order == '|') throw io_error(file, "descr", "byte order '|' in '" + descr + "' is invalid for a multi-byte type");
+    if (order == '|' && type != dtype::u8) throw io_error(file, "descr", "byte order '|' in '" + descr + "' is invalid for a multi-byte type");
     const bool big = order == '>' || (order == '=' && std::endian::native == std::endian::big);
     return {type, big};
 }

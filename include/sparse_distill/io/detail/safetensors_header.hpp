@@ -42,9 +42,9 @@ inline constexpr std::uint64_t safetensors_max_header_bytes = 100'000'000;
 // the messages about wrongly typed fields meaningful, while a hostile "[[[[…" stops early.
 inline constexpr int safetensors_max_json_depth = 6;
 
-inline constexpr std::array<std::pair<std::string_view, dtype>, 6> safetensors_dtypes{{
+inline constexpr std::array<std::pair<std::string_view, dtype>, 7> safetensors_dtypes{{
     {"F64", dtype::f64}, {"F32", dtype::f32}, {"F16", dtype::f16},
-    {"BF16", dtype::bf16}, {"I64", dtype::i64}, {"I32", dtype::i32},
+    {"BF16", dtype::bf16}, {"I64", dtype::i64}, {"I32", dtype::i32}, {"U8", dtype::u8},
 }};
 
 inline std::string_view safetensors_dtype_name(dtype type) {
