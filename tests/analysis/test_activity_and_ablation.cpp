@@ -62,6 +62,22 @@ TEST_CASE("mean ablation: hand-computed errors when one feature is replaced by i
     CHECK_THROWS_WITH(an::mean_ablation_by_type(s, c.eval, {an::feature_type::dead}, st), doctest::Contains("types"));
 }
 
+TEST_CASE("mean ablation keeps a skip connection's part: ŷ = a'·W_dec + b_dec + x·W_skip") {
+    sign_split c;
+    c.config.skip = true;
+    c.weights.w_dec << 0.5, -0.5;  // the features carry x/2, the skip connection the other half
+    c.weights.w_skip = sd::matrix<double>::Constant(1, 1, 0.5);
+    c.eval.teacher_input << 1, -1, 3, -2;
+    c.eval.student_input = c.eval.target = c.eval.teacher_input;
+    const sd::student_mlp<double> s(c.config, c.weights);
+    const auto st = an::activation_statistics(s, c.eval.student_input);
+    const std::vector<an::feature_type> types = {an::feature_type::neuron_simulator, an::feature_type::sparse_feature};
+    const auto ab = an::mean_ablation_by_type(s, c.eval, types, st);
+    CHECK(ab.full.mse == doctest::Approx(0.0));
+    // Simulator 0 ablated to its mean 1: ŷ = 0.5 − relu(−x)/2 + x/2 → errors 0, 0.5, 1, 0.5.
+    CHECK(ab.sparse_only.mse == doctest::Approx(1.5 / 4));
+}
+
 TEST_CASE("reconstruction: MSE is the loss's term and FVU divides by the targets' variation") {
     sign_split c;
     c.weights.w_dec << 0.5, -0.5;  // ŷ = x/2: error x/2

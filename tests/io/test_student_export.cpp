@@ -351,7 +351,7 @@ TEST_CASE("student import: files that are not ReLU students give errors naming t
 
     fs::create_directories(tmp / "empty");
     CHECK(sd_test::thrown_message<sd::io::io_error>([&] { sd::io::read_student<float>(tmp / "empty"); })
-              .find("empty: folder: expected sae_weights.safetensors (SAELens) or sae.safetensors (sparsify)") != std::string::npos);
+              .find("empty: folder: expected sae_weights.safetensors (SAELens), sae.safetensors (sparsify) or student.safetensors (native)") != std::string::npos);
     CHECK(sd_test::thrown_message<sd::io::io_error>([&] { sd::io::read_student<float>(tmp / "missing"); }).find("missing: file: does not exist") != std::string::npos);
     fs::copy_file(tmp / "coder/sae.safetensors", tmp / "lone_coder.safetensors");
     CHECK(sd_test::thrown_message<sd::io::io_error>([&] { sd::io::read_student<float>(tmp / "lone_coder.safetensors"); })

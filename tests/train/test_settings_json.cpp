@@ -39,6 +39,13 @@ sd::student_config unusual_student() {
     c.decoder_norm = sd::decoder_norm::unit;
     c.tied_init_norm = 0.25;
     c.sparse_below_density = 0.5;
+    c.sparsity = sd::sparsity_mode::batchtopk;
+    c.k = 7;
+    c.threshold_init = 0.2;
+    c.threshold_init_logstd = 0.3;
+    c.threshold_rate = 0.05;
+    c.skip = true;
+    c.skip_init_scale = 0.1;
     return c;
 }
 
@@ -46,7 +53,8 @@ sd::train_settings unusual_settings() {
     sd::train_settings s;
     s.batch_size = 16;
     s.tokens = 48;
-    s.loss = {2e-3, sd::l1_reduction::batch_sum};
+    s.loss = {2e-3, sd::l1_reduction::batch_sum, 0.5, 0.02, {0.25, 5, true}};
+    s.dead_tokens = 4096;
     s.adam.beta1 = 0.8;
     s.adam.beta2 = 0.99;
     s.adam.eps = 1e-6;
@@ -148,8 +156,9 @@ TEST_CASE("every enum's names come from one table: to_string, parse, JSON and th
 TEST_CASE("student_config and train_settings round trip through their JSON, keyed by field name") {
     const sd::student_config c = unusual_student();
     const nlohmann::json cj = c;
-    CHECK(keys_of(cj) == std::set<std::string>{"d_in", "d_sae", "d_out", "act", "biases", "pre_bias", "init",
-                                               "decoder_norm", "tied_init_norm", "sparse_below_density"});
+    CHECK(keys_of(cj) == std::set<std::string>{"d_in", "d_sae", "d_out", "act", "biases", "sparsity", "k", "threshold_init",
+                                               "threshold_init_logstd", "threshold_rate", "skip", "skip_init_scale", "pre_bias",
+                                               "init", "decoder_norm", "tied_init_norm", "sparse_below_density"});
     CHECK(cj["act"] == "gelu_tanh");
     CHECK(cj["pre_bias"] == "tied_decoder");
     CHECK(cj["decoder_norm"] == "unit");
@@ -159,8 +168,10 @@ TEST_CASE("student_config and train_settings round trip through their JSON, keye
     const sd::train_settings s = unusual_settings();
     const nlohmann::json sj = s;
     CHECK(keys_of(sj) ==
-          std::set<std::string>{"batch_size", "tokens", "loss", "adam", "schedule", "callback_every", "checkpoint", "replay_steps"});
-    CHECK(keys_of(sj["loss"]) == std::set<std::string>{"l1_coeff", "l1_reduction"});
+          std::set<std::string>{"batch_size", "tokens", "loss", "adam", "schedule", "callback_every", "checkpoint", "replay_steps",
+                                "dead_tokens"});
+    CHECK(keys_of(sj["loss"]) == std::set<std::string>{"l1_coeff", "l1_reduction", "l0_coeff", "bandwidth", "auxk"});
+    CHECK(keys_of(sj["loss"]["auxk"]) == std::set<std::string>{"alpha", "k", "to_encoder"});
     CHECK(keys_of(sj["adam"]) == std::set<std::string>{"beta1", "beta2", "eps", "weight_decay", "weight_decay_mode"});
     CHECK(keys_of(sj["schedule"]) == std::set<std::string>{"lr", "warmup_steps", "total_steps", "lr_min_ratio"});
     CHECK(sj["loss"]["l1_reduction"] == "batch_sum");
@@ -193,8 +204,9 @@ TEST_CASE("from_json names the key it cannot read and what it expected") {
     CHECK(from_json_error<config>(nlohmann::json::array({1, 2})) == "student_config: expected a JSON object, found [1,2]");
     // The keys of version 1 checkpoints and of the old metrics.json are refused, not ignored.
     CHECK(from_json_error<config>({{"input_bias", "none"}}) ==
-          "student_config.input_bias: not a key of student_config (those are d_in, d_sae, d_out, act, biases, pre_bias, "
-          "init, decoder_norm, tied_init_norm, sparse_below_density)");
+          "student_config.input_bias: not a key of student_config (those are d_in, d_sae, d_out, act, biases, sparsity, k, "
+          "threshold_init, threshold_init_logstd, threshold_rate, skip, skip_init_scale, pre_bias, init, decoder_norm, "
+          "tied_init_norm, sparse_below_density)");
 
     using settings = sd::train_settings;
     CHECK(from_json_error<settings>({{"loss", {{"l1_reduction", "batch_median"}}}}) ==
@@ -214,7 +226,12 @@ TEST_CASE("a setting has the same key in a checkpoint, the distill program's met
     // A ReLU student: the export formats hold only those.
     sd::student_config config = unusual_student();
     config.act = sd::activation::relu;
+    config.sparsity = sd::sparsity_mode::l1;
+    config.k = 0;
+    config.skip = false;
     sd::train_settings settings = unusual_settings();
+    settings.loss.l0_coeff = 0;
+    settings.loss.auxk = {};
     settings.checkpoint = {};
     settings.checkpoint.directory = dir / "ckpt";
 
@@ -235,7 +252,7 @@ TEST_CASE("a setting has the same key in a checkpoint, the distill program's met
     CHECK(cfg["d_sae"] == exported["d_sae"]);  // SAELens' own key happens to be ours
     // The checkpoint's training part is train_settings' JSON but for what does not change the
     // computation (where and how often it checkpoints and reports, replayed steps), with the step count.
-    CHECK(keys_of(run["train"]) == std::set<std::string>{"batch_size", "tokens", "loss", "adam", "schedule", "steps"});
+    CHECK(keys_of(run["train"]) == std::set<std::string>{"batch_size", "tokens", "loss", "adam", "schedule", "dead_tokens", "steps"});
     for (const char* key : {"batch_size", "tokens", "loss", "adam", "schedule"}) {
         CAPTURE(key);
         CHECK(run["train"][key] == nlohmann::json(settings)[key]);

@@ -49,7 +49,7 @@ reconstruction_metrics reconstruction(const student_mlp<Scalar, Backend>& studen
 }
 
 /// Metrics when the features with ablate[j] = true have their activation replaced by their mean
-/// over the tokens (`mean_activation`), everything else as trained: ŷ = a'·W_dec + b_dec.
+/// over the tokens (`mean_activation`), everything else as trained: ŷ = a'·W_dec + b_dec (+ x·W_skip).
 template <class Scalar, class Backend>
 reconstruction_metrics mean_ablated_reconstruction(const student_mlp<Scalar, Backend>& student,
                                                    const eval_tokens<Scalar>& eval, const std::vector<bool>& ablate,
@@ -66,6 +66,8 @@ reconstruction_metrics mean_ablated_reconstruction(const student_mlp<Scalar, Bac
             if (ablate[static_cast<std::size_t>(j)]) a.col(j).setConstant(static_cast<Scalar>(mean_activation[static_cast<std::size_t>(j)]));
         matrix<Scalar> y_hat = a * w.w_dec;
         if (w.b_dec.size() > 0) y_hat.rowwise() += w.b_dec.transpose();
+        // A skip connection's part x·W_skip is not a feature's: it stays.
+        if (w.w_skip.size() > 0) y_hat += eval.student_input.middleRows(first, rows) * w.w_skip;
         squared_error += (y_hat.template cast<double>() - eval.target.middleRows(first, rows).template cast<double>())
                              .squaredNorm();
     });

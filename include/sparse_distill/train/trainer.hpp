@@ -225,7 +225,10 @@ public:
             throw io::io_error(file, "__metadata__ 'step'",
                                "expected at most the run's " + std::to_string(settings_.steps()) + " steps, found " +
                                    std::to_string(data.step));
-        if (data.tokens_since_fired.size() != tokens_since_fired_.size() && !(data.step == 0 && data.tokens_since_fired.empty()))
+        // A checkpoint without the counts (written before they were kept) resumes with fresh ones, unless
+        // AuxK's dead set depends on them.
+        const bool counts_optional = data.tokens_since_fired.empty() && !settings_.loss.auxk.enabled();
+        if (data.tokens_since_fired.size() != tokens_since_fired_.size() && !counts_optional)
             throw io::io_error(file, "__metadata__ 'latent_state'",
                                "expected tokens_since_fired for " + std::to_string(tokens_since_fired_.size()) + " latents, found " +
                                    std::to_string(data.tokens_since_fired.size()));

@@ -7,7 +7,7 @@
 //   cfg.json             {"format": "sparse_distill student", "format_version": 1,
 //                         "student": the student_config as to_json writes it,
 //                         "batch_threshold": BatchTopK's τ, "exported_by": "sparse_distill <version>"}
-#include "../../config.hpp"
+#include "../../detail/internal_header_check.hpp"
 #include "../../nn/student_config.hpp"
 #include "../../nn/student_weights.hpp"
 #include "../error.hpp"
