@@ -192,8 +192,10 @@ int run_train_as(const shared_options& shared, const planted_options& planted, c
         if (f.skip != config.skip)
             throw sd::io::io_error(t.init_student, "tensor 'W_skip'",
                                    f.skip ? "the file holds a skip transcoder; train it with --skip" : "missing: --skip needs W_skip");
-        if (init->format == sd::io::student_format::native &&
-            (f.sparsity != config.sparsity || f.k != config.k || f.act != config.act))
+        // A file that states its architecture (a TopK or JumpReLU folder, a native file) must agree; a
+        // plain ReLU file may start a TopK or BatchTopK run (its weights are all it gives).
+        const bool states_architecture = f.sparsity != sd::sparsity_mode::l1 || init->format == sd::io::student_format::native;
+        if (states_architecture && (f.sparsity != config.sparsity || f.k != config.k || f.act != config.act))
             throw sd::io::io_error(t.init_student, "student",
                                    "the file holds a " + std::string(sd::to_string(f.sparsity)) + " student (k " + std::to_string(f.k) +
                                        "); the options ask for " + std::string(sd::to_string(config.sparsity)) + " (k " +

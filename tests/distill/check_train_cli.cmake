@@ -52,7 +52,7 @@ file(READ "${WORK_DIR}/student/cfg.json" cfg)
 string(JSON architecture GET "${cfg}" architecture)
 string(JSON dtype GET "${cfg}" dtype)
 string(JSON version GET "${cfg}" metadata sae_lens_version)
-if(NOT architecture STREQUAL "transcoder" OR NOT dtype STREQUAL "float64" OR NOT version STREQUAL "6.0.0")
+if(NOT architecture STREQUAL "transcoder" OR NOT dtype STREQUAL "float64" OR NOT version STREQUAL "6.5.0")
   message(FATAL_ERROR "cfg.json: architecture '${architecture}', dtype '${dtype}', sae_lens_version '${version}'")
 endif()
 

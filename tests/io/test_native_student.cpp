@@ -97,20 +97,20 @@ TEST_CASE("native student folder: broken files are refused naming the file and t
 
 TEST_CASE("SAELens and sparsify layouts refuse the architectures they cannot hold, naming the field") {
     sd_test::temp_dir tmp("sd_native_refuse");
-    for (const sd::io::student_format format : {sd::io::student_format::saelens, sd::io::student_format::sparsify}) {
-        sd::student_config topk = architecture(sd::sparsity_mode::topk, false);
-        topk.d_out = topk.d_in;
-        sd::student_mlp<float> student(topk, 1);
-        const std::string message =
-            sd_test::thrown_message<sd::io::io_error>([&] { sd::io::write_student((tmp.path / "t").string(), format, topk, student.weights()); });
-        CHECK(message.find("a topk student (sparsity) is saved in the native format") != std::string::npos);
-        sd::student_config skip = architecture(sd::sparsity_mode::l1, true);
-        skip.d_out = skip.d_in;
-        sd::student_mlp<float> with_skip(skip, 1);
-        CHECK(sd_test::thrown_message<sd::io::io_error>([&] {
-                  sd::io::write_student((tmp.path / "s").string(), format, skip, with_skip.weights());
-              }).find("skip") != std::string::npos);
-    }
+    const auto refused = [&](sd::io::student_format format, const sd::student_config& c) {
+        sd::student_mlp<float> student(c, 1);
+        return sd_test::thrown_message<sd::io::io_error>(
+            [&] { sd::io::write_student((tmp.path / "x").string(), format, c, student.weights()); });
+    };
+    sd::student_config batchtopk = architecture(sd::sparsity_mode::batchtopk, false);
+    batchtopk.d_out = batchtopk.d_in;
+    CHECK(refused(sd::io::student_format::sparsify, batchtopk).find("a batchtopk student (sparsity) cannot be written") != std::string::npos);
+    sd::student_config skip_topk = architecture(sd::sparsity_mode::topk, true);
+    skip_topk.d_out = skip_topk.d_in;
+    CHECK(refused(sd::io::student_format::saelens, skip_topk).find("SAELens has no topk skip transcoder") != std::string::npos);
+    const sd::student_config wide_topk = architecture(sd::sparsity_mode::topk, false);  // d_out ≠ d_in
+    CHECK(refused(sd::io::student_format::saelens, wide_topk).find("no TopK transcoder") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(tmp.path / "x"));
 }
 
 TEST_CASE("lone reference files: log_threshold makes a JumpReLU student, W_skip a skip transcoder (needs shared/data)") {
@@ -126,4 +126,59 @@ TEST_CASE("lone reference files: log_threshold makes a JumpReLU student, W_skip 
     CHECK(skip.config.skip);
     CHECK(skip.weights.w_skip.rows() == 16);
     CHECK(skip.config.sparsity == sd::sparsity_mode::l1);  // TopK is the caller's to say: the file cannot
+}
+
+TEST_CASE_TEMPLATE("SAELens and sparsify folders of TopK, BatchTopK, JumpReLU and skip students compute the same function", Scalar,
+                   float, double) {
+    sd_test::temp_dir tmp("sd_arch_export");
+    sd::matrix<Scalar> x(9, 6);
+    sd::random::fill_normal(x, sd::random::counter_rng(8, 8));
+    struct export_case {
+        sd::sparsity_mode mode;
+        bool skip;
+        sd::io::student_format format;
+        const char* architecture;  // cfg.json "architecture" (SAELens) or "" (sparsify)
+    };
+    const export_case cases[] = {
+        {sd::sparsity_mode::topk, false, sd::io::student_format::saelens, "topk"},
+        {sd::sparsity_mode::batchtopk, false, sd::io::student_format::saelens, "jumprelu_transcoder"},
+        {sd::sparsity_mode::jumprelu, false, sd::io::student_format::saelens, "jumprelu_transcoder"},
+        {sd::sparsity_mode::l1, true, sd::io::student_format::saelens, "skip_transcoder"},
+        {sd::sparsity_mode::topk, false, sd::io::student_format::sparsify, ""},
+        {sd::sparsity_mode::topk, true, sd::io::student_format::sparsify, ""},
+        {sd::sparsity_mode::l1, true, sd::io::student_format::sparsify, ""},
+    };
+    for (const export_case& e : cases) {
+        CAPTURE(std::string(sd::to_string(e.mode)));
+        CAPTURE(e.skip);
+        CAPTURE(std::string(sd::io::to_string(e.format)));
+        sd::student_config c = architecture(e.mode, e.skip);
+        c.d_out = c.d_in;  // square: a transposed W_skip has the right shape and only its values can tell
+        sd::student_mlp<Scalar> student(c, 21);
+        if (e.mode == sd::sparsity_mode::batchtopk) student.set_batch_threshold(0.3);
+        const auto dir = tmp.path / (std::string(sd::to_string(e.mode)) + (e.skip ? "_skip_" : "_") + std::string(sd::io::to_string(e.format)));
+        sd::io::write_student(dir, e.format, c, student.weights(), {}, student.batch_threshold());
+        const sd::io::stored_student<Scalar> back = sd::io::read_student<Scalar>(dir);
+        CHECK(back.config.skip == e.skip);
+        if (e.format == sd::io::student_format::saelens) {
+            const nlohmann::json cfg = nlohmann::json::parse(sd_test::read_file(dir / "cfg.json"));
+            CHECK(cfg["architecture"] == e.architecture);
+        }
+        if (e.mode == sd::sparsity_mode::topk) CHECK(back.config.k == c.k);
+        // A BatchTopK student is written as the JumpReLU it is at inference: θ = τ for every latent.
+        if (e.mode == sd::sparsity_mode::batchtopk) {
+            CHECK(back.config.sparsity == sd::sparsity_mode::jumprelu);
+            for (sd::index_t j = 0; j < c.d_sae; ++j) CHECK(std::exp(double(back.weights.log_threshold[j])) == doctest::Approx(0.3).epsilon(1e-6));
+        }
+        if (e.skip) {
+            // The file holds W_skip in the tool's orientation, [d_out, d_in] = ours transposed.
+            const auto file = sd::io::read_safetensors(dir / (e.format == sd::io::student_format::saelens ? "sae_weights.safetensors" : "sae.safetensors"));
+            const sd::matrix<Scalar> stored = sd::io::to_matrix<Scalar>(file.at("W_skip"), "W_skip");
+            CHECK(stored == student.weights().w_skip.transpose());
+            CHECK(student.weights().w_skip != student.weights().w_skip.transpose());  // not symmetric by chance
+        }
+        sd::student_mlp<Scalar> restored(back.config, back.weights);
+        const sd::matrix<Scalar> ours = student.predict(x), theirs = restored.predict(x);
+        CHECK((ours - theirs).norm() <= Scalar(1e-5) * ours.norm());
+    }
 }

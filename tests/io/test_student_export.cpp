@@ -189,7 +189,7 @@ TEST_CASE_TEMPLATE("student export: cfg.json holds the SAELens v6 and sparsify f
     CHECK(cfg["device"] == "cpu");
     CHECK(cfg["apply_b_dec_to_input"] == false);
     CHECK(cfg["normalize_activations"] == "none");
-    CHECK(cfg["metadata"]["sae_lens_version"] == "6.0.0");
+    CHECK(cfg["metadata"]["sae_lens_version"] == "6.5.0");  // transcoders load from SAELens 6.5.0 on
     CHECK(cfg["metadata"]["model_name"] == "stories260K");
     CHECK(cfg["metadata"]["hook_name"] == "blocks.1.ln2.hook_normalized");
     CHECK(cfg["metadata"]["hook_name_out"] == "blocks.1.hook_mlp_out");
@@ -279,7 +279,7 @@ TEST_CASE("student export: writing into an existing folder replaces the two file
               .find("a_file: folder: exists and is not a folder") != std::string::npos);
 }
 
-TEST_CASE("student import: files that are not ReLU students give errors naming the file and the field") {
+TEST_CASE("student import: files that are not students give errors naming the file and the field") {
     sd_test::temp_dir tmp("sd_export");
     const auto c = config(4, 6, 4);
     const auto w = random_weights<float>(c);
@@ -310,8 +310,12 @@ TEST_CASE("student import: files that are not ReLU students give errors naming t
         };
     };
     const std::vector<bad_case> cases = {
-        {"jumprelu architecture", edit_sae([](auto& j) { j["architecture"] = "jumprelu_transcoder"; }),
-         sae_cfg_path + ": architecture: expected \"transcoder\" or \"standard\" (ReLU), found \"jumprelu_transcoder\""},
+        {"gated architecture", edit_sae([](auto& j) { j["architecture"] = "gated"; }),
+         sae_cfg_path + ": architecture: expected one of standard, transcoder, skip_transcoder, topk, jumprelu or jumprelu_transcoder, "
+                        "found \"gated\""},
+        {"jumprelu without its thresholds", edit_sae([](auto& j) { j["architecture"] = "jumprelu_transcoder"; }),
+         (tmp / "sae/sae_weights.safetensors").string() + ": tensor 'threshold'"},
+        {"topk without k", edit_sae([](auto& j) { j["architecture"] = "topk"; j["apply_b_dec_to_input"] = false; }), sae_cfg_path + ": k: missing"},
         {"normalised activations", edit_sae([](auto& j) { j["normalize_activations"] = "layer_norm"; }),
          sae_cfg_path + ": normalize_activations: expected \"none\", found \"layer_norm\""},
         {"transcoder with b_dec on the input", edit_sae([](auto& j) { j["apply_b_dec_to_input"] = true; }),
@@ -323,10 +327,10 @@ TEST_CASE("student import: files that are not ReLU students give errors naming t
         {"huge d_out", edit_sae([](auto& j) { j["d_out"] = 1000000000000000LL; }),
          "tensor 'W_dec': expected shape [d_sae, d_out] = [6, 1000000000000000], found [6, 4]"},
         {"malformed JSON", [&] { sd_test::write_file(tmp / "sae/cfg.json", "{\"d_in\": 4,"); }, sae_cfg_path + ": file: invalid JSON"},
-        {"TopK with k < num_latents", edit_coder([](auto& j) { j["k"] = 2; }),
-         coder_cfg_path + ": k: expected k ≥ num_latents = 6 (every latent kept, a ReLU student), found 2"},
+        {"k = 0", edit_coder([](auto& j) { j["k"] = 0; }), coder_cfg_path + ": k: expected a positive k, found 0"},
         {"groupmax", edit_coder([](auto& j) { j["activation"] = "groupmax"; }), coder_cfg_path + ": activation: expected \"topk\""},
-        {"skip connection", edit_coder([](auto& j) { j["skip_connection"] = true; }), coder_cfg_path + ": skip_connection: expected false"},
+        {"skip connection without W_skip", edit_coder([](auto& j) { j["skip_connection"] = true; }),
+         (tmp / "coder/sae.safetensors").string() + ": tensor 'W_skip'"},
         {"k as a string", edit_coder([](auto& j) { j["k"] = "all"; }), coder_cfg_path + ": k: expected a non-negative integer, found \"all\""},
     };
     for (const auto& c_ : cases) {

@@ -85,24 +85,54 @@ inline constexpr std::string_view student_config_name = "cfg.json";
 /// written with zero b_enc and b_dec (the same function) and reads back as one with biases.
 inline std::string student_export_problem(const student_config& config, student_format format) {
     if (format == student_format::native) return {};
-    const std::string where = format == student_format::saelens ? "SAELens transcoders" : "sparsify sparse coders";
-    if (config.sparsity != sparsity_mode::l1)
-        return where + " as written here hold ReLU students: a " + std::string(to_string(config.sparsity)) +
-               " student (sparsity) is saved in the native format (--save-format native)";
-    if (config.skip)
-        return where + " as written here have no skip connection: a student with W_skip (skip) is saved in the native "
-                       "format (--save-format native)";
+    const std::string where = format == student_format::saelens ? "SAELens" : "sparsify";
+    const std::string native = " (--save-format native holds it)";
     if (config.act != activation::relu)
-        return where + " apply ReLU: a " + std::string(to_string(config.act)) +
-               " student cannot be written in that format without silently changing what it computes";
+        return where + " coders apply ReLU: a " + std::string(to_string(config.act)) +
+               " student cannot be written in that format without silently changing what it computes" + native;
     if (config.pre_bias == pre_bias::learned)
-        return where + " have no learned pre-bias: a student computing x − b_pre before its encoder "
-                       "(--pre-bias learned) cannot be written in that format";
-    if (format == student_format::sparsify && config.d_in != config.d_out)
-        return "sparsify stores W_dec with the encoder's shape [d_sae, d_in] and b_dec [d_in], so it needs "
-               "d_out = d_in; this student maps " +
-               std::to_string(config.d_in) + " → " + std::to_string(config.d_out);
+        return where + " coders have no learned pre-bias: a student computing x − b_pre before its encoder "
+                       "(pre_bias learned) cannot be written in that format" + native;
+    if (format == student_format::sparsify) {
+        if (config.d_in != config.d_out)
+            return "sparsify stores W_dec with the encoder's shape [d_sae, d_in] and b_dec [d_in], so it needs "
+                   "d_out = d_in; this student maps " +
+                   std::to_string(config.d_in) + " → " + std::to_string(config.d_out) + native;
+        if (config.sparsity == sparsity_mode::batchtopk || config.sparsity == sparsity_mode::jumprelu)
+            return "sparsify coders select the k largest latents and have no thresholds: a " +
+                   std::string(to_string(config.sparsity)) + " student (sparsity) cannot be written in that format; SAELens can hold it";
+        return {};
+    }
+    const bool tied = config.pre_bias == pre_bias::tied_decoder;
+    if (config.skip && tied)
+        return "SAELens transcoders (skip_transcoder) do not subtract b_dec from their input: a skip student with "
+               "pre_bias tied_decoder cannot be written in that format" + native;
+    if (config.skip && config.sparsity != sparsity_mode::l1)
+        return "SAELens has no " + std::string(to_string(config.sparsity)) +
+               " skip transcoder (its skip_transcoder applies ReLU): a " + std::string(to_string(config.sparsity)) +
+               " student with W_skip (skip) is written by sparsify (topk) or the native format";
+    if (config.sparsity == sparsity_mode::topk && config.d_in != config.d_out)
+        return "SAELens has TopK SAEs but no TopK transcoder: a topk student (sparsity) needs d_out = d_in to be written "
+               "as one; this student maps " + std::to_string(config.d_in) + " → " + std::to_string(config.d_out) + native;
+    if (config.sparsity == sparsity_mode::jumprelu || config.sparsity == sparsity_mode::batchtopk) {
+        if (tied && config.d_in != config.d_out)
+            return "a JumpReLU SAE that subtracts b_dec from its input needs d_out = d_in" + native;
+    }
     return {};
+}
+
+/// The SAELens architecture a student is written as (student_export_problem says it can be): a
+/// BatchTopK student as the JumpReLU it is at inference, with θ = τ for every latent (as SAELens
+/// saves its own BatchTopK SAEs).
+inline std::string saelens_architecture(const student_config& c) {
+    const bool tied = c.pre_bias == pre_bias::tied_decoder;
+    switch (c.sparsity) {
+        case sparsity_mode::l1: return c.skip ? "skip_transcoder" : tied ? "standard" : "transcoder";
+        case sparsity_mode::topk: return "topk";
+        case sparsity_mode::batchtopk:
+        case sparsity_mode::jumprelu: return tied ? "jumprelu" : "jumprelu_transcoder";
+    }
+    return "transcoder";
 }
 
 namespace detail {
@@ -134,17 +164,25 @@ constexpr std::string_view torch_dtype_name() {
 
 template <class Scalar>
 void write_saelens_folder(const std::filesystem::path& dir, const student_config& c, const student_weights<Scalar>& w,
-                          const student_provenance& provenance) {
+                          const student_provenance& provenance, double batch_threshold) {
     const bool tied = c.pre_bias == pre_bias::tied_decoder;
+    const std::string architecture = saelens_architecture(c);
     std::map<std::string, tensor_data> tensors;
     tensors.emplace("W_enc", from_matrix<Scalar>(matrix<Scalar>(w.w_enc.transpose())));
     tensors.emplace("b_enc", bias_tensor(w.b_enc, c.d_sae));
     tensors.emplace("W_dec", from_matrix<Scalar>(w.w_dec));
     tensors.emplace("b_dec", bias_tensor(w.b_dec, c.d_out));
+    // SAELens stores θ itself ("threshold"), and W_skip as [d_out, d_in] (it computes x·W_skipᵀ).
+    if (c.sparsity == sparsity_mode::jumprelu)
+        tensors.emplace("threshold", from_vector<Scalar>(vector<Scalar>(w.log_threshold.array().exp())));
+    if (c.sparsity == sparsity_mode::batchtopk)
+        tensors.emplace("threshold", from_vector<Scalar>(vector<Scalar>::Constant(c.d_sae, Scalar(batch_threshold))));
+    if (c.skip) tensors.emplace("W_skip", from_matrix<Scalar>(matrix<Scalar>(w.w_skip.transpose())));
 
     // SAELens reads a cfg.json whose metadata.sae_lens_version is below 6 through its legacy path,
     // which renames keys and defaults apply_b_dec_to_input to true: the version must be there.
-    nlohmann::ordered_json metadata = {{"sae_lens_version", "6.0.0"},
+    // The transcoder architectures are read from SAELens 6.5.0 on.
+    nlohmann::ordered_json metadata = {{"sae_lens_version", "6.5.0"},
                                        {"sae_lens_training_version", nullptr},
                                        {"exported_by", "sparse_distill " SD_VERSION_STRING}};
     if (!provenance.model_name.empty()) metadata["model_name"] = provenance.model_name;
@@ -153,10 +191,13 @@ void write_saelens_folder(const std::filesystem::path& dir, const student_config
     // Our own record of the student, under the keys every other file of ours uses; SAELens keeps
     // metadata keys it does not know.
     metadata["sparse_distill"] = {{"student", c}};
-    nlohmann::ordered_json cfg = {{"architecture", tied ? "standard" : "transcoder"},
-                                  {"d_in", c.d_in},
-                                  {"d_sae", c.d_sae}};
-    if (!tied) cfg["d_out"] = c.d_out;
+    nlohmann::ordered_json cfg = {{"architecture", architecture}, {"d_in", c.d_in}, {"d_sae", c.d_sae}};
+    const bool transcoder = architecture.find("transcoder") != std::string::npos;
+    if (transcoder) cfg["d_out"] = c.d_out;
+    if (c.sparsity == sparsity_mode::topk) {
+        cfg["k"] = c.k;
+        cfg["rescale_acts_by_decoder_norm"] = false;
+    }
     cfg["dtype"] = torch_dtype_name<Scalar>();
     cfg["device"] = "cpu";
     cfg["apply_b_dec_to_input"] = tied;
@@ -178,16 +219,19 @@ void write_sparsify_folder(const std::filesystem::path& dir, const student_confi
     tensors.emplace("encoder.bias", bias_tensor(w.b_enc, c.d_sae));
     tensors.emplace("W_dec", from_matrix<Scalar>(w.w_dec));
     tensors.emplace("b_dec", bias_tensor(w.b_dec, c.d_out));
+    // sparsify computes x·W_skipᵀ: its W_skip is the transpose of ours.
+    if (c.skip) tensors.emplace("W_skip", from_matrix<Scalar>(matrix<Scalar>(w.w_skip.transpose())));
 
-    // k = num_latents keeps every latent after sparsify's ReLU: the TopK coder is then the ReLU student.
+    // A TopK student keeps its k; for a ReLU student k = num_latents keeps every latent after
+    // sparsify's ReLU: the TopK coder is then the ReLU student.
     // transcode = false makes sparsify subtract b_dec from the input, which is pre_bias::tied_decoder.
     const nlohmann::ordered_json cfg = {{"activation", "topk"},
                                         {"expansion_factor", std::max<index_t>(1, c.d_sae / c.d_in)},
                                         {"normalize_decoder", c.decoder_norm == decoder_norm::unit},
                                         {"num_latents", c.d_sae},
-                                        {"k", c.d_sae},
+                                        {"k", c.sparsity == sparsity_mode::topk ? c.k : c.d_sae},
                                         {"multi_topk", false},
-                                        {"skip_connection", false},
+                                        {"skip_connection", c.skip},
                                         {"transcode", c.pre_bias != pre_bias::tied_decoder},
                                         {"d_in", c.d_in}};
     write_folder_atomically(dir, {std::string(sparsify_weights_name), std::string(student_config_name)},
@@ -247,12 +291,14 @@ stored_student<Scalar> read_saelens_folder(const std::filesystem::path& dir) {
     const json_config cfg(dir / student_config_name);
     // Defaults as SAELens applies them to files that lack the key.
     const std::string architecture = cfg.string_or("architecture", "standard");
-    if (architecture != "transcoder" && architecture != "standard")
+    const bool transcoder = architecture == "transcoder" || architecture == "skip_transcoder" || architecture == "jumprelu_transcoder";
+    const bool jumprelu = architecture == "jumprelu" || architecture == "jumprelu_transcoder";
+    if (!transcoder && architecture != "standard" && architecture != "topk" && architecture != "jumprelu")
         throw io_error(cfg.path(), "architecture",
-                       "expected \"transcoder\" or \"standard\" (ReLU), found \"" + architecture +
-                           "\", which is not a ReLU student");
+                       "expected one of standard, transcoder, skip_transcoder, topk, jumprelu or jumprelu_transcoder, found \"" +
+                           architecture + "\"");
     const bool tied = cfg.boolean_or("apply_b_dec_to_input", true);
-    if (architecture == "transcoder" && tied)
+    if (transcoder && tied)
         throw io_error(cfg.path(), "apply_b_dec_to_input", "expected false for a transcoder (d_out may differ from d_in), found true");
     const std::string normalize = cfg.string_or("normalize_activations", "none");
     if (normalize != "none")
@@ -269,14 +315,45 @@ stored_student<Scalar> read_saelens_folder(const std::filesystem::path& dir) {
     s.format = student_format::saelens;
     s.config.d_in = positive_size(cfg, "d_in");
     s.config.d_sae = positive_size(cfg, "d_sae");
-    s.config.d_out = architecture == "transcoder" ? positive_size(cfg, "d_out") : s.config.d_in;
+    s.config.d_out = transcoder ? positive_size(cfg, "d_out") : s.config.d_in;
     s.config.act = activation::relu;
     s.config.pre_bias = tied ? pre_bias::tied_decoder : pre_bias::none;
+    s.config.skip = architecture == "skip_transcoder";
+    if (architecture == "topk") {
+        s.config.sparsity = sparsity_mode::topk;
+        s.config.k = static_cast<index_t>(positive_size(cfg, "k"));
+        if (s.config.k > s.config.d_sae)
+            throw io_error(cfg.path(), "k", "expected at most d_sae = " + std::to_string(s.config.d_sae) + ", found " + std::to_string(s.config.k));
+    }
+    if (jumprelu) s.config.sparsity = sparsity_mode::jumprelu;
 
     const safetensors_file file = read_safetensors(dir / saelens_weights_name);
-    refuse_extra_tensors(file, {"W_enc", "b_enc", "W_dec", "b_dec"},
-                         "a ReLU transcoder has only W_enc, b_enc, W_dec and b_dec (a threshold or skip weight would be dropped)");
+    if (jumprelu)
+        refuse_extra_tensors(file, {"W_enc", "b_enc", "W_dec", "b_dec", "threshold"}, "a JumpReLU coder has W_enc, b_enc, W_dec, b_dec and threshold");
+    else if (s.config.skip)
+        refuse_extra_tensors(file, {"W_enc", "b_enc", "W_dec", "b_dec", "W_skip"}, "a skip transcoder has W_enc, b_enc, W_dec, b_dec and W_skip");
+    else
+        refuse_extra_tensors(file, {"W_enc", "b_enc", "W_dec", "b_dec"},
+                             "a " + architecture + " coder has only W_enc, b_enc, W_dec and b_dec (a threshold or skip weight would be dropped)");
     s.weights = read_weights<Scalar>(file, "W_enc", true, "b_enc", "W_dec", "b_dec", s.config);
+    const auto what = [&](const std::string& name) { return file.path.string() + ": tensor '" + name + "'"; };
+    if (architecture == "topk" && cfg.boolean_or("rescale_acts_by_decoder_norm", false)) {
+        // SAELens folds the decoder norms into the weights when it saves, leaving unit rows, on which the
+        // rescaling does nothing; other rows would change the function.
+        const vector<double> norms = s.weights.w_dec.template cast<double>().rowwise().norm();
+        if ((norms.array() - 1).abs().maxCoeff() > 1e-4)
+            throw io_error(cfg.path(), "rescale_acts_by_decoder_norm",
+                           "true with decoder rows of norm other than 1: the student does not rescale its activations");
+    }
+    if (jumprelu) {
+        const vector<Scalar> threshold = to_vector<Scalar>(expect_tensor(file, "threshold", {s.config.d_sae}, "[d_sae]"), what("threshold"));
+        if (!(threshold.array() > Scalar(0)).all())
+            throw io_error(file.path, "tensor 'threshold'", "expected positive thresholds (the student trains log θ)");
+        s.weights.log_threshold = threshold.array().log();
+    }
+    if (s.config.skip)
+        s.weights.w_skip = to_matrix<Scalar>(expect_tensor(file, "W_skip", {s.config.d_out, s.config.d_in}, "[d_out, d_in]"), what("W_skip"))
+                               .transpose();
     return s;
 }
 
@@ -297,22 +374,31 @@ stored_student<Scalar> read_sparsify_folder(const std::filesystem::path& dir) {
     }
     const std::string act = cfg.string_or("activation", "topk");
     if (act != "topk")
-        throw io_error(cfg.path(), "activation", "expected \"topk\", found \"" + act + "\", which is not a ReLU student");
+        throw io_error(cfg.path(), "activation", "expected \"topk\", found \"" + act + "\" (group max is not a student architecture)");
     const std::int64_t k = cfg.count("k");
-    if (k < s.config.d_sae)
-        throw io_error(cfg.path(), "k",
-                       "expected k ≥ num_latents = " + std::to_string(s.config.d_sae) + " (every latent kept, a ReLU student), found " +
-                           std::to_string(k) + ": a TopK coder is a different model");
-    if (cfg.boolean_or("skip_connection", false))
-        throw io_error(cfg.path(), "skip_connection", "expected false, found true (the student has no skip weight)");
+    if (k <= 0) throw io_error(cfg.path(), "k", "expected a positive k, found 0");
+    // k ≥ num_latents keeps every latent after the ReLU: the ReLU student; a smaller k is a TopK student.
+    if (k < s.config.d_sae) {
+        s.config.sparsity = sparsity_mode::topk;
+        s.config.k = static_cast<index_t>(k);
+    }
+    s.config.skip = cfg.boolean_or("skip_connection", false);
     s.config.d_out = s.config.d_in;
     s.config.act = activation::relu;
     s.config.pre_bias = cfg.boolean_or("transcode", false) ? pre_bias::none : pre_bias::tied_decoder;
 
     const safetensors_file file = read_safetensors(dir / sparsify_weights_name);
-    refuse_extra_tensors(file, {"encoder.weight", "encoder.bias", "W_dec", "b_dec"},
-                         "a sparse coder without skip connection has only encoder.weight, encoder.bias, W_dec and b_dec");
+    if (s.config.skip)
+        refuse_extra_tensors(file, {"encoder.weight", "encoder.bias", "W_dec", "b_dec", "W_skip"},
+                             "a sparse coder with a skip connection has encoder.weight, encoder.bias, W_dec, b_dec and W_skip");
+    else
+        refuse_extra_tensors(file, {"encoder.weight", "encoder.bias", "W_dec", "b_dec"},
+                             "a sparse coder without skip connection has only encoder.weight, encoder.bias, W_dec and b_dec");
     s.weights = read_weights<Scalar>(file, "encoder.weight", false, "encoder.bias", "W_dec", "b_dec", s.config);
+    if (s.config.skip)
+        s.weights.w_skip = to_matrix<Scalar>(expect_tensor(file, "W_skip", {s.config.d_in, s.config.d_in}, "[d_in, d_in]"),
+                                             file.path.string() + ": tensor 'W_skip'")
+                               .transpose();
     return s;
 }
 
@@ -402,17 +488,18 @@ void write_student(const std::filesystem::path& dir, student_format format, cons
     detail::check_student_weights(dir, config, weights.w_enc.rows(), weights.w_enc.cols(), weights.w_dec.rows(),
                                   weights.w_dec.cols(), weights.b_enc.size(), weights.b_dec.size(), weights.b_pre.size());
     if (format == student_format::saelens)
-        detail::write_saelens_folder(dir, config, weights, provenance);
+        detail::write_saelens_folder(dir, config, weights, provenance, batch_threshold);
     else
         detail::write_sparsify_folder(dir, config, weights);
 }
 
 /// Reads a student written by write_student, SAELens or sparsify: a folder holding cfg.json and
 /// sae_weights.safetensors (SAELens) or sae.safetensors (sparsify), or a lone safetensors file with
-/// SAELens names (W_enc, b_enc, W_dec, b_dec; a ReLU transcoder). Weights are converted to Scalar.
-/// Anything that is not a ReLU student (another architecture, TopK with k < d_sae, a skip
-/// connection, activation normalisation, extra tensors, shapes that disagree with cfg.json) throws
-/// io_error naming the file and the field.
+/// SAELens names (W_enc, b_enc, W_dec, b_dec, and log_threshold / W_skip). Weights are converted to
+/// Scalar. SAELens transcoder, skip_transcoder, topk and jumprelu(_transcoder) folders and sparsify
+/// TopK coders (with or without skip connection) read as the student they are; anything a student
+/// cannot compute (activation normalisation, group max, non-positive thresholds, extra tensors, shapes
+/// that disagree with cfg.json) throws io_error naming the file and the field.
 template <class Scalar>
 stored_student<Scalar> read_student(const std::filesystem::path& path) {
     namespace fs = std::filesystem;
