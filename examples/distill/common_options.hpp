@@ -249,7 +249,8 @@ struct shared_options {
 };
 
 /// Architecture options that do not fit --arch (exit status 2), before any work.
-inline void check_student_options(const shared_options& shared) {
+/// `k_from_sweep`: a sweep gives k itself (--k-values).
+inline void check_student_options(const shared_options& shared, bool k_from_sweep = false) {
     const student_options& s = shared.student;
     const std::string arch = s.arch.empty() ? s.act : s.arch;
     const bool keeps_k = arch == "topk" || arch == "batchtopk";
@@ -258,7 +259,7 @@ inline void check_student_options(const shared_options& shared) {
     };
     if (!s.arch.empty() && shared.given("--act") && s.act != (s.arch == "gelu" ? "gelu" : "relu"))
         refuse("--act " + s.act, "conflicts with --arch: topk, batchtopk and jumprelu select relu(pre), relu and gelu name their activation");
-    if (keeps_k && !shared.given("--k")) refuse("--k", "is needed: how many latents each token keeps");
+    if (keeps_k && !shared.given("--k") && !k_from_sweep) refuse("--k", "is needed: how many latents each token keeps");
     if (!keeps_k && shared.given("--k")) refuse("--k", "applies to --arch topk and batchtopk");
     if (keeps_k && s.k > s.d_sae && shared.given("--d-sae"))
         refuse("--k " + std::to_string(s.k), "exceeds --d-sae " + std::to_string(s.d_sae));

@@ -92,14 +92,19 @@ inline sd::report::html_document lm_report(const shared_options& shared, const s
                                            const sd::lm::tokenizer& tok, const sd::experiments::lm_distillation_result& r) {
     using namespace sd::report;
     html_document doc("sparse_distill: distilling the MLPs of " + std::filesystem::path(o.checkpoint).filename().string());
-    char setup[600];
+    const bool keeps_k = student.arch == "topk" || student.arch == "batchtopk";
+    const std::string sparsity_setting = keeps_k                     ? "k = " + std::to_string(student.k)
+                                         : student.arch == "jumprelu" ? "L0 coefficient " + fmt(student.l0_coeff, "%g")
+                                                                      : "λ = " + fmt(student.l1, "%g");
+    char setup[700];
     std::snprintf(setup, sizeof setup,
                   "Model %s, text %s: %zu passages for training (%zu tokens in windows of %d), the last %zu passages held "
-                  "out (%zu tokens) for every analysis and loss. Each layer's SwiGLU MLP is distilled into a ReLU/GELU "
-                  "student (%s) with λ = %g on %lld tokens of harvested activations, trained on %s. Forward pass: %.0f "
+                  "out (%zu tokens) for every analysis and loss. Each layer's SwiGLU MLP is distilled into a %s "
+                  "student (%s) on %lld tokens of harvested activations, trained on %s. Forward pass: %.0f "
                   "tokens/s.",
                   o.checkpoint.c_str(), o.text.c_str(), r.train_passages, r.train_tokens, o.window, r.held_out_passages,
-                  r.held_out_tokens, student.act.c_str(), student.l1, static_cast<long long>(student.tokens),
+                  r.held_out_tokens, student.arch.empty() ? student.act.c_str() : student.arch.c_str(), sparsity_setting.c_str(),
+                  static_cast<long long>(student.tokens),
                   shared.common.backend.c_str(), r.forward_tokens_per_second);
     doc.paragraph(setup);
     doc.heading("Loss recovered per layer");

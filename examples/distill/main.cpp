@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
     try {
         if (shared.common.threads > 0) sd::set_num_threads(shared.common.threads);  // bounded by the option's check
         check_backend_built(shared.common.backend);
-        check_student_options(shared);
+        check_student_options(shared, sweep_command->parsed() && !sweep.k_values.empty());
         if (lm_command->parsed()) return run_lm(shared, lm);
         if (train_command->parsed()) return run_train(shared, planted, train);
         if (sweep_command->parsed()) return run_sweep(shared, planted, sweep);

@@ -5,6 +5,7 @@
 
 #include <sparse_distill/report.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -38,6 +39,13 @@ inline void summary_table(sd::report::html_document& doc, const std::vector<cons
     };
     row("kind", [](const model_type& m) { return std::string(m.spec.sae ? "SAE on MLP output" : "distilled MLP"); });
     row("activation", [](const model_type& m) { return std::string(sd::to_string(m.spec.config.act)); });
+    row("sparsity", [](const model_type& m) {
+        const sd::student_config& c = m.spec.config;
+        std::string text(sd::to_string(c.sparsity));
+        if (c.k > 0) text += ", k = " + std::to_string(c.k);
+        if (c.skip) text += ", skip connection";
+        return text;
+    });
     row("L1 coefficient λ", [](const model_type& m) { return fmt(m.spec.train.loss.l1_coeff); });
     row("MSE (reconstruction error)", [](const model_type& m) { return fmt(m.analysis.ablation.full.mse); });
     row("fraction of variance unexplained", [](const model_type& m) { return fmt(m.analysis.ablation.full.fvu); });
@@ -152,16 +160,22 @@ inline sd::report::html_document run_report(const shared_options& shared, const 
 inline sd::report::html_document sweep_report(const shared_options& shared, const planted_options& o,
                                               const std::vector<sd::analysis::l1_sweep_row>& rows) {
     using namespace sd::report;
-    html_document doc("sparse_distill: L1 sweep of the distilled student (Fig 5)");
+    html_document doc("sparse_distill: sweep of the distilled student (Fig 5, and the Pareto front per architecture)");
     doc.paragraph(detail::setup_text(shared, o));
-    for (const auto& f : l1_sweep_figures(rows)) detail::add(doc, f);
+    const bool any_l1 = std::any_of(rows.begin(), rows.end(), [](const auto& r) { return r.k == 0; });
+    if (any_l1)
+        for (const auto& f : l1_sweep_figures(rows)) detail::add(doc, f);
+    detail::add(doc, pareto_figure(rows));
     std::vector<std::vector<std::string>> table;
     for (const auto& r : rows)
-        table.push_back({detail::fmt(r.l1_coeff), detail::fmt(r.l0, "%.1f"), detail::fmt(r.ablation.full.mse),
+        table.push_back({r.architecture, r.k > 0 ? "k " + std::to_string(r.k) : "λ " + detail::fmt(r.l1_coeff),
+                         detail::fmt(r.l0, "%.1f"), detail::fmt(r.ablation.full.fvu, "%.3f"), detail::fmt(r.ablation.full.mse),
                          detail::fmt(r.ablation.sparse_only.mse), detail::fmt(r.ablation.simulators_only.mse),
                          std::to_string(r.counts.simulators), std::to_string(r.counts.sparse), std::to_string(r.counts.dead)});
-    doc.table({"λ", "L0", "MSE", "MSE sparse only", "MSE simulators only", "simulators", "sparse", "dead"}, table,
-              "One student per λ, same data, teacher and seed.");
+    doc.table({"architecture", "setting", "L0", "FVU", "MSE", "MSE sparse only", "MSE simulators only", "simulators", "sparse", "dead"},
+              table,
+              "One student per setting, same data, teacher and seed. Do TopK students also split into neuron simulators "
+              "and sparse features? The simulators and sparse columns say, per architecture.");
     return doc;
 }
 

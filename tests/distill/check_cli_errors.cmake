@@ -44,6 +44,19 @@ expect(2 "--seed" --seed -1 -o ${out})
 expect(2 "--threshold" --threshold -0.5 -o ${out})
 expect(2 "bias stddev" --teacher-bias-std nan --no-sae --no-gelu-student -o ${out})
 expect(2 "lr" sweep --l1-values 0.1 --lr nan -o ${out}/sweep_nan)
+# The architectures' options: each refused where it does not apply, naming it.
+expect(2 "--arch" --arch sparsemax -o ${out})
+expect(2 "--k is needed" --arch topk -o ${out})
+expect(2 "--k" --arch topk --k 0 -o ${out})
+expect(2 "--k 2000 exceeds --d-sae 1024" --arch batchtopk --k 2000 --d-sae 1024 -o ${out})
+expect(2 "--k applies to --arch topk and batchtopk" --arch relu --k 4 -o ${out})
+expect(2 "--bandwidth" --arch jumprelu --bandwidth 0 -o ${out})
+expect(2 "--bandwidth applies to --arch jumprelu" --arch topk --k 4 --bandwidth 0.1 -o ${out})
+expect(2 "--l1 applies to relu and gelu students" --arch topk --k 4 --l1 0.1 -o ${out})
+expect(2 "--l0-coeff applies to --arch jumprelu" --l0-coeff 0.1 -o ${out})
+expect(2 "--auxk-alpha applies to --arch topk and batchtopk" --arch jumprelu --auxk-alpha 0.03 -o ${out})
+expect(2 "--act gelu conflicts with --arch" --arch topk --k 4 --act gelu -o ${out})
+expect(2 "--skip-init-scale needs --skip" --skip-init-scale 0.1 -o ${out})
 if(EXISTS "${out}/sweep_nan")
   set(failures "${failures}\n  a sweep with bad settings created its output folder before checking them")
 endif()
@@ -63,7 +76,7 @@ expect(2 "--save-format" train --teacher ${a_file} --inputs ${a_file} --save ${o
 expect(2 "--dtype" train --teacher ${a_file} --inputs ${a_file} --dtype half ${train_out})
 expect(2 "--teacher-format" train --teacher ${a_file} --inputs ${a_file} --teacher-format onnx ${train_out})
 expect(2 "--steps" train --teacher ${a_file} --inputs ${a_file} --steps 0 ${train_out})
-expect(2 "--save-format saelens: SAELens transcoders apply ReLU: a gelu student cannot be written"
+expect(2 "--save-format saelens: SAELens coders apply ReLU: a gelu student cannot be written"
        --act gelu train --teacher ${a_file} --inputs ${a_file} --save ${out}/s ${train_out})
 expect(2 "--save-format sparsify: .*learned pre-bias"
        --pre-bias learned train --teacher ${a_file} --inputs ${a_file} --save ${out}/s --save-format sparsify ${train_out})
@@ -77,6 +90,19 @@ if(EXISTS "${train_step}/teacher.safetensors" AND EXISTS "${SHARED_DATA}/referen
   expect(1 "gauss_x.npy: shape: expected 16 columns \\(the teacher's d_model"
          train ${teacher} --inputs ${SHARED_DATA}/reference/mlp_gpt2/gauss_x.npy ${train_out})
   expect(1 "a_file: header length" train ${teacher} --inputs ${train_step}/inputs.npy --init-student ${a_file} ${train_out})
+  # A dead mask must have one flag per latent; a JumpReLU run needs the file's thresholds.
+  set(variants "${SHARED_DATA}/reference/train_step_variants")
+  expect(1 "dead_mask.npy: shape: expected \\[32\\] \\(one flag per latent, d_sae\\), found \\[64\\]"
+         --arch topk --k 4 --auxk-alpha 0.03 --d-sae 32 train ${teacher} --inputs ${train_step}/inputs.npy
+         --dead-mask ${variants}/topk_auxk/dead_mask.npy ${train_out})
+  expect(2 "--dead-mask fixes AuxK's dead set; it needs --auxk-alpha"
+         --arch topk --k 4 train ${teacher} --inputs ${train_step}/inputs.npy --dead-mask ${variants}/topk_auxk/dead_mask.npy ${train_out})
+  expect(1 "student_init.safetensors: tensor 'log_threshold': missing: --arch jumprelu needs the student's thresholds"
+         --arch jumprelu train ${teacher} --inputs ${train_step}/inputs.npy --init-student ${train_step}/student_init.safetensors ${train_out})
+  expect(1 "tensor 'log_threshold': the file holds a JumpReLU student; train it with --arch jumprelu"
+         train ${teacher} --inputs ${train_step}/inputs.npy --init-student ${variants}/jumprelu/student_init.safetensors ${train_out})
+  expect(2 "--save-format sparsify: sparsify coders select the k largest latents and have no thresholds"
+         --arch batchtopk --k 4 train ${teacher} --inputs ${train_step}/inputs.npy --save ${out}/s --save-format sparsify ${train_out})
   expect(2 "--d-sae 32 disagrees with --init-student \\(d_sae 64\\)"
          --d-sae 32 train ${teacher} --inputs ${train_step}/inputs.npy --init-student ${train_step}/student_init.safetensors ${train_out})
 else()

@@ -62,7 +62,9 @@ inline nlohmann::json to_json(const student_analysis& a) {
 }
 
 inline nlohmann::json to_json(const l1_sweep_row& r) {
-    return {{"l1_coeff", r.l1_coeff},
+    return {{"architecture", r.architecture},
+            {"k", r.k},
+            {"l1_coeff", r.l1_coeff},
             {"l0", r.l0},
             {"mse_full", r.ablation.full.mse},
             {"mse_sparse_only", r.ablation.sparse_only.mse},

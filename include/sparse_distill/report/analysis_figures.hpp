@@ -7,6 +7,7 @@
 #include "../train/metrics_log.hpp"
 #include "svg_plot.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -117,9 +118,11 @@ inline figure mean_ablation_figure(const std::vector<analysed_model>& models) {
 }
 
 /// Fig 5 from an L1 sweep: errors (top) and feature counts (bottom) against the L1 coefficient.
+/// Fig 5 from the rows of a sweep over λ (rows of TopK-like students, which have no λ, are left out).
 inline std::vector<figure> l1_sweep_figures(const std::vector<analysis::l1_sweep_row>& rows) {
     std::vector<double> l1, full, sparse, sims, n_sim, n_sparse, n_dead;
     for (const auto& r : rows) {
+        if (r.k > 0) continue;
         l1.push_back(r.l1_coeff);
         full.push_back(r.ablation.full.mse);
         sparse.push_back(r.ablation.sparse_only.mse);
@@ -139,6 +142,35 @@ inline std::vector<figure> l1_sweep_figures(const std::vector<analysis::l1_sweep
              "of the work moves to sparse features), then rises again once features start to die."},
             {line_svg(bottom, {{"neuron simulators", l1, n_sim}, {"sparse features", l1, n_sparse}, {"dead", l1, n_dead}}),
              "Fig 5, bottom. Larger λ turns simulators into sparse features, and eventually kills features."}};
+}
+
+/// The Pareto front the post could not draw: each architecture's error (FVU) against its L0, one curve
+/// per architecture through its runs (λ for ReLU/GELU, k for TopK/BatchTopK), sorted by L0.
+inline figure pareto_figure(const std::vector<analysis::l1_sweep_row>& rows) {
+    std::vector<series> curves;
+    for (const auto& r : rows) {
+        auto found = std::find_if(curves.begin(), curves.end(), [&](const series& s) { return s.name == r.architecture; });
+        if (found == curves.end()) found = curves.insert(curves.end(), series{r.architecture, {}, {}});
+        found->x.push_back(r.l0);
+        found->y.push_back(r.ablation.full.fvu);
+    }
+    for (series& s : curves) {
+        std::vector<std::size_t> order(s.x.size());
+        for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+        std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return s.x[a] < s.x[b]; });
+        series sorted{s.name, {}, {}};
+        for (const std::size_t i : order) {
+            sorted.x.push_back(s.x[i]);
+            sorted.y.push_back(s.y[i]);
+        }
+        s = std::move(sorted);
+    }
+    plot_frame f{"pareto-fvu-l0", "Fraction of variance unexplained against L0, per architecture"};
+    f.x = {"L0 (active features per token)", true};
+    f.y = {"FVU", true};
+    return {line_svg(f, curves),
+            "Pareto front. Each point is one student on the same data and teacher; lower and further left is better. "
+            "ReLU students move along their curve with λ, TopK students with k."};
 }
 
 /// Fig 7: for each simulator, the teacher neuron its encoder matches against the one its decoder matches.
