@@ -8,6 +8,8 @@
 //   train_step_l0_64_dense/<config>  the same student with the sparse path disabled
 //   train_step_cached_l0_64/<config> cached teacher at L0 ≈ 64
 //   train_step_width/{dense,l0_64}/<d_sae>  config (c) with d_sae from 1024 to 16384: how cost grows with width
+//   train_step_topk_{32,64}/<config> a TopK student (k = 32, 64): L0 is k from the first step, and the
+//                                    sparse path runs when k/d_sae is below sparse_below_density
 // Every figure comes with the measured L0 and the process's peak resident memory.
 //   ./benchmarks/bench_train_step --benchmark_filter=config_c
 #include <benchmark/benchmark.h>
@@ -22,7 +24,7 @@ namespace sd = sparse_distill;
 namespace {
 
 enum class teacher_mode { on_the_fly, cached };
-enum class sparsity { untrained, l0_64_sparse_path, l0_64_dense_path };
+enum class sparsity { untrained, l0_64_sparse_path, l0_64_dense_path, topk };
 
 constexpr sd::index_t pool_batches = 8;
 
@@ -32,8 +34,8 @@ double peak_rss_mib() {
     return double(usage.ru_maxrss) / 1024.0;  // Linux reports kilobytes
 }
 
-/// state.range: {d, d_mlp, d_sae, batch}.
-template <class Scalar, teacher_mode Teacher, sparsity Sparsity>
+/// state.range: {d, d_mlp, d_sae, batch}; TopK students take K.
+template <class Scalar, teacher_mode Teacher, sparsity Sparsity, sd::index_t K = 0>
 void train_step(benchmark::State& state) {
     const sd::index_t d = state.range(0), m = state.range(1), h = state.range(2), batch = state.range(3);
     sd::teacher_mlp<Scalar> teacher(sd::random_mlp_weights<Scalar>(d, m, sd::activation::gelu, 1));
@@ -41,20 +43,25 @@ void train_step(benchmark::State& state) {
     config.d_in = config.d_out = d;
     config.d_sae = h;
     if (Sparsity == sparsity::l0_64_dense_path) config.sparse_below_density = 0;
+    if (Sparsity == sparsity::topk) {
+        config.sparsity = sd::sparsity_mode::topk;
+        config.k = K;
+    }
     sd::student_mlp<Scalar> student(config, 2);
 
     sd::matrix<Scalar> pool(pool_batches * batch, d);
     sd::data::gaussian_source<Scalar>(d, 3).next_batch(pool);
-    if (Sparsity != sparsity::untrained) sd_bench::shift_to_l0(student, sd::matrix<Scalar>(pool.topRows(batch)), 64.0);
+    if (Sparsity == sparsity::l0_64_sparse_path || Sparsity == sparsity::l0_64_dense_path)
+        sd_bench::shift_to_l0(student, sd::matrix<Scalar>(pool.topRows(batch)), 64.0);
 
     sd::train_settings settings;  // the peer's settings: λ 1e-3, AdamW lr 1e-3, weight decay 1e-2, cosine
     settings.batch_size = batch;
     settings.tokens = std::int64_t{1} << 40;
-    settings.loss.l1_coeff = 1e-3;
+    settings.loss.l1_coeff = Sparsity == sparsity::topk ? 0.0 : 1e-3;  // a TopK student has no L1 term
     settings.adam.weight_decay = 1e-2;
     settings.schedule = {1e-3, 0, 1000000, 0.0};
     // At a chosen L0 the steps must be tiny, or training would move the sparsity while it is timed.
-    if (Sparsity != sparsity::untrained) settings.schedule.lr = 1e-6;
+    if (Sparsity == sparsity::l0_64_sparse_path || Sparsity == sparsity::l0_64_dense_path) settings.schedule.lr = 1e-6;
     sd::trainer<Scalar> trainer(student, teacher, settings);
     sd::step_metrics metrics;
     const auto run = [&](auto& source) {
@@ -97,6 +104,16 @@ SD_TRAIN_STEP_BENCHMARKS((train_step<float, teacher_mode::cached, sparsity::untr
 SD_TRAIN_STEP_L0_BENCHMARKS((train_step<float, teacher_mode::on_the_fly, sparsity::l0_64_sparse_path>), "train_step_l0_64");
 SD_TRAIN_STEP_L0_BENCHMARKS((train_step<float, teacher_mode::on_the_fly, sparsity::l0_64_dense_path>), "train_step_l0_64_dense");
 SD_TRAIN_STEP_L0_BENCHMARKS((train_step<float, teacher_mode::cached, sparsity::l0_64_sparse_path>), "train_step_cached_l0_64");
+
+// TopK students at configs b and c; the peer is benchmarks/peers/torch_topk_step.py (compare_torch.sh b:topk_32).
+#define SD_TRAIN_STEP_TOPK_BENCHMARKS(k)                                                                                   \
+    SD_TRAIN_STEP_CONFIG((train_step<float, teacher_mode::on_the_fly, sparsity::topk, k>), "train_step_topk_" #k, "config_b", \
+                         {256, 1024, 4096, 1024});                                                                         \
+    SD_TRAIN_STEP_CONFIG((train_step<float, teacher_mode::on_the_fly, sparsity::topk, k>), "train_step_topk_" #k, "config_c", \
+                         {1024, 4096, 16384, 512})                                                                         \
+        ->Iterations(3)
+SD_TRAIN_STEP_TOPK_BENCHMARKS(32);
+SD_TRAIN_STEP_TOPK_BENCHMARKS(64);
 
 // Config (c)'s d, d_mlp and batch with d_sae = 1k … 16k: an untrained (dense) student, and one at L0 ≈ 64.
 BENCHMARK((train_step<float, teacher_mode::on_the_fly, sparsity::untrained>))

@@ -9,9 +9,12 @@
 #            cached (teacher outputs precomputed; the peer gets --precompute-teacher)
 #            l0_64 (b_enc shifted so ~64 features fire per token; our sparse path; teacher on the fly)
 #            cached_l0_64 (both). The peer's cost does not depend on L0, so it runs dense.
+#            topk_32, topk_64 (configs b, c): a TopK student against benchmarks/peers/torch_topk_step.py
+#            (torch.topk, sparsify's embedding_bag decode, the same shapes and optimizer).
 #   ROUNDS=3 BUILD=build THREADS=2 benchmarks/compare_torch.sh a c:l0_64
 #
-# Installs python3-torch (Debian) when missing and builds bench_train_step when it is not built.
+# Installs python3-torch and libopenblas0-pthread (Debian; without the latter Debian's torch runs on the
+# reference BLAS, ~10× slower) when missing and builds bench_train_step when it is not built.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,7 +33,7 @@ if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   echo "compare_torch: installing python3-torch" >&2
   sudo_cmd=""
   [ "$(id -u)" = 0 ] || sudo_cmd=sudo
-  $sudo_cmd apt-get install -y -qq --no-install-recommends python3-torch >&2
+  $sudo_cmd apt-get install -y -qq --no-install-recommends python3-torch libopenblas0-pthread >&2
 fi
 bench=$build/benchmarks/bench_train_step
 if [ ! -x "$bench" ]; then
@@ -58,7 +61,8 @@ bench_prefix() {
     cached) echo train_step_cached ;;
     l0_64) echo train_step_l0_64 ;;
     cached_l0_64) echo train_step_cached_l0_64 ;;
-    *) echo "compare_torch: unknown mode '$1' (expected dense, cached, l0_64 or cached_l0_64)" >&2; exit 2 ;;
+    topk_32 | topk_64) echo "train_step_$1" ;;
+    *) echo "compare_torch: unknown mode '$1' (expected dense, cached, l0_64, cached_l0_64, topk_32 or topk_64)" >&2; exit 2 ;;
   esac
 }
 
@@ -70,7 +74,11 @@ for spec in "${configs[@]}"; do
   [ "$spec" = "$config" ] || mode=${spec#*:}
   prefix=$(bench_prefix "$mode")
   peer_flags=()
-  case "$mode" in cached*) peer_flags=(--precompute-teacher) ;; esac
+  peer_script=$peer
+  case "$mode" in
+    cached*) peer_flags=(--precompute-teacher) ;;
+    topk_*) peer_script=$root/benchmarks/peers/torch_topk_step.py; peer_flags=(--k "${mode#topk_}") ;;
+  esac
   read -r d m h batch name peer_steps < <(shape "$config")
   ours=() theirs=() l0=""
   for _ in $(seq "$rounds"); do
@@ -79,7 +87,7 @@ for spec in "${configs[@]}"; do
     ours+=("$(printf '%s' "$json" | /usr/bin/python3 -c 'import json,sys; b=json.load(sys.stdin)["benchmarks"][0]; print(b["tokens/s"])')")
     l0=$(printf '%s' "$json" | /usr/bin/python3 -c 'import json,sys; print(round(json.load(sys.stdin)["benchmarks"][0]["L0"], 1))')
     # The OpenBLAS tuning variables some images set make Debian's torch ~10× slower here.
-    line=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$peer" --d "$d" --m "$m" --h "$h" \
+    line=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$peer_script" --d "$d" --m "$m" --h "$h" \
              --batch "$batch" --steps "$peer_steps" --threads 1 --blas-threads "$threads" "${peer_flags[@]}" | tail -n 1)
     theirs+=("${line#tokens_per_s=}")
   done

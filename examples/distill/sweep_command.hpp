@@ -15,14 +15,15 @@ namespace distill {
 struct sweep_options {
     std::vector<double> l1_values = {0.03, 0.1, 0.3, 1.0};
     std::vector<sd::index_t> k_values;  ///< TopK students, one per k (--arch batchtopk: BatchTopK)
+    const CLI::Option* l1_option = nullptr;  ///< --l1-values, to ask whether it was given
 };
 
 inline CLI::App* add_sweep_command(CLI::App& app, sweep_options& o) {
     CLI::App* sweep = app.add_subcommand("sweep", "train the student at several λ and draw Fig 5 (errors and feature types vs λ)");
     sweep->fallthrough();  // the main options may follow the subcommand too
-    sweep->add_option("--l1-values", o.l1_values, "comma-separated λ values (ReLU or GELU students)")
-        ->delimiter(',')
-        ->check(CLI::NonNegativeNumber);
+    o.l1_option = sweep->add_option("--l1-values", o.l1_values, "comma-separated λ values (ReLU or GELU students)")
+                      ->delimiter(',')
+                      ->check(CLI::NonNegativeNumber);
     sweep->add_option("--k-values", o.k_values,
                       "comma-separated k values: one TopK student per k (BatchTopK with --arch batchtopk); without "
                       "--l1-values only these run")
@@ -34,7 +35,7 @@ inline CLI::App* add_sweep_command(CLI::App& app, sweep_options& o) {
 inline int run_sweep(const shared_options& shared, const planted_options& planted, const sweep_options& o) {
     const bool keeps_k = shared.student.arch == "topk" || shared.student.arch == "batchtopk";
     // λ runs unless only k values were asked for; k runs when given.
-    const bool l1_runs = shared.given("--l1-values") || (o.k_values.empty() && !keeps_k);
+    const bool l1_runs = o.l1_option->count() > 0 || (o.k_values.empty() && !keeps_k);
     if (l1_runs && o.l1_values.empty()) throw bad_settings("sweep: --l1-values needs at least one value");
     if (keeps_k && o.k_values.empty()) throw bad_settings("sweep: --arch " + shared.student.arch + " sweeps over --k-values");
     // Every run's settings are checked before the output folder is made.

@@ -3,6 +3,7 @@
 // penalties, and the auxiliary loss that revives dead latents (AuxK).
 #include "../config.hpp"
 #include "../detail/json_fields.hpp"
+#include "../tensor/matrix.hpp"
 
 namespace sparse_distill {
 
