@@ -1,6 +1,7 @@
 // Every gradient of the student checked against central finite differences of the loss, in double.
 #include <doctest/doctest.h>
 #include <sparse_distill.hpp>
+#include <support/finite_difference.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -19,21 +20,6 @@ struct gradient_check_result {
 /// feature's encoder row) from dividing by zero while still demanding ~1e-10 absolute agreement.
 double relative_error(double analytic, double numeric) {
     return std::abs(analytic - numeric) / std::max({std::abs(analytic), std::abs(numeric), 1e-4});
-}
-
-/// Fourth-order central difference of f with respect to `parameter` (restored afterwards):
-/// (−f(θ+2h) + 8f(θ+h) − 8f(θ−h) + f(θ−2h)) / 12h. Truncation O(h⁴) and rounding O(ε·|f|/h) both stay
-/// near 1e-11 at h = 1e-4, which a two-point difference cannot reach (its best is ~1e-9).
-template <class F>
-double central_difference(double& parameter, F&& f) {
-    const double saved = parameter, h = 1e-4;
-    auto at = [&](double offset) {
-        parameter = saved + offset;
-        return f();
-    };
-    const double derivative = (-at(2 * h) + 8 * at(h) - 8 * at(-h) + at(-2 * h)) / (12 * h);
-    parameter = saved;
-    return derivative;
 }
 
 gradient_check_result check_gradients(const sd::student_config& config, const sd::loss_settings& loss) {
@@ -58,7 +44,7 @@ gradient_check_result check_gradients(const sd::student_config& config, const sd
 
     gradient_check_result result;
     for (sd::index_t i = 0; i < student.parameter_count(); ++i) {
-        const double numeric = central_difference(p[i], loss_at);
+        const double numeric = sd_test::central_difference(p[i], loss_at);
         const double err = relative_error(analytic[i], numeric);
         if (err > result.max_relative_error) {
             result.max_relative_error = err;
@@ -119,7 +105,7 @@ TEST_CASE("student backward: a rectangular student (d_in != d_out) also checks o
     const Eigen::VectorXd analytic = Eigen::Map<const Eigen::VectorXd>(student.gradients(), student.parameter_count());
     double worst = 0;
     for (sd::index_t i = 0; i < student.parameter_count(); ++i) {
-        const double numeric = central_difference(
+        const double numeric = sd_test::central_difference(
             p[i], [&] { return sd::loss_and_gradients(student, sd::view(x), sd::view(y), loss, ws).loss; });
         worst = std::max(worst, relative_error(analytic[i], numeric));
     }

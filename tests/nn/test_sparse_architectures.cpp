@@ -5,6 +5,7 @@
 // selections against their definitions; and the settings that do not fit an architecture.
 #include <doctest/doctest.h>
 #include <sparse_distill.hpp>
+#include <support/finite_difference.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -15,17 +16,6 @@
 namespace sd = sparse_distill;
 
 namespace {
-
-double fourth_order_difference(double& parameter, const std::function<double()>& f) {
-    const double saved = parameter, h = 1e-4;
-    auto at = [&](double offset) {
-        parameter = saved + offset;
-        return f();
-    };
-    const double derivative = (-at(2 * h) + 8 * at(h) - 8 * at(-h) + at(-2 * h)) / (12 * h);
-    parameter = saved;
-    return derivative;
-}
 
 struct fixture {
     sd::index_t batch = 8;
@@ -53,7 +43,7 @@ double worst_gradient_error(const sd::student_config& config, const sd::loss_set
     double worst = 0;
     const sd::index_t n = checked < 0 ? student.parameter_count() : checked;
     for (sd::index_t i = 0; i < n; ++i) {
-        const double numeric = fourth_order_difference(p[i], loss_at);
+        const double numeric = sd_test::central_difference(p[i], loss_at);
         worst = std::max(worst, std::abs(analytic[i] - numeric) / std::max({std::abs(analytic[i]), std::abs(numeric), 1e-4}));
     }
     return worst;

@@ -21,6 +21,23 @@ double reference_relative_difference(const A& ours, const B& reference) {
     return (ours.template cast<double>() - reference.template cast<double>()).norm() / (denominator > 0 ? denominator : 1.0);
 }
 
+/// The batch, step count, Adam and schedule of a reference config (train_step/ and train_step_variants/
+/// share these keys).
+inline sparse_distill::train_settings reference_train_settings(const nlohmann::json& c) {
+    namespace sd = sparse_distill;
+    sd::train_settings ts;
+    ts.batch_size = c["batch"].get<sd::index_t>();
+    ts.tokens = c["steps"].get<std::int64_t>() * ts.batch_size;
+    ts.adam.beta1 = c["betas"][0].get<double>();
+    ts.adam.beta2 = c["betas"][1].get<double>();
+    ts.adam.eps = c["eps"].get<double>();
+    ts.adam.weight_decay = c["weight_decay"].get<double>();
+    ts.adam.weight_decay_mode = sd::optim::parse_weight_decay_mode(c["weight_decay_mode"].get<std::string>());
+    ts.schedule = {c["lr"].get<double>(), c["warmup_steps"].get<std::int64_t>(), c["total_steps"].get<std::int64_t>(),
+                   c["lr_min_ratio"].get<double>()};
+    return ts;
+}
+
 /// `tolerance`: relative error allowed per tensor and per logged value.
 template <class Scalar, class Backend>
 void check_reference_train_step(double tolerance) {
@@ -43,18 +60,9 @@ void check_reference_train_step(double tolerance) {
     sd::student_mlp<Scalar, Backend> student(
         sc, sd::io::student_weights_from_saelens<Scalar>(sd::io::read_safetensors(dir / "student_init.safetensors")));
 
-    sd::train_settings ts;
-    ts.batch_size = c["batch"].get<sd::index_t>();
-    ts.tokens = c["steps"].get<std::int64_t>() * ts.batch_size;
+    sd::train_settings ts = reference_train_settings(c);
     ts.loss.l1_coeff = c["l1_coeff"].get<double>();
     ts.loss.l1_reduction = sd::parse_l1_reduction(c["l1_reduction"].get<std::string>());
-    ts.adam.beta1 = c["betas"][0].get<double>();
-    ts.adam.beta2 = c["betas"][1].get<double>();
-    ts.adam.eps = c["eps"].get<double>();
-    ts.adam.weight_decay = c["weight_decay"].get<double>();
-    ts.adam.weight_decay_mode = sd::optim::parse_weight_decay_mode(c["weight_decay_mode"].get<std::string>());
-    ts.schedule = {c["lr"].get<double>(), c["warmup_steps"].get<std::int64_t>(), c["total_steps"].get<std::int64_t>(),
-                   c["lr_min_ratio"].get<double>()};
 
     sd::data::matrix_source<Scalar> source(sd::io::to_matrix<Scalar>(sd::io::read_npy(dir / "inputs.npy"), "inputs.npy"));
     sd::trainer<Scalar, Backend> trainer(student, teacher, ts);

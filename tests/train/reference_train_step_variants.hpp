@@ -9,6 +9,8 @@
 #include <sparse_distill.hpp>
 #include <support/shared_data.hpp>
 
+#include "reference_train_step.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -36,29 +38,23 @@ sparse_distill::student_weights<Scalar> reference_student_weights(const std::fil
     return w;
 }
 
-template <class A, class B>
-double variant_relative_difference(const A& ours, const B& reference) {
-    const double denominator = reference.template cast<double>().norm();
-    return (ours.template cast<double>() - reference.template cast<double>()).norm() / (denominator > 0 ? denominator : 1.0);
-}
-
 /// Every tensor of `ours` within `tolerance` (relative, per tensor) of `reference`.
 template <class Scalar>
 void check_student_tensors(const sparse_distill::student_weights<Scalar>& ours, const sparse_distill::student_weights<double>& reference,
                            double tolerance, const std::string& what) {
-    const double d_w_enc = variant_relative_difference(ours.w_enc, reference.w_enc);
-    const double d_b_enc = variant_relative_difference(ours.b_enc, reference.b_enc);
-    const double d_w_dec = variant_relative_difference(ours.w_dec, reference.w_dec);
-    const double d_b_dec = variant_relative_difference(ours.b_dec, reference.b_dec);
+    const double d_w_enc = reference_relative_difference(ours.w_enc, reference.w_enc);
+    const double d_b_enc = reference_relative_difference(ours.b_enc, reference.b_enc);
+    const double d_w_dec = reference_relative_difference(ours.w_dec, reference.w_dec);
+    const double d_b_dec = reference_relative_difference(ours.b_dec, reference.b_dec);
     MESSAGE(what << " relative differences: W_enc " << d_w_enc << ", b_enc " << d_b_enc << ", W_dec " << d_w_dec << ", b_dec " << d_b_dec);
     CHECK(d_w_enc < tolerance);
     CHECK(d_b_enc < tolerance);
     CHECK(d_w_dec < tolerance);
     CHECK(d_b_dec < tolerance);
     REQUIRE(ours.log_threshold.size() == reference.log_threshold.size());
-    if (reference.log_threshold.size() > 0) CHECK(variant_relative_difference(ours.log_threshold, reference.log_threshold) < tolerance);
+    if (reference.log_threshold.size() > 0) CHECK(reference_relative_difference(ours.log_threshold, reference.log_threshold) < tolerance);
     REQUIRE(ours.w_skip.size() == reference.w_skip.size());
-    if (reference.w_skip.size() > 0) CHECK(variant_relative_difference(ours.w_skip, reference.w_skip) < tolerance);
+    if (reference.w_skip.size() > 0) CHECK(reference_relative_difference(ours.w_skip, reference.w_skip) < tolerance);
 }
 
 /// The student's gradient buffer as student_weights (the same layout as its parameters).
@@ -102,16 +98,7 @@ void check_reference_variant(const std::string& name, double tolerance, double s
     sd::student_mlp<Scalar, Backend> student(sc, reference_student_weights<Scalar>(dir / "student_init.safetensors"));
     if (c.contains("topk_threshold_init")) student.set_batch_threshold(c["topk_threshold_init"].get<double>());
 
-    sd::train_settings ts;
-    ts.batch_size = c["batch"].get<sd::index_t>();
-    ts.tokens = c["steps"].get<std::int64_t>() * ts.batch_size;
-    ts.adam.beta1 = c["betas"][0].get<double>();
-    ts.adam.beta2 = c["betas"][1].get<double>();
-    ts.adam.eps = c["eps"].get<double>();
-    ts.adam.weight_decay = c["weight_decay"].get<double>();
-    ts.adam.weight_decay_mode = sd::optim::parse_weight_decay_mode(c["weight_decay_mode"].get<std::string>());
-    ts.schedule = {c["lr"].get<double>(), c["warmup_steps"].get<std::int64_t>(), c["total_steps"].get<std::int64_t>(),
-                   c["lr_min_ratio"].get<double>()};
+    sd::train_settings ts = reference_train_settings(c);
     if (c.contains("l0_coeff")) ts.loss.l0_coeff = c["l0_coeff"].get<double>();
     if (c.contains("bandwidth")) ts.loss.bandwidth = c["bandwidth"].get<double>();
     if (c.contains("auxk_alpha")) {

@@ -39,12 +39,7 @@ activation_sums bias_activate(tag, matrix_view<Scalar> z, vector_view<const Scal
             partials[2 * r + 1] = static_cast<double>((ar > Scalar(0)).count());
         }
     });
-    activation_sums sums;
-    for (index_t r = 0; r < z.rows; ++r) {
-        sums.abs_sum += partials[2 * r];
-        sums.positive_count += partials[2 * r + 1];
-    }
-    return sums;
+    return sum_row_activation_partials(partials, z.rows);
 }
 
 /// In place: grad ← (grad + l1_grad·sign(a)) ⊙ act'(z). Turns ∂loss/∂a (reconstruction part) into

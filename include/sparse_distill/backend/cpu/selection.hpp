@@ -62,12 +62,7 @@ activation_sums keep_top_k_per_row(tag, matrix_view<Scalar> a, index_t k) {
             partials[2 * r + 1] = s.positive_count;
         }
     }
-    activation_sums sums;
-    for (index_t r = 0; r < a.rows; ++r) {
-        sums.abs_sum += partials[2 * r];
-        sums.positive_count += partials[2 * r + 1];
-    }
-    return sums;
+    return sum_row_activation_partials(partials, a.rows);
 }
 
 /// Keeps the `kept` largest entries of the whole matrix a (and ties at the kept-th), zeroing the rest.
@@ -114,12 +109,7 @@ activation_sums jump_activate(tag, matrix_view<Scalar> z, vector_view<const Scal
         partials[2 * r] = lane_sum_abs(ar, cols);
         partials[2 * r + 1] = count;
     }
-    activation_sums sums;
-    for (index_t r = 0; r < z.rows; ++r) {
-        sums.abs_sum += partials[2 * r];
-        sums.positive_count += partials[2 * r + 1];
-    }
-    return sums;
+    return sum_row_activation_partials(partials, z.rows);
 }
 
 /// JumpReLU's gradient of log θ (θ = exp(log_threshold)), with K(u) = 1 for |u| < ½:

@@ -44,6 +44,16 @@ __device__ inline double cuda_block_sum(double value, double* shared) {
     return value;
 }
 
+/// Block-reduces each thread's Σ|a| and #(a > 0); thread 0 writes them as the block's two partials.
+__device__ inline void cuda_write_activation_partials(double abs_sum, double positive, double* shared, double* partials) {
+    abs_sum = cuda_block_sum(abs_sum, shared);
+    positive = cuda_block_sum(positive, shared);
+    if (threadIdx.x == 0) {
+        partials[2 * blockIdx.x] = abs_sum;
+        partials[2 * blockIdx.x + 1] = positive;
+    }
+}
+
 /// One block: result[s] = Σ_b partials[b·count + s] for s < count, b in order.
 // static: a kernel defined in a header needs internal linkage (kernels cannot be inline).
 static __global__ void cuda_sum_partials_kernel(const double* partials, int blocks, int count, double* result) {

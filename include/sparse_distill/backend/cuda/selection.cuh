@@ -89,12 +89,7 @@ __global__ void cuda_row_top_k_kernel(Scalar* a, long long cols, long long k, do
         abs_sum += static_cast<double>(v < Scalar(0) ? -v : v);
         positive += v > Scalar(0) ? 1.0 : 0.0;
     }
-    abs_sum = cuda_block_sum(abs_sum, shared);
-    positive = cuda_block_sum(positive, shared);
-    if (threadIdx.x == 0) {
-        partials[2 * blockIdx.x] = abs_sum;
-        partials[2 * blockIdx.x + 1] = positive;
-    }
+    cuda_write_activation_partials(abs_sum, positive, shared, partials);
 }
 
 /// The batch-wide select, pass `shift`: counts the keys that match state->prefix on the digits above.
@@ -146,12 +141,7 @@ __global__ void cuda_batch_keep_kernel(Scalar* a, long long n, const cuda_order_
         abs_sum += static_cast<double>(v < Scalar(0) ? -v : v);
     }
     if (least != ~Key(0)) atomicMin(smallest, least);
-    abs_sum = cuda_block_sum(abs_sum, shared);
-    positive = cuda_block_sum(positive, shared);
-    if (threadIdx.x == 0) {
-        partials[2 * blockIdx.x] = abs_sum;
-        partials[2 * blockIdx.x + 1] = positive;
-    }
+    cuda_write_activation_partials(abs_sum, positive, shared, partials);
 }
 
 template <class Scalar>
@@ -171,12 +161,7 @@ __global__ void cuda_jump_activate_kernel(Scalar* z, const Scalar* bias, const S
         abs_sum += static_cast<double>(out < Scalar(0) ? -out : out);
         positive += out > Scalar(0) ? 1.0 : 0.0;
     }
-    abs_sum = cuda_block_sum(abs_sum, shared);
-    positive = cuda_block_sum(positive, shared);
-    if (threadIdx.x == 0) {
-        partials[2 * blockIdx.x] = abs_sum;
-        partials[2 * blockIdx.x + 1] = positive;
-    }
+    cuda_write_activation_partials(abs_sum, positive, shared, partials);
 }
 
 /// One thread per latent (column): its batch column summed in row order; neighbouring threads read
