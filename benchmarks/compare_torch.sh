@@ -66,7 +66,7 @@ bench_prefix() {
   esac
 }
 
-echo "threads: ours OMP_NUM_THREADS=$threads; torch --threads 1 --blas-threads $threads"
+echo "threads: ours OMP_NUM_THREADS=$threads; torch --threads 1 (topk: $threads) --blas-threads $threads"
 printf '%-18s %14s %14s %8s %8s\n' config "ours tok/s" "torch tok/s" ratio "our L0"
 for spec in "${configs[@]}"; do
   config=${spec%%:*}
@@ -75,9 +75,12 @@ for spec in "${configs[@]}"; do
   prefix=$(bench_prefix "$mode")
   peer_flags=()
   peer_script=$peer
+  peer_threads=1
   case "$mode" in
     cached*) peer_flags=(--precompute-teacher) ;;
-    topk_*) peer_script=$root/benchmarks/peers/torch_topk_step.py; peer_flags=(--k "${mode#topk_}") ;;
+    # torch.topk and embedding_bag run on torch's own threads, not the BLAS's: measured on config c,
+    # --threads 2 gives the TopK peer 1125 tok/s against 880 with 1 (2026-12-01).
+    topk_*) peer_script=$root/benchmarks/peers/torch_topk_step.py; peer_flags=(--k "${mode#topk_}"); peer_threads=$threads ;;
   esac
   read -r d m h batch name peer_steps < <(shape "$config")
   ours=() theirs=() l0=""
@@ -88,7 +91,7 @@ for spec in "${configs[@]}"; do
     l0=$(printf '%s' "$json" | /usr/bin/python3 -c 'import json,sys; print(round(json.load(sys.stdin)["benchmarks"][0]["L0"], 1))')
     # The OpenBLAS tuning variables some images set make Debian's torch ~10× slower here.
     line=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$peer_script" --d "$d" --m "$m" --h "$h" \
-             --batch "$batch" --steps "$peer_steps" --threads 1 --blas-threads "$threads" "${peer_flags[@]}" | tail -n 1)
+             --batch "$batch" --steps "$peer_steps" --threads "$peer_threads" --blas-threads "$threads" "${peer_flags[@]}" | tail -n 1)
     theirs+=("${line#tokens_per_s=}")
   done
   o=$(printf '%s\n' "${ours[@]}" | median)
