@@ -12,7 +12,7 @@ if(NOT SD_NVCC)
   message(STATUS "run_cuda_build: no nvcc found (PATH, /usr/local/cuda/bin): the CUDA sources are not compiled")
   return()
 endif()
-sd_ensure_debian_packages(make libeigen3-dev nlohmann-json3-dev doctest-dev libbenchmark-dev libcli11-dev)
+sd_ensure_debian_packages(make libeigen3-dev nlohmann-json3-dev libxxhash-dev doctest-dev libbenchmark-dev libcli11-dev)
 sd_build(${SD_ROOT} ${SD_ROOT}/build-cuda
   TARGETS test_cuda bench_gpu_step distill
   CONFIGURE_ARGS -DSD_ENABLE_CUDA=ON -DCMAKE_CUDA_COMPILER=${SD_NVCC} -DSD_BUILD_TESTS=ON -DSD_BUILD_BENCHMARKS=ON

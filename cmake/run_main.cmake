@@ -6,7 +6,7 @@ cmake_minimum_required(VERSION 3.21)
 get_filename_component(SD_ROOT "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
 include(${CMAKE_CURRENT_LIST_DIR}/ensure_debian_packages.cmake)
 
-sd_ensure_debian_packages(make libeigen3-dev nlohmann-json3-dev libcli11-dev)
+sd_ensure_debian_packages(make libeigen3-dev nlohmann-json3-dev libxxhash-dev libcli11-dev)
 sd_build(${SD_ROOT} ${SD_ROOT}/build TARGETS distill
   CONFIGURE_ARGS -DSD_BUILD_TESTS=OFF -DSD_BUILD_BENCHMARKS=OFF -DSD_BUILD_EXAMPLES=ON)
 

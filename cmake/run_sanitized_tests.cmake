@@ -8,7 +8,7 @@ get_filename_component(SD_ROOT "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
 include(${CMAKE_CURRENT_LIST_DIR}/ensure_debian_packages.cmake)
 
 # GCC's sanitizer runtimes (libasan8, libubsan1) come with g++ itself; the rest as for run_tests.cmake.
-sd_ensure_debian_packages(make libeigen3-dev nlohmann-json3-dev doctest-dev chromium)
+sd_ensure_debian_packages(make libeigen3-dev nlohmann-json3-dev libxxhash-dev doctest-dev chromium)
 # -O1 keeps the sanitized programs fast enough for CI, -g1 (line tables) is enough for stack traces, and
 # without -DNDEBUG Eigen's index checks are on too.
 sd_build(${SD_ROOT} ${SD_ROOT}/build-asan

@@ -7,12 +7,15 @@
 #include "planted_options.hpp"
 
 #include <sparse_distill/data/sharded_npy_source.hpp>
+#include <sparse_distill/io/checksum.hpp>
+#include <sparse_distill/io/file_pattern.hpp>
 #include <sparse_distill/io/student_export.hpp>
 #include <sparse_distill/io/teacher_import.hpp>
 
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,8 +46,10 @@ inline CLI::App* add_train_command(CLI::App& app, train_options& t) {
     train->add_option("--teacher-format", t.teacher_format, "naming scheme of the teacher file")
         ->check(CLI::IsMember(sd::io::teacher_format_names.names()));
     train->add_option("--layer", t.layer, "the teacher's layer (ignored for bare transformer_lens names)")->check(CLI::Range(0, 1 << 20));
-    train->add_option("--inputs", t.inputs, "input activations, .npy [rows, d_model], read in file order");
-    train->add_option("--targets", t.targets, "precomputed teacher outputs, .npy [rows, d_out], one per --inputs file");
+    train->add_option("--inputs", t.inputs,
+                      "input activations, .npy [rows, d_model], read in file order; 'acts/shard_*.npy' (quoted) lists "
+                      "the matching files in sorted order");
+    train->add_option("--targets", t.targets, "precomputed teacher outputs, .npy [rows, d_out], one per --inputs file (patterns as --inputs)");
     train->add_option("--shuffle-buffer", t.shuffle_buffer, "rows shuffled together (0: file order)")->check(CLI::NonNegativeNumber);
     train->add_option("--init-student", t.init_student, "start from this student: SAELens folder or .safetensors, or sparsify folder");
     train->add_option("--dead-mask", t.dead_mask,
@@ -82,9 +87,6 @@ inline void check_train_options(const student_options& student, const train_opti
         throw bad_settings("train: give --teacher FILE (targets computed on the fly) or --targets FILES (precomputed)");
     if (!t.teacher.empty() && !t.targets.empty())
         throw bad_settings("train: --teacher and --targets exclude each other (the targets are the teacher's outputs)");
-    if (!t.targets.empty() && t.targets.size() != t.inputs.size())
-        throw bad_settings("train: --targets has " + std::to_string(t.targets.size()) + " files for " +
-                           std::to_string(t.inputs.size()) + " --inputs files; they pair up file by file");
     if (!t.init_student.empty()) {
         // The saved formats hold ReLU students whose sizes are the file's.
         if (student.act != "relu")
@@ -101,6 +103,53 @@ inline void check_train_options(const student_options& student, const train_opti
         const std::string problem = sd::io::student_export_problem(c, sd::io::parse_student_format(t.save_format));
         if (!problem.empty()) throw bad_settings("train: --save-format " + t.save_format + ": " + problem);
     }
+}
+
+/// --inputs and --targets as files: each entry may be a pattern with '*' in its file name
+/// ('acts/shard_*.npy', quoted so that the shell leaves it), expanded in sorted order. Throws
+/// io_error (exit 1) for a pattern that matches nothing, bad_settings (exit 2) when the targets do
+/// not pair up with the inputs file by file.
+inline void expand_shard_patterns(train_options& t) {
+    auto expand = [](std::vector<std::string>& entries) {
+        std::vector<std::string> files;
+        for (const std::string& entry : entries)
+            for (const auto& file : sd::io::expand_file_pattern(entry)) files.push_back(file.string());
+        entries = std::move(files);
+    };
+    expand(t.inputs);
+    expand(t.targets);
+    if (!t.targets.empty() && t.targets.size() != t.inputs.size())
+        throw bad_settings("train: --targets has " + std::to_string(t.targets.size()) + " files for " +
+                           std::to_string(t.inputs.size()) + " --inputs files; they pair up file by file");
+}
+
+/// What a resumed run must share with the run it continues beyond the student and training settings
+/// (checkpoint_settings::identity): the seed, every option that changes the computation but lives
+/// outside them (the teacher's activation, layer and naming scheme, the shuffle buffer), and each
+/// file's fingerprint (size and content hash, sd::io::path_fingerprint), not its path, so the same
+/// file by another path resumes and a changed file at the same path is refused.
+inline std::map<std::string, std::string> run_identity(const shared_options& shared, const planted_options& planted,
+                                                       const train_options& t) {
+    std::map<std::string, std::string> identity{
+        {"seed", std::to_string(shared.common.seed)},
+        {"shuffle_buffer", std::to_string(t.shuffle_buffer)},
+        {"teacher_act", shared.given("--teacher-act") ? planted.teacher_act : std::string("as in the file")},
+    };
+    if (!t.teacher.empty()) {
+        identity["teacher"] = sd::io::path_fingerprint(t.teacher);
+        identity["teacher_layer"] = std::to_string(t.layer);
+        identity["teacher_format"] = t.teacher_format;
+    }
+    auto add_files = [&](const std::string& name, const std::vector<std::string>& files) {
+        identity[name + " count"] = std::to_string(files.size());
+        for (std::size_t i = 0; i < files.size(); ++i)
+            identity[name + "[" + std::to_string(i) + "]"] = sd::io::path_fingerprint(files[i]);
+    };
+    add_files("inputs", t.inputs);
+    add_files("targets", t.targets);
+    if (!t.init_student.empty()) identity["init_student"] = sd::io::path_fingerprint(t.init_student);
+    if (!t.dead_mask.empty()) identity["dead_mask"] = sd::io::path_fingerprint(t.dead_mask);
+    return identity;
 }
 
 /// --dead-mask: a .npy of d_sae flags (bool or integers, nonzero = dead).
@@ -127,19 +176,12 @@ int run_train_as(const shared_options& shared, const planted_options& planted, c
         spec.train.checkpoint.directory = t.checkpoint_dir;
         spec.train.checkpoint.every = t.checkpoint_every;
         spec.train.checkpoint.resume = t.resume;
-        // What the trainer cannot see but a resumed run must share: where its data and weights came from.
-        auto joined = [](const std::vector<std::string>& files) {
-            std::string all;
-            for (const auto& f : files) all += (all.empty() ? "" : ",") + f;
-            return all;
-        };
-        spec.train.checkpoint.identity = {{"seed", std::to_string(seed)},     {"teacher", t.teacher},
-                                          {"inputs", joined(t.inputs)},          {"targets", joined(t.targets)},
-                                          {"init_student", t.init_student},      {"shuffle_buffer", std::to_string(t.shuffle_buffer)}};
         spec.train.validate();
     } catch (const std::invalid_argument& e) {
         throw bad_settings(e.what());
     }
+    // Only a checkpointed run needs the files' fingerprints (a full read of files up to 256 MiB).
+    if (!t.checkpoint_dir.empty()) spec.train.checkpoint.identity = run_identity(shared, planted, t);
 
     // Files (exit status 1 on any error, with the io_error message naming file and field).
     std::optional<sd::teacher_mlp<Scalar, Backend>> teacher;
@@ -225,6 +267,8 @@ int run_train_as(const shared_options& shared, const planted_options& planted, c
     if (init) student.set_batch_threshold(init->batch_threshold);
     std::optional<std::vector<bool>> dead;
     if (!t.dead_mask.empty()) dead = read_dead_mask(t.dead_mask, config.d_sae);
+    // Every output location is checked before the first step, not after the last.
+    if (save_format) sd::io::check_student_destination(t.save);
 
     // A resumed run continues the log of the run it continues.
     const output_folder out(shared.common.out, shared.common.quiet, /*continue_log=*/t.resume);
@@ -238,6 +282,12 @@ int run_train_as(const shared_options& shared, const planted_options& planted, c
             return teacher ? trainer.run(*inputs, each...) : trainer.run(*pairs, each...);
         },
         callbacks);
+    if (summary.already_finished) {
+        // A finished run resumed again: its metrics and saved student stay as the run left them.
+        std::printf("the run in %s had already finished (step %lld of %lld): nothing to train; its outputs are left as they were\n",
+                    t.checkpoint_dir.c_str(), static_cast<long long>(summary.steps), static_cast<long long>(spec.train.steps()));
+        return 0;
+    }
     if (summary.stop_signal != 0) {
         std::printf("interrupted by signal %d after step %lld: checkpoint in %s; continue with the same options and --resume\n",
                     summary.stop_signal, static_cast<long long>(summary.steps), t.checkpoint_dir.c_str());
@@ -272,8 +322,10 @@ int run_train_as(const shared_options& shared, const planted_options& planted, c
 }  // namespace detail
 
 /// `distill train`.
-inline int run_train(const shared_options& shared, const planted_options& planted, const train_options& t) {
-    detail::check_train_options(shared.student, t);
+inline int run_train(const shared_options& shared, const planted_options& planted, const train_options& given) {
+    detail::check_train_options(shared.student, given);
+    train_options t = given;
+    detail::expand_shard_patterns(t);
     return with_backend(shared.common.backend, [&]<class Backend>() {
         return t.dtype == "double" ? detail::run_train_as<double, Backend>(shared, planted, t)
                                    : detail::run_train_as<float, Backend>(shared, planted, t);

@@ -288,13 +288,15 @@ TEST_CASE("broken checkpoint files are refused with the file and field named") {
     const std::map<std::string, sd::io::tensor_data> tensors{
         {"parameters", tensor({1, 2, 3})}, {"adam.first_moment", tensor({1, 2, 3})}, {"adam.second_moment", tensor({1, 2, 3})}};
     const std::map<std::string, std::string> metadata{
-        {"format", "sparse_distill checkpoint"}, {"format_version", "2"}, {"step", "3"}, {"tokens_seen", "96"},
-        {"source_position", "{\"position\":96}"}, {"run", "{}"}, {"threads", "1"}};
+        {"format", "sparse_distill checkpoint"}, {"format_version", "3"}, {"step", "3"}, {"tokens_seen", "96"},
+        {"source_position", "{\"position\":96}"}, {"run", "{}"}, {"threads", "1"},
+        {"latent_state", "{\"tokens_since_fired\":[],\"batch_threshold\":0}"}};
     struct broken_case {
         const char* what;
         std::string field_and_problem;
         std::map<std::string, sd::io::tensor_data> tensors;
         std::map<std::string, std::string> metadata;
+        bool unsealed = false;  ///< written without the checksums entry
     };
     auto with = [&](std::string key, std::string value) {
         auto m = metadata;
@@ -316,12 +318,17 @@ TEST_CASE("broken checkpoint files are refused with the file and field named") {
         {"not a checkpoint", "__metadata__ 'format': expected \"sparse_distill checkpoint\", found none", tensors, {}},
         {"another format", "__metadata__ 'format': expected \"sparse_distill checkpoint\", found \"saelens\"", tensors,
          with("format", "saelens")},
-        {"a newer version", "__metadata__ 'format_version': expected \"2\" (this version of sparse_distill), found \"3\"", tensors,
-         with("format_version", "3")},
+        {"a newer version", "__metadata__ 'format_version': expected \"3\" (this version of sparse_distill), found \"4\"", tensors,
+         with("format_version", "4")},
         {"version 1, whose run description has other keys",
-         "__metadata__ 'format_version': expected \"2\" (this version of sparse_distill), found \"1\": a version 1 checkpoint, "
+         "__metadata__ 'format_version': expected \"3\" (this version of sparse_distill), found \"1\": a version 1 checkpoint, "
          "written before the run description took the keys of student_config and train_settings, cannot be resumed",
          tensors, with("format_version", "1")},
+        {"version 2, without checksums",
+         "__metadata__ 'format_version': expected \"3\" (this version of sparse_distill), found \"2\": a version 2 checkpoint, "
+         "written before checkpoints carried checksums and input fingerprints, cannot be resumed",
+         tensors, with("format_version", "2")},
+        {"no checksums", "__metadata__ 'checksums': missing", tensors, metadata, true},
         {"no step", "__metadata__ 'step': missing", tensors, with("step", "")},
         {"a step that is no number", "__metadata__ 'step': expected a non-negative decimal integer, found \"3x\"", tensors,
          with("step", "3x")},
@@ -347,7 +354,11 @@ TEST_CASE("broken checkpoint files are refused with the file and field named") {
     for (const broken_case& c : cases) {
         CAPTURE(c.what);
         const auto path = dir / "broken.safetensors";
-        sd::io::write_safetensors(path, c.tensors, c.metadata);
+        // Sealed with correct checksums (unless the case removes them), so that the reader reaches the
+        // field each case breaks.
+        auto sealed = c.metadata;
+        if (!c.unsealed) sealed["checksums"] = sd::detail::checkpoint_checksums(c.tensors, c.metadata).dump();
+        sd::io::write_safetensors(path, c.tensors, sealed);
         CHECK_THROWS_WITH_AS(sd::read_checkpoint<float>(path), contains(path.string() + ": " + c.field_and_problem),
                              sd::io::io_error);
     }

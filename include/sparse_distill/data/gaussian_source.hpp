@@ -31,6 +31,8 @@ public:
 
     /// Tokens handed out so far; `seek` resumes from a saved position.
     std::uint64_t position() const { return position_; }
+    /// Tokens handed out (= position()): checked against the tokens trained on when resuming.
+    std::uint64_t rows_consumed() const { return position_; }
     void seek(std::uint64_t tokens) { position_ = batch_start_ = tokens; }
 
     /// Where row `batch_row` of the last batch came from, for error messages: "token N".

@@ -56,6 +56,8 @@ public:
     std::uint64_t position() const {
         return static_cast<std::uint64_t>(pass_ - 1) * order_.size() + static_cast<std::uint64_t>(next_);
     }
+    /// Pairs handed out (= position()): checked against the tokens trained on when resuming.
+    std::uint64_t rows_consumed() const { return position(); }
     void seek(std::uint64_t pairs) {
         const std::uint64_t n = order_.size();
         // A position at the end of a pass stays in that pass (next_ = n), as if reached by next_batch.

@@ -122,6 +122,8 @@ public:
     /// Rows handed out since the start, over all epochs: epoch·rows_per_epoch() + rows of the
     /// current epoch. This number is the whole state of the source.
     std::uint64_t position() const { return epoch_ * total_ + consumed_; }
+    /// Rows handed out over every epoch (= position()): checked against the tokens trained on when resuming.
+    std::uint64_t rows_consumed() const { return position(); }
 
     /// Continues from a position() of a source over the same files with the same settings: the
     /// block holding that row is re-read and its order redrawn. Without wrap, a position past

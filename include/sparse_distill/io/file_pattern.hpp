@@ -1,6 +1,8 @@
 #pragma once
 // Shard lists written as a pattern, "acts/layer3_*.npy": '*' in the file name matches any run of
 // characters, as a shell glob does; directories are taken literally.
+#include "../config.hpp"
+#include "detail/file_io.hpp"
 #include "sparse_distill/io/error.hpp"
 
 #include <algorithm>
@@ -39,7 +41,7 @@ inline bool wildcard_match(std::string_view pattern, std::string_view name) {
 
 /// The regular files matching `pattern`, sorted by their full path (byte order, as Python's
 /// sorted(glob(...)): zero-pad shard numbers so that shard_10 follows shard_9). Only the file name
-/// may contain '*'; a pattern without '*' names one file, returned as is if it exists.
+/// may contain '*'; a pattern without '*' names one file, returned as is if it is a regular file.
 /// Throws io_error (field "pattern") when the directory part has a '*', the directory does not
 /// exist, or nothing matches.
 inline std::vector<std::filesystem::path> expand_file_pattern(const std::string& pattern) {
@@ -50,7 +52,8 @@ inline std::vector<std::filesystem::path> expand_file_pattern(const std::string&
         throw io_error(pattern, "pattern", "'*' is allowed in the file name only, not in the directory");
     std::error_code error;
     if (name.find('*') == std::string::npos) {
-        if (!std::filesystem::is_regular_file(path, error)) throw io_error(pattern, "pattern", "no such file");
+        if (!std::filesystem::exists(path, error)) throw io_error(pattern, "pattern", "no such file");
+        detail::require_regular_file(path);  // a FIFO or a device is refused here, never opened
         return {path};
     }
     if (!std::filesystem::is_directory(directory, error))

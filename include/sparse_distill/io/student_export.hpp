@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <initializer_list>
@@ -493,15 +494,16 @@ void write_student(const std::filesystem::path& dir, student_format format, cons
         detail::write_sparsify_folder(dir, config, weights);
 }
 
-/// Reads a student written by write_student, SAELens or sparsify: a folder holding cfg.json and
-/// sae_weights.safetensors (SAELens) or sae.safetensors (sparsify), or a lone safetensors file with
-/// SAELens names (W_enc, b_enc, W_dec, b_dec, and log_threshold / W_skip). Weights are converted to
-/// Scalar. SAELens transcoder, skip_transcoder, topk and jumprelu(_transcoder) folders and sparsify
-/// TopK coders (with or without skip connection) read as the student they are; anything a student
-/// cannot compute (activation normalisation, group max, non-positive thresholds, extra tensors, shapes
-/// that disagree with cfg.json) throws io_error naming the file and the field.
+/// Checks, before any long work, that write_student(dir, ...) can write there: `dir` is not a file and
+/// its parent exists or can be created and is writable. Throws io_error naming `dir` and the
+/// system's reason, so a run fails at its start rather than after training.
+inline void check_student_destination(const std::filesystem::path& dir) { detail::check_folder_writable(dir); }
+
+namespace detail {
+
+// read_student without the finite check.
 template <class Scalar>
-stored_student<Scalar> read_student(const std::filesystem::path& path) {
+stored_student<Scalar> read_student_unchecked(const std::filesystem::path& path) {
     namespace fs = std::filesystem;
     std::error_code error;
     if (!fs::exists(path, error)) throw io_error(path, "file", "does not exist");
@@ -520,7 +522,46 @@ stored_student<Scalar> read_student(const std::filesystem::path& path) {
         if (path.filename() == sparsify_weights_name) return detail::read_sparsify_folder<Scalar>(parent);
         if (path.filename() == detail::native_weights_name) return detail::read_native_student<Scalar>(parent);
     }
-    return detail::read_saelens_file<Scalar>(path);
+    return read_saelens_file<Scalar>(path);
+}
+
+/// Refuses weights that are not finite (NaN or Inf in the file, or a value beyond Scalar's range):
+/// a run would otherwise start and fail at its first step without naming the file.
+template <class Scalar>
+void require_finite_weights(const std::filesystem::path& path, const student_weights<Scalar>& w) {
+    // cols = 0 for a vector: its index alone is printed.
+    const auto check = [&](const char* name, const Scalar* values, index_t count, index_t cols) {
+        for (index_t i = 0; i < count; ++i)
+            if (!std::isfinite(values[i]))
+                throw io_error(path, std::string("weights ") + name,
+                               std::string(std::isnan(values[i]) ? "NaN" : "Inf") + " at [" +
+                                   (cols > 0 ? std::to_string(i / cols) + ", " + std::to_string(i % cols) : std::to_string(i)) +
+                                   "] (" + (sizeof(Scalar) == 4 ? "as f32" : "as f64") +
+                                   "): a student must start from finite weights");
+    };
+    check("W_enc [d_sae, d_in]", w.w_enc.data(), w.w_enc.size(), w.w_enc.cols());
+    check("b_enc", w.b_enc.data(), w.b_enc.size(), 0);
+    check("W_dec [d_sae, d_out]", w.w_dec.data(), w.w_dec.size(), w.w_dec.cols());
+    check("b_dec", w.b_dec.data(), w.b_dec.size(), 0);
+    check("b_pre", w.b_pre.data(), w.b_pre.size(), 0);
+    check("log_threshold", w.log_threshold.data(), w.log_threshold.size(), 0);
+    check("W_skip [d_in, d_out]", w.w_skip.data(), w.w_skip.size(), w.w_skip.cols());
+}
+
+}  // namespace detail
+
+/// Reads a student written by write_student, SAELens or sparsify: a folder holding cfg.json and
+/// sae_weights.safetensors (SAELens) or sae.safetensors (sparsify), or a lone safetensors file with
+/// SAELens names (W_enc, b_enc, W_dec, b_dec, and log_threshold / W_skip). Weights are converted to
+/// Scalar. SAELens transcoder, skip_transcoder, topk and jumprelu(_transcoder) folders and sparsify
+/// TopK coders (with or without skip connection) read as the student they are; anything a student
+/// cannot compute (activation normalisation, group max, non-positive thresholds, extra tensors, shapes
+/// that disagree with cfg.json, weights that are NaN or Inf) throws io_error naming the file and the field.
+template <class Scalar>
+stored_student<Scalar> read_student(const std::filesystem::path& path) {
+    stored_student<Scalar> student = detail::read_student_unchecked<Scalar>(path);
+    detail::require_finite_weights(path, student.weights);
+    return student;
 }
 
 }  // namespace sparse_distill::io

@@ -5,6 +5,7 @@
 #include "detail/file_io.hpp"
 #include "error.hpp"
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <span>
@@ -16,8 +17,10 @@ namespace sparse_distill::io {
 
 /// The bytes of `path` as a string.
 inline std::string read_text_file(const std::filesystem::path& path) {
+    detail::require_regular_file(path);
+    errno = 0;
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw io_error(path, "file", "cannot open for reading");
+    if (!in) throw io_error(path, "file", "cannot open for reading: " + detail::system_reason());
     std::ostringstream text;
     text << in.rdbuf();
     if (in.bad()) throw io_error(path, "file", "read failed");

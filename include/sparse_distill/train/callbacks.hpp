@@ -39,6 +39,9 @@ struct train_summary {
     /// SIGINT or SIGTERM that stopped the run after a checkpoint (0: none); a program then exits
     /// with 128 + stop_signal (130 for SIGINT), as a shell reports a process killed by it.
     int stop_signal = 0;
+    /// The run had already made all its steps when run() began (a finished run resumed again): nothing
+    /// was trained and `last` holds no step; a program then leaves the run's outputs as they are.
+    bool already_finished = false;
 };
 
 /// The callback that does nothing (for a caller that must return some callback).

@@ -3,21 +3,29 @@
 //   tensors   "parameters" [P]            the student's flat parameter buffer
 //             "adam.first_moment" [P]     Adam's m and v ([0] before the first update)
 //             "adam.second_moment" [P]
-//   metadata  "format" = "sparse_distill checkpoint", "format_version" = "2" (checkpoint_format_version),
-//             "step", "tokens_seen"       decimal integers
+//   metadata  "format" = "sparse_distill checkpoint", "format_version" = "3" (checkpoint_format_version),
+//             "step", "tokens_seen"       decimal integers (tokens_seen = step · batch_size, checked)
 //             "source_position"           JSON: where the data source stands (save_source_position)
+//             "source_rows_at_start"      decimal integer, optional: the rows a source that counts them
+//                                         (source_counting_rows) had handed out before step 1; on resume
+//                                         its count must equal this + tokens_seen
 //             "run"                       JSON: run_description of the run, compared on resume
 //             "threads"                   the thread count (bit-identity needs the same one; not checked)
-//             "latent_state"              JSON, optional: {"tokens_since_fired": [per latent],
-//                                         "batch_threshold": BatchTopK's τ} (absent: all 0)
+//             "latent_state"              JSON: {"tokens_since_fired": [per latent],
+//                                         "batch_threshold": BatchTopK's τ}
+//             "checksums"                 JSON: XXH3-64 of each tensor's bytes and of the other metadata
+//                                         entries ("metadata"), verified before anything is used, so a
+//                                         flipped bit or an edited entry is refused, never resumed from
 // The learning-rate schedule is a pure function of the step and the sources are counter-based, so
 // the step and the source position are the whole of the schedule and RNG state.
 // Written durably: the file is completed under a temporary name in the same directory, fsynced,
 // renamed over the previous checkpoint and the directory fsynced, so a crash at any moment leaves
 // the previous checkpoint or the new one, never a mixture.
 #include "../config.hpp"
+#include "../io/checksum.hpp"
 #include "../io/error.hpp"
 #include "../io/safetensors.hpp"
+#include "../io/text_file.hpp"
 #include "../nn/student_config.hpp"
 #include "detail/durable_file.hpp"
 #include "train_settings.hpp"
@@ -59,12 +67,16 @@ struct checkpoint_data {
     /// empty when the run does not count them.
     std::vector<std::int64_t> tokens_since_fired;
     double batch_threshold = 0;  ///< BatchTopK's inference threshold τ (a state, not a parameter)
+    /// Rows the source had handed out before the run's first step, for sources that count them
+    /// (source_counting_rows); -1: not recorded.
+    std::int64_t source_rows_at_start = -1;
 };
 
 /// The version of the checkpoint format that write_checkpoint writes and read_checkpoint reads.
 /// Version 2: the run description's student and train parts are student_config's and
 /// train_settings' own JSON (the keys of metrics.json and of an exported cfg.json).
-inline constexpr std::string_view checkpoint_format_version = "2";
+/// Version 3: checksums of every tensor and of the metadata, and the source's starting row count.
+inline constexpr std::string_view checkpoint_format_version = "3";
 
 /// What a resumed run must share with the run that wrote the checkpoint for the continuation to be
 /// the same computation: scalar type, student config (to_json of student_config), and the training
@@ -132,6 +144,45 @@ inline nlohmann::json metadata_json(const io::safetensors_file& contents, const 
     }
 }
 
+// XXH3-64 of the metadata entries other than "checksums", in key order, each as key NUL value NUL.
+inline std::string metadata_checksum(const std::map<std::string, std::string>& metadata) {
+    std::string all;
+    for (const auto& [key, value] : metadata)
+        if (key != "checksums") all.append(key).push_back('\0'), all.append(value).push_back('\0');
+    return io::checksum_text(std::as_bytes(std::span(all.data(), all.size())));
+}
+
+// The "checksums" entry for these tensors and metadata (the other entries): what write_checkpoint
+// stores and verify_checksums recomputes.
+inline nlohmann::json checkpoint_checksums(const std::map<std::string, io::tensor_data>& tensors,
+                                           const std::map<std::string, std::string>& metadata) {
+    nlohmann::json checksums = {{"metadata", metadata_checksum(metadata)}};
+    for (const auto& [name, tensor] : tensors) checksums[name] = io::checksum_text(tensor.bytes);
+    return checksums;
+}
+
+// Compares every stored checksum with the file's contents before any of them is used.
+inline void verify_checksums(const io::safetensors_file& contents) {
+    const nlohmann::json stored = metadata_json(contents, "checksums");
+    auto stored_sum = [&](const std::string& key) {
+        if (!stored.is_object() || !stored.contains(key) || !stored.at(key).is_string())
+            throw io::io_error(contents.path, "__metadata__ 'checksums'", "expected a string under \"" + key + "\", found " + stored.dump());
+        return stored.at(key).get<std::string>();
+    };
+    auto check = [&](const std::string& field, const std::string& key, const std::string& computed) {
+        const std::string expected = stored_sum(key);
+        if (expected != computed)
+            throw io::io_error(contents.path, field,
+                               "checksum mismatch (stored " + expected + ", computed " + computed +
+                                   "): the file was damaged or edited after it was written; it cannot be resumed from");
+    };
+    for (const auto& [name, tensor] : contents.tensors) check("tensor '" + name + "'", name, io::checksum_text(tensor.bytes));
+    check("__metadata__", "metadata", metadata_checksum(contents.metadata));
+    for (const auto& [key, value] : stored.items())
+        if (key != "metadata" && !contents.tensors.count(key))
+            throw io::io_error(contents.path, "tensor '" + key + "'", "missing (the checksums list it)");
+}
+
 template <class Scalar>
 std::vector<Scalar> checkpoint_vector(const io::safetensors_file& contents, const std::string& name) {
     const io::tensor_data& tensor = contents.at(name);
@@ -157,6 +208,26 @@ inline void check_same_run(const std::filesystem::path& file, const nlohmann::js
     detail::compare_run(file, "run", saved, current);
 }
 
+/// Checks, before the first step, that checkpoints can be written in `directory`: creates it (and
+/// its parents) and writes and removes a probe file. Throws io::io_error naming `directory` and the
+/// system's reason (permission denied, a file in the way, no space), so a run fails at its start
+/// rather than at its first checkpoint.
+inline void check_checkpoint_directory(const std::filesystem::path& directory) {
+    std::error_code error;
+    std::filesystem::create_directories(directory, error);
+    if (error) throw io::io_error(directory, "checkpoint directory", "cannot create: " + error.message());
+    if (!std::filesystem::is_directory(directory, error))
+        throw io::io_error(directory, "checkpoint directory", "exists and is not a folder");
+    const std::filesystem::path probe = directory / ".write-probe";
+    const std::string bytes = "probe";
+    try {
+        io::write_text_file(probe, bytes);
+    } catch (const io::io_error& failed) {
+        throw io::io_error(directory, "checkpoint directory", std::string("cannot write in it: ") + failed.what());
+    }
+    std::filesystem::remove(probe, error);
+}
+
 /// Writes `data` to `file` durably (see the top of this header); creates the directory if needed.
 /// On failure throws io::io_error, and the previous file at `file`, if any, is left as it was.
 template <class Scalar>
@@ -180,7 +251,7 @@ void write_checkpoint(const std::filesystem::path& file, const checkpoint_data<S
         {"adam.first_moment", tensor(data.first_moment)},
         {"adam.second_moment", tensor(data.second_moment)},
     };
-    const std::map<std::string, std::string> metadata{
+    std::map<std::string, std::string> metadata{
         {"format", "sparse_distill checkpoint"},
         {"format_version", std::string(checkpoint_format_version)},
         {"step", std::to_string(data.step)},
@@ -191,6 +262,8 @@ void write_checkpoint(const std::filesystem::path& file, const checkpoint_data<S
         {"latent_state", nlohmann::json{{"tokens_since_fired", data.tokens_since_fired},
                                         {"batch_threshold", data.batch_threshold}}.dump()},
     };
+    if (data.source_rows_at_start >= 0) metadata["source_rows_at_start"] = std::to_string(data.source_rows_at_start);
+    metadata["checksums"] = detail::checkpoint_checksums(tensors, metadata).dump();
     auto partial = file;
     partial += ".partial";
     try {
@@ -221,17 +294,22 @@ checkpoint_data<Scalar> read_checkpoint(const std::filesystem::path& file) {
         const std::string why = version->second == "1" ? ": a version 1 checkpoint, written before the run description took "
                                                          "the keys of student_config and train_settings, cannot be resumed; "
                                                          "start the run again"
-                                                       : "";
+                                : version->second == "2" ? ": a version 2 checkpoint, written before checkpoints carried "
+                                                           "checksums and input fingerprints, cannot be resumed; start the run again"
+                                                         : "";
         throw io::io_error(file, "__metadata__ 'format_version'", expected + "\"" + version->second + "\"" + why);
     }
 
+    detail::verify_checksums(contents);
     checkpoint_data<Scalar> data;
     data.step = detail::metadata_count(contents, "step");
+    if (contents.metadata.count("source_rows_at_start"))
+        data.source_rows_at_start = detail::metadata_count(contents, "source_rows_at_start");
     data.tokens_seen = detail::metadata_count(contents, "tokens_seen");
     data.threads = static_cast<int>(std::min<std::int64_t>(detail::metadata_count(contents, "threads"), 1 << 20));
     data.source_position = detail::metadata_json(contents, "source_position");
     data.run = detail::metadata_json(contents, "run");
-    if (contents.metadata.count("latent_state")) {
+    {
         const nlohmann::json state = detail::metadata_json(contents, "latent_state");
         try {
             data.tokens_since_fired = state.at("tokens_since_fired").get<std::vector<std::int64_t>>();

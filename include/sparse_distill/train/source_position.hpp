@@ -4,6 +4,9 @@
 //   nlohmann::json save_position() const; void restore_position(const nlohmann::json&)
 //                                                                 or as a JSON value (several counters, RNG state)
 //   std::string describe_row(index_t batch_row) const             where a row of the last batch came from
+//   std::uint64_t rows_consumed() const                           rows handed out since position zero, over
+//                                                                 every pass: a checkpoint cross-checks it
+//                                                                 against the tokens trained on
 // A checkpoint stores the position so a resumed run sees the same batches; describe_row lets a
 // numerical fault name the file and row of a bad value.
 #include "../io/error.hpp"
@@ -37,6 +40,13 @@ concept source_with_saved_position = requires(const Source& c, Source& s, const 
 template <class Source>
 concept source_describing_rows = requires(const Source& c, index_t r) {
     { c.describe_row(r) } -> std::convertible_to<std::string>;
+};
+
+/// A source that counts the rows it has handed out (never wrapping to zero): one batch of b rows
+/// adds b, so a resumed run can check that the restored position agrees with the tokens trained on.
+template <class Source>
+concept source_counting_rows = requires(const Source& c) {
+    { c.rows_consumed() } -> std::convertible_to<std::uint64_t>;
 };
 
 /// Either kind of position: what checkpointing needs.

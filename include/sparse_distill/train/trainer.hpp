@@ -130,6 +130,7 @@ public:
                 throw std::invalid_argument(
                     "trainer: checkpoint.directory is set but the source cannot save its position "
                     "(it needs position()/seek() or save_position()/restore_position())");
+            check_checkpoint_directory(checkpoints.directory);  // before any step, not at the first checkpoint
         }
         if constexpr (resumable_source<Source>) {
             if (checkpoints.resume && !resumed_) load_checkpoint(checkpoint_file(checkpoints.directory), source);
@@ -140,6 +141,7 @@ public:
 
         train_summary summary;
         const std::int64_t total = settings_.steps();
+        summary.already_finished = optimizer_.steps() >= total;
         step_metrics metrics;
         while (optimizer_.steps() < total) {
             if (signals && signals->received() != 0) {
@@ -203,6 +205,9 @@ public:
         data.threads = num_threads();
         data.tokens_since_fired = tokens_since_fired_;
         data.batch_threshold = student_.batch_threshold();
+        if constexpr (source_counting_rows<Source>)
+            data.source_rows_at_start = static_cast<std::int64_t>(static_cast<std::uint64_t>(source.rows_consumed()) -
+                                                                  static_cast<std::uint64_t>(tokens_seen_));
         write_checkpoint(file, data);
         last_checkpoint_step_ = data.step;
     }
@@ -225,6 +230,11 @@ public:
             throw io::io_error(file, "__metadata__ 'step'",
                                "expected at most the run's " + std::to_string(settings_.steps()) + " steps, found " +
                                    std::to_string(data.step));
+        // Every step trains on one full batch, so the counts must agree.
+        if (data.tokens_seen / settings_.batch_size != data.step || data.tokens_seen % settings_.batch_size != 0)
+            throw io::io_error(file, "__metadata__ 'tokens_seen'",
+                               "expected step " + std::to_string(data.step) + " × batch " + std::to_string(settings_.batch_size) +
+                                   " tokens, found " + std::to_string(data.tokens_seen));
         // A checkpoint without the counts (written before they were kept) resumes with fresh ones, unless
         // AuxK's dead set depends on them.
         const bool counts_optional = data.tokens_since_fired.empty() && !settings_.loss.auxk.enabled();
@@ -233,6 +243,20 @@ public:
                                "expected tokens_since_fired for " + std::to_string(tokens_since_fired_.size()) + " latents, found " +
                                    std::to_string(data.tokens_since_fired.size()));
         restore_source_position(source, data.source_position, file);
+        if constexpr (source_counting_rows<Source>) {
+            // The position must be where step · batch rows from the start put it.
+            const std::uint64_t rows = source.rows_consumed();
+            const std::uint64_t expected = static_cast<std::uint64_t>(data.source_rows_at_start) + static_cast<std::uint64_t>(data.tokens_seen);
+            if (data.source_rows_at_start < 0)
+                throw io::io_error(file, "__metadata__ 'source_rows_at_start'",
+                                   "missing: the source counts its rows, and the checkpoint must say where it started");
+            if (rows != expected)
+                throw io::io_error(file, "source_position",
+                                   "the source stands at row " + std::to_string(rows) + ", but starting at row " +
+                                       std::to_string(data.source_rows_at_start) + " and trained on " +
+                                       std::to_string(data.tokens_seen) + " tokens (step " + std::to_string(data.step) +
+                                       ") it should stand at row " + std::to_string(expected));
+        }
         if (!data.tokens_since_fired.empty()) tokens_since_fired_ = data.tokens_since_fired;
         student_.set_batch_threshold(data.batch_threshold);
         backend::copy_from_host<Backend>(data.parameters.data(), student_.parameters(), student_.parameter_count());
