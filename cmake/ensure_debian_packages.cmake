@@ -42,7 +42,13 @@ endfunction()
 # sd_build(build_dir targets... [CONFIGURE_ARGS ...]): configures (Release) and builds with every core.
 function(sd_build source_dir build_dir)
   cmake_parse_arguments(ARG "" "" "TARGETS;CONFIGURE_ARGS" ${ARGN})
-  execute_process(COMMAND ${CMAKE_COMMAND} -S ${source_dir} -B ${build_dir} -DCMAKE_BUILD_TYPE=Release ${ARG_CONFIGURE_ARGS}
+  # ccache, where installed (CI installs it), makes a rebuild of unchanged translation units a cache hit.
+  set(launcher "")
+  find_program(SD_CCACHE ccache)
+  if(SD_CCACHE)
+    set(launcher -DCMAKE_CXX_COMPILER_LAUNCHER=${SD_CCACHE} -DCMAKE_CUDA_COMPILER_LAUNCHER=${SD_CCACHE})
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} -S ${source_dir} -B ${build_dir} -DCMAKE_BUILD_TYPE=Release ${launcher} ${ARG_CONFIGURE_ARGS}
     RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "configuring ${build_dir} failed")

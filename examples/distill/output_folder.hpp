@@ -4,10 +4,13 @@
 // report.html (each written atomically), progress on stderr and the closing lines on stdout.
 #include <sparse_distill.hpp>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <tuple>
 
 namespace distill {
@@ -20,9 +23,13 @@ public:
     /// run continues the log of the run it continues) instead of starting it afresh.
     output_folder(std::filesystem::path dir, bool quiet, bool continue_log = false)
         : dir_(std::move(dir)), quiet_(quiet) {
-        std::filesystem::create_directories(dir_);
+        std::error_code error;
+        std::filesystem::create_directories(dir_, error);
+        if (error) throw sd::io::io_error(dir_, "output folder", "cannot create: " + error.message());
+        errno = 0;
         log_ = std::fopen((dir_ / "metrics.jsonl").c_str(), continue_log ? "a" : "w");
-        if (!log_) throw sd::io::io_error(dir_ / "metrics.jsonl", "file", "cannot open for writing");
+        if (!log_)
+            throw sd::io::io_error(dir_ / "metrics.jsonl", "file", std::string("cannot open for writing: ") + std::strerror(errno));
     }
     ~output_folder() { std::fclose(log_); }
     output_folder(const output_folder&) = delete;
@@ -35,7 +42,7 @@ public:
     /// tagged with `model`, in metrics.jsonl. A tuple: pass it to an experiment's make_callbacks, or
     /// std::apply it to trainer::run.
     std::tuple<sd::progress_bar, sd::jsonl_log> callbacks(const std::string& model, std::int64_t steps) const {
-        return {sd::progress_bar(model, steps, quiet_ ? nullptr : stderr), sd::jsonl_log(log_, model)};
+        return {sd::progress_bar(model, steps, quiet_ ? nullptr : stderr), sd::jsonl_log(log_, model, (dir_ / "metrics.jsonl").string())};
     }
 
     /// A stage of the work on stderr (unless quiet).

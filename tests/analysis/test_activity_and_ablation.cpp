@@ -5,7 +5,9 @@
 namespace sd = sparse_distill;
 namespace an = sparse_distill::analysis;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace analysis_activity_and_ablation_test {
 // ŷ = relu(x) − relu(−x) = x with two features (+x and −x), d = 1, on x = 1, −1, 2, −2.
 struct sign_split {
     sd::student_config config;
@@ -27,7 +29,6 @@ struct sign_split {
         eval.student_input = eval.target = eval.teacher_input;
     }
 };
-}  // namespace
 
 TEST_CASE("activation statistics: firing counts, means over all tokens, maxima, L0") {
     const sign_split c;
@@ -143,3 +144,5 @@ TEST_CASE("top activating rows: the k largest positive activations per feature, 
     CHECK(all[0].size() == 4);
     CHECK_THROWS(an::top_activating_rows(s, c.eval.teacher_input, 0));
 }
+
+}  // namespace analysis_activity_and_ablation_test

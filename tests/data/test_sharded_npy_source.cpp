@@ -28,7 +28,9 @@ static_assert(!sd::source_of_inputs<sd::data::sharded_npy_source<double, true>, 
 static_assert(sd::resumable_source<sd::data::sharded_npy_source<float>>);
 static_assert(sd::source_describing_rows<sd::data::sharded_npy_source<double, true>>);
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace data_sharded_npy_source_test {
 
 // Global row g of the data: inputs x(g, c) = g + c/8, targets y(g, c) = −2g − c/4, token 1000 + g.
 // Every value is exact in f2, f4 and f8, so any dtype mix reads back exactly.
@@ -88,7 +90,6 @@ std::vector<std::int64_t> iota_ids(std::int64_t n) {
     return ids;
 }
 
-}  // namespace
 
 TEST_CASE("sharded_npy_source without shuffle hands out rows in file order across shards, then wraps") {
     shard_set shards;
@@ -344,7 +345,7 @@ TEST_CASE("sharded_npy_source rejects mismatched shards, naming the shard") {
     CHECK(sd_test::thrown_message([&] { open_inputs(shards.files); }).find("target shards given to the inputs-only source") != std::string::npos);
     CHECK(sd_test::thrown_message([&] { open_pairs(shards.inputs_only()); }).find("needs target shards") != std::string::npos);
     CHECK(sd_test::thrown_message([&] { open_inputs({}); }) == "sharded_npy_source: no input shards");
-    CHECK(sd_test::thrown_message([&] { open_inputs({{shards.files.inputs[1]}, {}, {}}); }) == "sharded_npy_source: the shards hold no rows");
+    CHECK(sd_test::thrown_message([&] { open_inputs({{shards.files.inputs[1]}, {}, {}}); }) == shards.files.inputs[1].string() + ": shape: holds no rows; training needs at least one");
 
     sd::data::sharded_npy_source<double> source(shards.inputs_only(), {});
     sd::matrix<double> narrow(4, d - 1);
@@ -436,3 +437,5 @@ TEST_CASE("sharded_npy_source takes its shard list from a file pattern") {
     REQUIRE(source.next_batch(x));
     CHECK(x(1, 2) == static_cast<float>(input_value(1, 2)));
 }
+
+}  // namespace data_sharded_npy_source_test

@@ -11,11 +11,9 @@ cmake_minimum_required(VERSION 3.21)
 # -DREQUIRE_FILE=<path>[,<path>…]: skip (for ctest's SKIP_REGULAR_EXPRESSION) when one is absent, e.g.
 # shared data.
 string(REPLACE "," ";" required_files "${REQUIRE_FILE}")
+include(${CMAKE_CURRENT_LIST_DIR}/../support/shared_data.cmake)
 foreach(required IN LISTS required_files)
-  if(NOT EXISTS "${required}")
-    message("SKIPPED: ${required} not found (the project's ../shared/data, absent in a user's clone)")
-    return()
-  endif()
+  sd_require_shared_file("${required}")
 endforeach()
 file(REMOVE_RECURSE "${WORK_DIR}")
 string(REPLACE "," ";" args "${ARGS}")
@@ -49,6 +47,18 @@ foreach(path IN LISTS fields)
   endif()
   message(STATUS "metrics.json ${path} = ${value}")
 endforeach()
+
+# -DEXPECT_TABLE="ROW|COLUMN|JSON.PATH[|SCALE]#…" with -DREPORT_NUMBERS=<report_numbers exe>: the numbers the
+# report's tables print must be those of metrics.json (tests/report/report_numbers.cpp).
+if(EXPECT_TABLE)
+  string(REPLACE "#" ";" table_checks "${EXPECT_TABLE}")
+  execute_process(COMMAND "${REPORT_NUMBERS}" "${WORK_DIR}/report.html" "${WORK_DIR}/metrics.json" ${table_checks}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  message(STATUS "report tables against metrics.json:\n${out}${err}")
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "the report's tables disagree with metrics.json:\n${out}${err}")
+  endif()
+endif()
 
 set(HTML "${WORK_DIR}/report.html")
 set(SCREENSHOT "${WORK_DIR}/report.png")

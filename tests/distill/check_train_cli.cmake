@@ -8,11 +8,9 @@
 #         -P check_train_cli.cmake
 cmake_minimum_required(VERSION 3.21)
 
+include(${CMAKE_CURRENT_LIST_DIR}/../support/shared_data.cmake)
 foreach(name teacher.safetensors inputs.npy student_init.safetensors student_after_step3.safetensors expected.json)
-  if(NOT EXISTS "${REFERENCE}/${name}")
-    message("SKIPPED: ${REFERENCE}/${name} not found (the project's ../shared/data, absent in a user's clone)")
-    return()
-  endif()
+  sd_require_shared_file("${REFERENCE}/${name}")
 endforeach()
 if(NOT EXISTS "${COMPARE}")
   message(FATAL_ERROR "${COMPARE} is not built (cmake --build <dir> --target sd_compare_students)")

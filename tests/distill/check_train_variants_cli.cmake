@@ -9,10 +9,8 @@
 #         -P check_train_variants_cli.cmake
 cmake_minimum_required(VERSION 3.21)
 
-if(NOT EXISTS "${REFERENCE}/topk/expected.json")
-  message("SKIPPED: ${REFERENCE} not found (the project's ../shared/data, absent in a user's clone)")
-  return()
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/../support/shared_data.cmake)
+sd_require_shared_file("${REFERENCE}/topk/expected.json")
 file(REMOVE_RECURSE "${WORK_DIR}")
 
 set(common -q --log-every 1 --batch 32 --lr 0.01 --beta1 0.9 --beta2 0.999 --eps 1e-8 --weight-decay 0.01

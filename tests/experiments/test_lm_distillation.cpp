@@ -8,7 +8,9 @@
 
 namespace sd = sparse_distill;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace experiments_lm_distillation_test {
 /// stories260K, its tokenizer and the TinyStories text from the shared data.
 struct stories {
     std::filesystem::path dir = sd_test::shared_data_dir();
@@ -16,7 +18,6 @@ struct stories {
     sd::lm::tokenizer tok = sd::lm::tokenizer::read(dir / "stories260K/tok512.bin");
     std::string text = sd::io::read_text_file(dir / "tinystories/tinystories_train_head.txt");
 };
-}  // namespace
 
 #define SD_REQUIRE_STORIES()                                            \
     SD_REQUIRE_SHARED_DATA("stories260K/stories260K.bin");              \
@@ -76,3 +77,5 @@ TEST_CASE("shared data: distilling a stories260K layer recovers most of the loss
             CHECK(e.activations[static_cast<std::size_t>(e.focus)] == doctest::Approx(e.activation).epsilon(1e-4));
         }
 }
+
+}  // namespace experiments_lm_distillation_test

@@ -8,14 +8,15 @@
 namespace sd = sparse_distill;
 namespace sde = sparse_distill::experiments;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace experiments_single_neuron_test {
 sde::single_neuron_trace run(sd::decoder_norm constraint) {
     sde::single_neuron_settings s;
     s.constraint = constraint;
     s.seed = 0;
     return sde::run_single_neuron<float>(s);
 }
-}  // namespace
 
 TEST_CASE("single neuron: the decoder aligns, without the cap the encoder ends higher than with it") {
     const sde::single_neuron_trace capped = run(sd::decoder_norm::cap);
@@ -42,3 +43,5 @@ TEST_CASE("single neuron: decoder rows held at norm 1 reproduce Figure 9 (decode
     CHECK(unit.tail_mean(unit.encoder_cosine, 1000) < 0.4);
     for (double n : unit.decoder_norm) REQUIRE(n == doctest::Approx(1.0).epsilon(1e-5));
 }
+
+}  // namespace experiments_single_neuron_test

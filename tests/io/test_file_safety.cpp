@@ -17,7 +17,9 @@
 
 namespace sd = sparse_distill;
 
-namespace file_safety_test {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace io_file_safety_test {
 
 std::string thrown(auto&& run) {
     try {
@@ -35,9 +37,7 @@ sd::student_config small_student() {
     return c;
 }
 
-}  // namespace file_safety_test
 
-using namespace file_safety_test;
 
 TEST_CASE("a FIFO, a directory or a device given as a file is refused without blocking") {
     sd_test::temp_dir dir("sd_fifo");
@@ -143,3 +143,5 @@ TEST_CASE("file fingerprints: the same file by another path matches, a changed b
     CHECK(folder.find("a.npy: 1001 bytes") == 0);
     CHECK(folder.find("; b.npy: 2 bytes") != std::string::npos);
 }
+
+}  // namespace io_file_safety_test

@@ -17,7 +17,9 @@
 
 namespace sd = sparse_distill;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace io_native_student_test {
 
 sd::student_config architecture(sd::sparsity_mode mode, bool skip) {
     sd::student_config c;
@@ -32,7 +34,6 @@ sd::student_config architecture(sd::sparsity_mode mode, bool skip) {
     return c;
 }
 
-}  // namespace
 
 TEST_CASE_TEMPLATE("native student folder: every architecture round-trips and computes the same function", Scalar, float, double) {
     sd_test::temp_dir tmp("sd_native");
@@ -182,3 +183,5 @@ TEST_CASE_TEMPLATE("SAELens and sparsify folders of TopK, BatchTopK, JumpReLU an
         CHECK((ours - theirs).norm() <= Scalar(1e-5) * ours.norm());
     }
 }
+
+}  // namespace io_native_student_test

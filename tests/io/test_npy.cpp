@@ -21,7 +21,9 @@
 namespace io = sparse_distill::io;
 namespace fs = std::filesystem;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace io_npy_test {
 
 using sd_test::le_bytes;
 using sd_test::read_file;
@@ -71,7 +73,6 @@ std::vector<double> iota_values(std::size_t count, double start, double step) {
     return values;
 }
 
-}  // namespace
 
 TEST_CASE("npy round trip keeps dtype, shape and values for every npy dtype") {
     temp_dir dir;
@@ -384,7 +385,6 @@ TEST_CASE("reference npy files read with the documented shapes") {
     for (const auto token : io::to_values<std::int64_t>(tokens)) CHECK((token >= 0 && token < 64));
 }
 
-namespace {
 
 // One element of `type` holding `value`, in little- or big-endian byte order.
 std::string element_bytes(io::dtype type, double value, bool big) {
@@ -415,7 +415,6 @@ std::string descr_of(io::dtype type, bool big) {
 
 std::span<const std::byte> as_span(const std::string& bytes) { return std::as_bytes(std::span(bytes.data(), bytes.size())); }
 
-}  // namespace
 
 TEST_CASE("npy reads every dtype in both byte orders, both memory orders and formats 1.0, 2.0 and 3.0") {
     temp_dir dir;
@@ -601,3 +600,5 @@ TEST_CASE("npy parse_npy of a reference file equals read_npy") {
     CHECK(parsed.type == io::dtype::f64);
     CHECK(parsed.bytes == read.bytes);
 }
+
+}  // namespace io_npy_test

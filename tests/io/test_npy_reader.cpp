@@ -21,7 +21,9 @@
 namespace io = sparse_distill::io;
 namespace fs = std::filesystem;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace io_npy_reader_test {
 
 using sd_test::le_bytes;
 using sd_test::write_file;
@@ -61,7 +63,6 @@ void write_variant(const fs::path& path, const io::tensor_data& tensor, bool big
                               data));
 }
 
-}  // namespace
 
 TEST_CASE("npy_reader row ranges equal the whole-file read for every dtype, byte order and memory order") {
     temp_dir dir;
@@ -200,3 +201,5 @@ TEST_CASE("expand_file_pattern lists matching files sorted, with '*' in the file
     CHECK(io::detail::wildcard_match("*", ""));
     CHECK_FALSE(io::detail::wildcard_match("a", ""));
 }
+
+}  // namespace io_npy_reader_test

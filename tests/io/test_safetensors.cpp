@@ -22,7 +22,9 @@
 namespace io = sparse_distill::io;
 namespace fs = std::filesystem;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace io_safetensors_test {
 
 using sd_test::le_bytes;
 using sd_test::read_file;
@@ -65,7 +67,6 @@ std::uint16_t encode(io::dtype type, double value) {
     return static_cast<std::uint16_t>(std::to_integer<unsigned>(t.bytes[0]) | (std::to_integer<unsigned>(t.bytes[1]) << 8));
 }
 
-}  // namespace
 
 TEST_CASE("f16 decodes exactly, with subnormals, infinities and NaN") {
     CHECK(decode_f16(0x3C00) == 1.0);
@@ -384,3 +385,5 @@ TEST_CASE("reference train_step files read with the documented shapes") {
     const auto inputs = io::read_npy(dir / "inputs.npy");
     CHECK(inputs.shape == std::vector<std::int64_t>{96, 16});
 }
+
+}  // namespace io_safetensors_test

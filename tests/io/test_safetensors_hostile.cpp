@@ -21,7 +21,9 @@
 
 namespace io = sparse_distill::io;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace io_safetensors_hostile_test {
 
 using sd_test::le_bytes;
 using sd_test::write_file;
@@ -129,7 +131,6 @@ std::string valid_file() {
     return make_safetensors(header, data);
 }
 
-}  // namespace
 
 TEST_CASE("hostile safetensors files: each error names the file, the field and what was expected") {
     sd_test::temp_dir dir("sd_test_st_hostile");
@@ -251,3 +252,5 @@ TEST_CASE("reference dtypes.safetensors parses from memory exactly as from the f
     const auto f64 = io::to_values<double>(memory.at("f64"));
     CHECK(f64 == io::to_values<double>(io::read_npy(path.parent_path() / "values_f64.npy")));
 }
+
+}  // namespace io_safetensors_hostile_test

@@ -19,7 +19,9 @@
 namespace sd = sparse_distill;
 namespace fs = std::filesystem;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace io_student_export_test {
 
 template <class Scalar>
 sd::student_weights<Scalar> random_weights(const sd::student_config& c) {
@@ -58,7 +60,6 @@ nlohmann::json read_json(const fs::path& path) { return nlohmann::json::parse(sd
 
 void write_json(const fs::path& path, const nlohmann::json& json) { sd_test::write_file(path, json.dump()); }
 
-}  // namespace
 
 TEST_CASE_TEMPLATE("student export: SAELens folder round trip is bit for bit", Scalar, float, double) {
     sd_test::temp_dir tmp("sd_export");
@@ -372,3 +373,5 @@ TEST_CASE("student import (needs shared/data): the train_step reference's initia
     const auto direct = sd::io::student_weights_from_saelens<double>(sd::io::read_safetensors(path));
     check_bit_equal(direct, s.weights);
 }
+
+}  // namespace io_student_export_test

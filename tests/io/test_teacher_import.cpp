@@ -24,7 +24,9 @@ namespace sd = sparse_distill;
 namespace io = sparse_distill::io;
 namespace fs = std::filesystem;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace io_teacher_import_test {
 
 fs::path reference(const std::string& model) { return sd_test::shared_data_dir() / "reference" / ("mlp_" + model); }
 
@@ -78,7 +80,6 @@ io::tensor_data transposed(const io::tensor_data& t) {
     return io::from_matrix<double>(sd::matrix<double>(m.transpose()));
 }
 
-}  // namespace
 
 TEST_CASE("teacher format names parse, and unknown ones are rejected with the list") {
     CHECK(io::parse_teacher_format("auto") == io::teacher_format::automatic);
@@ -376,3 +377,5 @@ TEST_CASE("mlp_weights_from_transformer_lens names a mis-shaped tensor") {
                     {"teacher.safetensors: tensor 'W_out'", "expected shape [d_mlp, d_model] = [6, 4]", "found [6, 5]",
                      "d_model 5 disagrees with 4"});
 }
+
+}  // namespace io_teacher_import_test

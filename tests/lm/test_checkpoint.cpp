@@ -13,7 +13,9 @@
 namespace lm = sparse_distill::lm;
 namespace io = sparse_distill::io;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace lm_checkpoint_test {
 
 struct temp_dir : sd_test::temp_dir {
     temp_dir() : sd_test::temp_dir("sd_test_lm_checkpoint") {}
@@ -62,7 +64,6 @@ void check_equal(const lm::llama_weights& a, const lm::llama_weights& b) {
     }
 }
 
-}  // namespace
 
 TEST_CASE("read_llama2c_checkpoint reads back a tiny model, shared and separate classifier") {
     for (const bool shared : {true, false}) {
@@ -161,3 +162,5 @@ TEST_CASE("shared data: stories260K reads with the configuration of its model ca
     CHECK(weights.layers[4].w2.cols() == 172);
     CHECK(weights.classifier.size() == 0);
 }
+
+}  // namespace lm_checkpoint_test

@@ -10,7 +10,9 @@
 namespace lm = sparse_distill::lm;
 using ids = std::vector<int>;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace lm_text_windows_test {
 
 lm::tokenizer tiny_tokenizer() {
     sd_test::temp_dir dir("sd_test_lm_windows");
@@ -18,7 +20,6 @@ lm::tokenizer tiny_tokenizer() {
     return lm::tokenizer::read(dir / "tiny_tok.bin");
 }
 
-}  // namespace
 
 TEST_CASE("split_passages splits at blank lines and keeps single newlines") {
     CHECK(lm::split_passages("one\ntwo\n\n  \t\nthree\r\n\r\nfour  \n\n\n") ==
@@ -61,3 +62,5 @@ TEST_CASE("make_text_windows holds out the last passages, each part one document
     CHECK_THROWS_AS((void)lm::make_text_windows(tok, text, 2, -0.1), std::invalid_argument);
     CHECK_THROWS_AS((void)lm::make_text_windows(tok, text, 0, 0.1), std::invalid_argument);
 }
+
+}  // namespace lm_text_windows_test

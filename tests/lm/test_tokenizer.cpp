@@ -18,7 +18,9 @@ namespace lm = sparse_distill::lm;
 namespace io = sparse_distill::io;
 using ids = std::vector<int>;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace lm_tokenizer_test {
 
 struct temp_dir : sd_test::temp_dir {
     temp_dir() : sd_test::temp_dir("sd_test_lm_tokenizer") {}
@@ -47,7 +49,6 @@ void check_rejected(const std::string& bytes, std::initializer_list<std::string>
 
 constexpr int byte_id(unsigned char byte) { return byte + lm::tokenizer::first_byte_token; }
 
-}  // namespace
 
 TEST_CASE("tokenizer merges the highest-score pair first, leftmost on ties") {
     const auto tok = tiny_tokenizer();
@@ -170,3 +171,5 @@ TEST_CASE("shared data: tok512 encodes and decodes TinyStories text") {
     CHECK(all_valid);  // nothing but the leading BOS is special
     CHECK(tok.decode(all) == text);
 }
+
+}  // namespace lm_tokenizer_test

@@ -20,7 +20,9 @@ using sparse_distill::matrix;
 using sparse_distill::vector;
 using batch = std::vector<std::vector<int>>;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace lm_transformer_test {
 
 // llama2.c's run loop, one token at a time with a key/value cache, in double: an independent
 // statement of the model to hold the batched implementation against. Returns [T, vocab] logits.
@@ -116,7 +118,6 @@ double max_abs_diff(const matrix<float>& a, const matrix<float>& b) {
 
 lm::transformer tiny_model(bool shared = true) { return lm::transformer(sd_test::random_weights(sd_test::tiny_config(shared))); }
 
-}  // namespace
 
 TEST_CASE("transformer logits match a token-by-token reference (GQA, RoPE, both classifier kinds)") {
     for (const bool shared : {true, false}) {
@@ -376,3 +377,5 @@ TEST_CASE("shared data: stories260K loss on held-out TinyStories, and MLP ablati
         CHECK(mean_loss > loss + 0.01);
     }
 }
+
+}  // namespace lm_transformer_test

@@ -9,7 +9,9 @@
 
 namespace sd = sparse_distill;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace nn_backward_test {
 
 struct gradient_check_result {
     double max_relative_error = 0;
@@ -55,7 +57,6 @@ gradient_check_result check_gradients(const sd::student_config& config, const sd
     return result;
 }
 
-}  // namespace
 
 TEST_CASE("student backward matches central finite differences (double)") {
     for (const sd::activation act : {sd::activation::relu, sd::activation::gelu, sd::activation::gelu_tanh})
@@ -134,3 +135,5 @@ TEST_CASE("loss terms: loss = mse + λ·l1, and the reductions differ by the bat
     CHECK(a.loss == doctest::Approx(a.mse + 0.1 * a.l1).epsilon(1e-15));
     CHECK(b.loss == doctest::Approx(b.mse + 0.1 * b.l1).epsilon(1e-15));
 }
+
+}  // namespace nn_backward_test

@@ -15,7 +15,9 @@
 
 namespace sd = sparse_distill;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace nn_sparse_architectures_test {
 
 struct fixture {
     sd::index_t batch = 8;
@@ -59,7 +61,6 @@ sd::student_config small_config(sd::sparsity_mode mode, sd::index_t k = 0) {
     return c;
 }
 
-}  // namespace
 
 TEST_CASE("sparse architectures: gradients match central finite differences (double), dense and sparse paths") {
     for (const double sparse_below : {0.0, 1.0}) {
@@ -213,3 +214,5 @@ TEST_CASE("sparse architectures: the trainer counts dead latents and reports the
     REQUIRE(gt.step(again, m));
     CHECK(std::isnan(m.dead_fraction));
 }
+
+}  // namespace nn_sparse_architectures_test

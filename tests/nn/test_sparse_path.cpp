@@ -1,12 +1,16 @@
 // The sparse path of a ReLU student (decoder and gradients from the active pairs only) gives the same
 // prediction, loss and gradients as the dense path, in double and float, with and without biases and
-// pre-biases.
+// pre-biases, square and rectangular; the threshold is strict (a density equal to it stays dense).
 #include <doctest/doctest.h>
 #include <sparse_distill.hpp>
 
+#include <cmath>
+
 namespace sd = sparse_distill;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace nn_sparse_path_test {
 template <class Scalar>
 struct step_result {
     sd::loss_terms terms;
@@ -35,10 +39,11 @@ step_result<Scalar> one_step(sd::student_config c, double sparse_below, const sd
 }
 
 template <class Scalar>
-void check_paths_agree(sd::student_config c, double tolerance) {
-    c.d_in = c.d_out = 12;
+void check_paths_agree(sd::student_config c, double tolerance, sd::index_t d_in = 12, sd::index_t d_out = 12) {
+    c.d_in = d_in;
+    c.d_out = d_out;
     c.d_sae = 40;
-    sd::matrix<Scalar> x(30, 12), y(30, 12);
+    sd::matrix<Scalar> x(30, d_in), y(30, d_out);
     sd::random::fill_normal(x, sd::random::counter_rng(11, 1));
     sd::random::fill_normal(y, sd::random::counter_rng(11, 2));
     const auto dense = one_step<Scalar>(c, 0.0, x, y);
@@ -57,7 +62,6 @@ void check_paths_agree(sd::student_config c, double tolerance) {
     CHECK(scale > 0);
     CHECK(worst <= tolerance * scale);
 }
-}  // namespace
 
 TEST_CASE_TEMPLATE("sparse and dense paths agree: biases, no biases, learned and tied pre-bias", Scalar, double, float) {
     const double tolerance = std::is_same_v<Scalar, double> ? 1e-12 : 2e-5;
@@ -70,6 +74,40 @@ TEST_CASE_TEMPLATE("sparse and dense paths agree: biases, no biases, learned and
     check_paths_agree<Scalar>(c, tolerance);
     c.pre_bias = sd::pre_bias::tied_decoder;
     check_paths_agree<Scalar>(c, tolerance);
+}
+
+TEST_CASE_TEMPLATE("sparse and dense paths agree for a rectangular student (d_in != d_out)", Scalar, double, float) {
+    const double tolerance = std::is_same_v<Scalar, double> ? 1e-12 : 2e-5;
+    sd::student_config c;
+    check_paths_agree<Scalar>(c, tolerance, 12, 7);
+    check_paths_agree<Scalar>(c, tolerance, 5, 16);
+    c.biases = false;
+    check_paths_agree<Scalar>(c, tolerance, 12, 7);
+    c.biases = true;
+    c.pre_bias = sd::pre_bias::learned;
+    check_paths_agree<Scalar>(c, tolerance, 12, 7);
+}
+
+TEST_CASE("the density threshold is strict: a batch exactly at it takes the dense path, one pair below it the sparse path") {
+    // 32 rows × 32 latents: densities are multiples of 1/1024, exact in double, so the threshold can
+    // be set to the batch's own density.
+    sd::student_config c;
+    c.d_in = c.d_out = 12;
+    c.d_sae = 32;
+    sd::matrix<double> x(32, 12), y(32, 12);
+    sd::random::fill_normal(x, sd::random::counter_rng(17, 1));
+    sd::random::fill_normal(y, sd::random::counter_rng(17, 2));
+    const auto dense = one_step<double>(c, 0.0, x, y);
+    const double active = dense.terms.l0 * 32;  // active (row, latent) pairs
+    REQUIRE(active == std::round(active));
+    REQUIRE(active > 0);
+    REQUIRE(active < 1024);
+    const auto at = one_step<double>(c, active / 1024, x, y);
+    const auto above = one_step<double>(c, (active + 1) / 1024, x, y);
+    CHECK_FALSE(at.sparse);  // active < threshold · rows · d_sae fails at equality
+    CHECK(above.sparse);
+    CHECK(above.terms.loss == doctest::Approx(at.terms.loss).epsilon(1e-12));
+    CHECK(at.gradients == dense.gradients);
 }
 
 TEST_CASE("the sparse path is taken only for ReLU and below the density threshold") {
@@ -102,3 +140,5 @@ TEST_CASE("a workspace with allow_sparse = false keeps a ReLU student on the den
     student.forward(sd::view(x), ws);
     CHECK_FALSE(ws.sparse);
 }
+
+}  // namespace nn_sparse_path_test

@@ -5,7 +5,9 @@
 
 namespace sd = sparse_distill;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace nn_teacher_gradient_test {
 sd::mlp_weights<double> swiglu_weights(std::uint64_t seed) {
     auto w = sd::random_mlp_weights<double>(6, 10, sd::activation::silu, seed, /*biases=*/false);
     w.w_up.resize(10, 6);
@@ -32,7 +34,6 @@ double input_gradient_error(const sd::mlp_weights<double>& w) {
         }
     return worst;
 }
-}  // namespace
 
 TEST_CASE("SwiGLU teacher: forward is W_out·(silu(W_in·x) ⊙ W_up·x), hidden is the gated activation") {
     const auto w = swiglu_weights(3);
@@ -59,3 +60,5 @@ TEST_CASE("teacher input gradient matches finite differences: GELU, GELU-tanh, S
     }
     CHECK(input_gradient_error(swiglu_weights(8)) < 1e-7);
 }
+
+}  // namespace nn_teacher_gradient_test

@@ -5,7 +5,9 @@
 
 namespace sdo = sparse_distill::optim;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace optim_adam_test {
 void two_steps(sdo::weight_decay_mode mode, double expected_after_1[2], double expected_after_2[2]) {
     sdo::adam settings;
     settings.weight_decay = 0.01;
@@ -23,7 +25,6 @@ void two_steps(sdo::weight_decay_mode mode, double expected_after_1[2], double e
     // m after two steps: 0.9·(0.1·g1) + 0.1·g2 (plus the L2 term when coupled).
     if (mode == sdo::weight_decay_mode::decoupled) CHECK(state.first_moment()[0] == doctest::Approx(0.9 * 0.05 - 0.025));
 }
-}  // namespace
 
 TEST_CASE("AdamW (decoupled weight decay): two steps by hand") {
     // Step 1, θ0: m̂ = 0.5, v̂ = 0.25 → θ = 1·(1 − 0.1·0.01) − 0.1·0.5/(0.5 + 1e-8) = 0.899000002.
@@ -57,3 +58,5 @@ TEST_CASE("adam settings are validated") {
     a.eps = 0;
     CHECK_THROWS_AS(a.validate(), std::invalid_argument);
 }
+
+}  // namespace optim_adam_test

@@ -16,7 +16,9 @@ namespace report = sparse_distill::report;
 namespace io = sparse_distill::io;
 namespace fs = std::filesystem;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace report_html_document_test {
 
 struct temp_dir : sd_test::temp_dir {
     temp_dir() : sd_test::temp_dir("sd_test_report") {}
@@ -41,7 +43,6 @@ report::html_document sample_document() {
     return doc;
 }
 
-}  // namespace
 
 TEST_CASE("escape_html replaces the five special characters") {
     CHECK(report::escape_html("<&>\"'") == "&lt;&amp;&gt;&quot;&#39;");
@@ -157,3 +158,5 @@ TEST_CASE("highlighted tokens: half a UTF-8 character in a byte token stays vali
     CHECK(html.find("é") != std::string::npos);
     CHECK(html.find('\xC3' + std::string("<")) == std::string::npos);
 }
+
+}  // namespace report_html_document_test

@@ -17,7 +17,9 @@
 namespace report = sparse_distill::report;
 namespace detail = sparse_distill::report::detail;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace report_svg_plot_test {
 
 constexpr double nan_value = std::numeric_limits<double>::quiet_NaN();
 constexpr double inf_value = std::numeric_limits<double>::infinity();
@@ -64,7 +66,6 @@ std::vector<double> numbers(const std::vector<std::string>& texts) {
     return out;
 }
 
-}  // namespace
 
 TEST_CASE("the root element carries the namespace, id, class and size, then a title") {
     auto f = frame("cosine-hist", "Cosine similarity");
@@ -348,3 +349,5 @@ TEST_CASE("the markup checker itself rejects broken markup") {
     CHECK(sd_test::markup_problem("<svg/><svg/>") != "");
     CHECK(sd_test::markup_problem("<svg><g a=\"1\"/>&amp;</svg>") == "");
 }
+
+}  // namespace report_svg_plot_test

@@ -11,7 +11,9 @@
 
 namespace sd = sparse_distill;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace train_callback_tools_test {
 struct counting {
     int steps = 0, finishes = 0;
     bool stop = false;
@@ -45,7 +47,6 @@ struct tiny_run {
         return t.run(source, std::forward<C>(callbacks)...);
     }
 };
-}  // namespace
 
 TEST_CASE("trainer::run forwards on_step, should_stop and on_finish to every callback that has them") {
     tiny_run r;
@@ -109,3 +110,5 @@ TEST_CASE("progress_bar into a file: plain lines, the first and the last at leas
     CHECK(text.find("ETA") != std::string::npos);
     CHECK(text.find("L0") != std::string::npos);
 }
+
+}  // namespace train_callback_tools_test

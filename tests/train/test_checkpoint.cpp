@@ -13,7 +13,9 @@
 
 namespace sd = sparse_distill;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace train_checkpoint_test {
 
 constexpr sd::index_t d = 16, batch = 32;
 
@@ -127,7 +129,6 @@ void check_resume_is_bit_identical(MakeSource make_source, bool with_teacher, st
     CHECK(sd::read_checkpoint<Scalar>(sd::checkpoint_file(dir.path)).step == 2 * k);
 }
 
-}  // namespace
 
 TEST_CASE_TEMPLATE("resume from step k ends bit-identical to 2k straight steps (gaussian source and teacher)", Scalar,
                    float, double) {
@@ -511,3 +512,5 @@ TEST_CASE("checkpointing needs a source that can save its position, and settings
     s.checkpoint.directory = dir.path;
     CHECK_THROWS_WITH_AS(s.validate(), doctest::Contains("checkpoint.every must be non-negative"), std::invalid_argument);
 }
+
+}  // namespace train_checkpoint_test

@@ -12,7 +12,9 @@
 
 namespace sd = sparse_distill;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace train_checkpoint_architectures_test {
 
 constexpr sd::index_t d = 12, batch = 16;
 
@@ -81,7 +83,6 @@ run_result train(sd::sparsity_mode mode, std::int64_t steps, std::int64_t first,
     return r;
 }
 
-}  // namespace
 
 TEST_CASE("checkpoints of TopK + AuxK + skip and BatchTopK students resume bit-identically (dead counts and τ saved)") {
     for (const sd::sparsity_mode mode : {sd::sparsity_mode::topk, sd::sparsity_mode::batchtopk}) {
@@ -99,3 +100,5 @@ TEST_CASE("checkpoints of TopK + AuxK + skip and BatchTopK students resume bit-i
         CHECK(saved.batch_threshold == straight.tau);
     }
 }
+
+}  // namespace train_checkpoint_architectures_test

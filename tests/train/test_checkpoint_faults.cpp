@@ -13,7 +13,9 @@
 
 namespace sd = sparse_distill;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace train_checkpoint_faults_test {
 
 constexpr sd::index_t d = 16, batch = 32;
 
@@ -49,7 +51,6 @@ std::string fault_message(auto&& run) {
     return "no numerical_fault";
 }
 
-}  // namespace
 
 TEST_CASE("a NaN or Inf in the inputs stops the run at that step, naming the source row, and the last checkpoint stays") {
     for (const float bad : {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::infinity()}) {
@@ -141,3 +142,5 @@ TEST_CASE("a student that diverged: a non-finite loss on finite data stops the r
           "step 2: parameters: not finite: refusing to overwrite the checkpoint " + file.string());
     CHECK(sd_test::read_file(file) == good);
 }
+
+}  // namespace train_checkpoint_faults_test

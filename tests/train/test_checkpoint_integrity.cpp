@@ -11,7 +11,9 @@
 
 namespace sd = sparse_distill;
 
-namespace integrity_test {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace train_checkpoint_integrity_test {
 
 constexpr sd::index_t dim = 8, rows_per_batch = 16;
 
@@ -68,9 +70,7 @@ std::string thrown(auto&& run) {
     return "nothing thrown";
 }
 
-}  // namespace integrity_test
 
-using namespace integrity_test;
 
 TEST_CASE("one flipped bit in the parameters, an Adam moment or the metadata is refused by its checksum") {
     for (const std::string tensor : {"parameters", "adam.first_moment", "adam.second_moment"}) {
@@ -184,3 +184,5 @@ TEST_CASE("an unwritable checkpoint directory fails before the first step, namin
     CHECK(trainer.steps_done() == 0);
     CHECK(std::equal(initial.begin(), initial.end(), student.parameters()));
 }
+
+}  // namespace train_checkpoint_integrity_test

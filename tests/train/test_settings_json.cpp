@@ -24,7 +24,9 @@
 
 namespace sd = sparse_distill;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace train_settings_json_test {
 
 // Every field away from its default, so a field that to_json or from_json skips shows.
 sd::student_config unusual_student() {
@@ -124,7 +126,6 @@ void check_json_names(const Table& table) {
           "expected a string naming the " + std::string(table.what) + " (" + table.listed() + "), found 1");
 }
 
-}  // namespace
 
 TEST_CASE("every enum's names come from one table: to_string, parse, JSON and the CLI choices agree") {
     check_table(sd::activation_names, [](std::string_view n) { return sd::parse_activation(n); });
@@ -298,3 +299,5 @@ TEST_CASE("a setting has the same key in a checkpoint, the distill program's met
         for (const char* old : {"batch", "warmup", "decay_mode", "reduction"}) CHECK(keys.count(old) == 0);
     }
 }
+
+}  // namespace train_settings_json_test

@@ -4,7 +4,9 @@
 
 namespace sd = sparse_distill;
 
-namespace {
+// Helpers and test cases in a namespace of this file's own: the suite is compiled as one
+// translation unit (a unity build), where file-local names of different files would collide.
+namespace train_trainer_test {
 
 struct run_result {
     sd::student_weights<float> weights;
@@ -43,7 +45,6 @@ run_result train_small(std::uint64_t seed, std::int64_t steps, int threads) {
     return r;
 }
 
-}  // namespace
 
 TEST_CASE("the decoder constraint holds after every step") {
     for (const sd::decoder_norm mode : {sd::decoder_norm::cap, sd::decoder_norm::unit}) {
@@ -256,3 +257,5 @@ TEST_CASE("replay_steps on the CPU: nothing recorded, steps unchanged, the dense
     const sd::matrix<double> x = inputs.topRows(32);
     CHECK_THROWS_WITH_AS(targets_only.step_on_batch(sd::view(x), m), doctest::Contains("needs a teacher"), std::logic_error);
 }
+
+}  // namespace train_trainer_test

@@ -71,7 +71,11 @@ public:
         offsets_.push_back(0);
         for (std::size_t s = 0; s < files_.inputs.size(); ++s) add_shard(s);
         total_ = offsets_.back();
-        if (total_ == 0) throw std::invalid_argument("sharded_npy_source: the shards hold no rows");
+        if (total_ == 0)
+            throw io::io_error(files_.inputs.front(), "shape",
+                               files_.inputs.size() == 1 ? std::string("holds no rows; training needs at least one")
+                                                         : "holds no rows, nor do the other " + std::to_string(files_.inputs.size() - 1) +
+                                                               " input shards; training needs at least one");
         const auto row_bytes = static_cast<std::size_t>(dim_ + target_dim_) * sizeof(Scalar);
         block_rows_ = settings_.shuffle_buffer > 0
                           ? static_cast<std::uint64_t>(settings_.shuffle_buffer)

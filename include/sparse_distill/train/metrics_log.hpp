@@ -5,9 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -43,7 +45,9 @@ inline nlohmann::json to_json(const step_metrics& m) {
 /// crashed run keeps everything it logged.
 class jsonl_log {
 public:
-    jsonl_log(std::FILE* file, std::string model) : file_(file), model_(std::move(model)), start_(std::chrono::steady_clock::now()) {
+    /// `path`, when given, names the file in error messages.
+    jsonl_log(std::FILE* file, std::string model, std::string path = "the metrics log")
+        : file_(file), model_(std::move(model)), path_(std::move(path)), start_(std::chrono::steady_clock::now()) {
         if (!file_) throw std::invalid_argument("jsonl_log: no file");
     }
 
@@ -53,13 +57,16 @@ public:
         line["model"] = model_;
         line["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
         const std::string text = line.dump() + "\n";
+        errno = 0;
         if (std::fwrite(text.data(), 1, text.size(), file_) != text.size() || std::fflush(file_) != 0)
-            throw std::runtime_error("jsonl_log: writing the metrics log failed (disk full?)");
+            throw std::runtime_error(path_ + ": writing a line failed: " +
+                                     (errno != 0 ? std::string(std::strerror(errno)) : std::string("unknown reason")));
     }
 
 private:
     std::FILE* file_;
     std::string model_;
+    std::string path_;
     std::chrono::steady_clock::time_point start_;
 };
 
