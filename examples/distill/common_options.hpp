@@ -29,6 +29,27 @@ struct bad_settings : std::runtime_error {
 
 /// The backends `--backend` names, CUDA ones included whether or not this build has them (a build
 /// without CUDA refuses those with a message naming the build option).
+/// A check that a number lies in an interval, whose message reads as a person writes the interval
+/// ("must lie in [0, 1)", bounds with %g; CLI11's own Range prints "0.000000 to 0.999999", and a
+/// 309-digit maximum for a one-sided bound). `interval` is that text; the bounds are checked as given.
+inline CLI::Validator number_in(double low, bool low_open, double high, bool high_open, const std::string& interval) {
+    return CLI::Validator(
+        [=](std::string& input) -> std::string {
+            double value = 0;
+            if (!CLI::detail::lexical_cast(input, value)) return "'" + input + "' is not a number";
+            const bool above = low_open ? value > low : value >= low;
+            const bool below = high_open ? value < high : value <= high;
+            return above && below ? std::string() : "must lie in " + interval + " (got " + input + ")";
+        },
+        interval);
+}
+/// x > 0, and x ≥ 0.
+inline const CLI::Validator positive_number = number_in(0, true, HUGE_VAL, false, "(0, ∞)");
+inline const CLI::Validator non_negative_number = number_in(0, false, HUGE_VAL, false, "[0, ∞)");
+/// [0, 1] and [0, 1).
+inline const CLI::Validator unit_interval = number_in(0, false, 1, false, "[0, 1]");
+inline const CLI::Validator below_one = number_in(0, false, 1, true, "[0, 1)");
+
 inline const std::vector<std::string> backend_names = {"cpu", "cuda", "cuda_tf32", "cuda_bf16"};
 
 struct common_options {
@@ -44,16 +65,16 @@ struct common_options {
 inline void add_common_options(CLI::App& app, common_options& o) {
     app.add_option("-o,--out", o.out, "output folder: report.html, metrics.json, features_<model>.csv, metrics.jsonl");
     app.add_option("--seed", o.seed, "seed of data, teacher and initialisations (runs are reproducible)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative_number);
     app.add_option("--threads", o.threads, "OpenMP threads (0: all cores)")->check(CLI::Range(0, 1024));
-    app.add_option("--log-every", o.log_every, "report progress and log metrics every N steps")->check(CLI::PositiveNumber);
+    app.add_option("--log-every", o.log_every, "report progress and log metrics every N steps")->check(positive_number);
     app.add_flag("-q,--quiet", o.quiet, "no progress output (the summary table is still printed)");
     app.add_option("--backend", o.backend,
                    "where students train: cpu, or cuda (fp32), cuda_tf32, cuda_bf16 in a build with -DSD_ENABLE_CUDA=ON")
         ->check(CLI::IsMember(backend_names));
     app.add_option_group("Analysis")
         ->add_option("--threshold", o.threshold, "max decoder cosine above which a feature is a neuron simulator")
-        ->check(CLI::Range(0.0, 0.999999));
+        ->check(below_one);
 }
 
 /// Throws bad_settings when this build cannot train on the backend `name` (checked before any output).
@@ -132,20 +153,20 @@ inline std::vector<std::string> student_architecture_names() {
 inline void add_student_options(CLI::App& app, student_options& s) {
     auto* student = app.add_option_group("Student", "the distilled MLP (loss = MSE + λ·L1 of its activations, or a TopK, "
                                                     "BatchTopK or JumpReLU student)");
-    student->add_option("--d-sae", s.d_sae, "student features (hidden width), also the SAE's")->check(CLI::PositiveNumber);
+    student->add_option("--d-sae", s.d_sae, "student features (hidden width), also the SAE's")->check(positive_number);
     student->add_option("--arch", s.arch,
                         "architecture: relu or gelu (+ L1, the post's), topk (k per token), batchtopk (k·batch per batch, "
                         "then a JumpReLU at τ), jumprelu (trained thresholds, L0 penalty); default: --act with L1")
         ->check(CLI::IsMember(student_architecture_names()));
-    student->add_option("--k", s.k, "topk / batchtopk: latents kept per token")->check(CLI::PositiveNumber);
+    student->add_option("--k", s.k, "topk / batchtopk: latents kept per token")->check(positive_number);
     student->add_flag("--skip", s.skip, "a linear skip connection ŷ += x·W_skip (a skip transcoder)");
     student->add_option("--skip-init-scale", s.skip_init_scale, "W_skip starts at this × N(0, 1/d_in) (0: zero)")
-        ->check(CLI::NonNegativeNumber);
-    student->add_option("--threshold-init", s.threshold_init, "jumprelu: initial threshold θ")->check(CLI::PositiveNumber);
+        ->check(non_negative_number);
+    student->add_option("--threshold-init", s.threshold_init, "jumprelu: initial threshold θ")->check(positive_number);
     student->add_option("--threshold-init-logstd", s.threshold_init_logstd, "jumprelu: log θ starts at ln(threshold-init) + this × N(0, 1)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative_number);
     student->add_option("--threshold-rate", s.threshold_rate, "batchtopk: the inference threshold's moving-average rate")
-        ->check(CLI::Range(1e-12, 1.0));
+        ->check(number_in(0, true, 1, false, "(0, 1]"));
     student->add_option("--act", s.act, "student activation (a GELU twin is trained too unless --no-gelu-student)")
         ->check(CLI::IsMember(sd::activation_names.names()));
     student->add_flag("--no-biases", s.no_biases, "no b_enc and b_dec");
@@ -154,31 +175,31 @@ inline void add_student_options(CLI::App& app, student_options& s) {
     student->add_option("--init", s.init, "initialisation")->check(CLI::IsMember(sd::student_init_names.names()));
     student->add_option("--decoder-norm", s.decoder_norm, "decoder rows: cap (‖·‖ ≤ 1), unit (= 1) or none")
         ->check(CLI::IsMember(sd::decoder_norm_names.names()));
-    student->add_option("--tied-init-norm", s.tied_init_norm, "decoder row norm of tied_transpose init")->check(CLI::PositiveNumber);
+    student->add_option("--tied-init-norm", s.tied_init_norm, "decoder row norm of tied_transpose init")->check(positive_number);
 
     auto* train = app.add_option_group("Training", "Adam(W) with warmup and cosine decay, full batches");
-    train->add_option("--tokens", s.tokens, "tokens per model")->check(CLI::PositiveNumber);
-    train->add_option("--batch", s.batch, "tokens per step")->check(CLI::PositiveNumber);
-    train->add_option("--l1", s.l1, "λ, the L1 coefficient (relu and gelu students)")->check(CLI::NonNegativeNumber);
-    train->add_option("--l0-coeff", s.l0_coeff, "jumprelu: the L0 penalty's coefficient")->check(CLI::NonNegativeNumber);
-    train->add_option("--bandwidth", s.bandwidth, "jumprelu: ε, the straight-through kernel's width")->check(CLI::PositiveNumber);
+    train->add_option("--tokens", s.tokens, "tokens per model")->check(positive_number);
+    train->add_option("--batch", s.batch, "tokens per step")->check(positive_number);
+    train->add_option("--l1", s.l1, "λ, the L1 coefficient (relu and gelu students)")->check(non_negative_number);
+    train->add_option("--l0-coeff", s.l0_coeff, "jumprelu: the L0 penalty's coefficient")->check(non_negative_number);
+    train->add_option("--bandwidth", s.bandwidth, "jumprelu: ε, the straight-through kernel's width")->check(positive_number);
     train->add_option("--auxk-alpha", s.auxk_alpha, "topk / batchtopk: AuxK's coefficient (0: off; sparsify uses 1/32)")
-        ->check(CLI::NonNegativeNumber);
-    train->add_option("--auxk-k", s.auxk_k, "AuxK's k_aux before the cap by the dead count (0: d_out / 2)")->check(CLI::NonNegativeNumber);
+        ->check(non_negative_number);
+    train->add_option("--auxk-k", s.auxk_k, "AuxK's k_aux before the cap by the dead count (0: d_out / 2)")->check(non_negative_number);
     train->add_flag("--auxk-to-encoder", s.auxk_to_encoder, "AuxK also trains the encoder (the OpenAI paper; sparsify does not)");
     train->add_option("--dead-tokens", s.dead_tokens, "a latent is dead after this many tokens without firing")
-        ->check(CLI::PositiveNumber);
+        ->check(positive_number);
     train->add_option("--total-steps", s.total_steps, "length of the learning-rate schedule (0: the run's steps)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative_number);
     train->add_option("--l1-reduction", s.l1_reduction, "batch_mean (λ·mean_b Σ_h a) or batch_sum (λ·Σ_b Σ_h a)")
         ->check(CLI::IsMember(sd::l1_reduction_names.names()));
-    train->add_option("--lr", s.lr, "peak learning rate")->check(CLI::NonNegativeNumber);
-    train->add_option("--warmup", s.warmup, "linear warmup steps")->check(CLI::NonNegativeNumber);
-    train->add_option("--lr-min-ratio", s.lr_min_ratio, "final rate / peak rate of the cosine decay")->check(CLI::Range(0.0, 1.0));
-    train->add_option("--beta1", s.beta1, "Adam β1")->check(CLI::Range(0.0, 0.999999));
-    train->add_option("--beta2", s.beta2, "Adam β2")->check(CLI::Range(0.0, 0.999999999));
-    train->add_option("--eps", s.eps, "Adam ε")->check(CLI::PositiveNumber);
-    train->add_option("--weight-decay", s.weight_decay, "weight decay")->check(CLI::NonNegativeNumber);
+    train->add_option("--lr", s.lr, "peak learning rate")->check(non_negative_number);
+    train->add_option("--warmup", s.warmup, "linear warmup steps")->check(non_negative_number);
+    train->add_option("--lr-min-ratio", s.lr_min_ratio, "final rate / peak rate of the cosine decay")->check(unit_interval);
+    train->add_option("--beta1", s.beta1, "Adam β1")->check(below_one);
+    train->add_option("--beta2", s.beta2, "Adam β2")->check(below_one);
+    train->add_option("--eps", s.eps, "Adam ε")->check(positive_number);
+    train->add_option("--weight-decay", s.weight_decay, "weight decay")->check(non_negative_number);
     train->add_option("--weight-decay-mode", s.weight_decay_mode, "decoupled (AdamW) or coupled (L2 in the gradient)")
         ->check(CLI::IsMember(sd::optim::weight_decay_mode_names.names()));
 }
@@ -272,6 +293,33 @@ inline void check_student_options(const shared_options& shared, bool k_from_swee
     for (const char* option : {"--auxk-alpha", "--auxk-k", "--auxk-to-encoder"})
         if (shared.given(option) && !keeps_k) refuse(option, "applies to --arch topk and batchtopk (AuxK revives dead TopK latents)");
     if (shared.given("--skip-init-scale") && !s.skip) refuse("--skip-init-scale", "needs --skip");
+
+    // Settings that run but may not do what the user meant: said on stderr, not refused.
+    if (s.batch > 0 && s.tokens % s.batch != 0 && s.tokens >= s.batch)
+        std::fprintf(stderr, "distill: note: --tokens %lld is not a multiple of --batch %lld: each model trains %lld full batches = %lld tokens\n",
+                     static_cast<long long>(s.tokens), static_cast<long long>(s.batch), static_cast<long long>(s.tokens / s.batch),
+                     static_cast<long long>(s.tokens / s.batch * s.batch));
+    // Adam's convergence analysis (Kingma & Ba, 2015) needs β1² < β2; outside it the update m/√v is unbounded.
+    if (s.beta1 * s.beta1 >= s.beta2)
+        std::fprintf(stderr,
+                     "distill: warning: --beta1 %g with --beta2 %g lies outside Adam's stable range β1² < β2: updates can grow "
+                     "without bound (a run stops when its loss grows ten-thousandfold)\n",
+                     s.beta1, s.beta2);
+}
+
+/// Refuses (exit 2), before anything is allocated, a student whose training would not fit in this
+/// machine's memory, saying how much it would need and why.
+inline void check_memory_for(const sd::student_config& config, sd::index_t batch, std::size_t scalar_bytes) {
+    const double needed = sd::training_memory_bytes(config, batch, scalar_bytes), available = sd::physical_memory_bytes();
+    if (available > 0 && needed > available) {
+        char text[320];
+        std::snprintf(text, sizeof text,
+                      "training a %lld → %lld → %lld student on batches of %lld needs about %.3g GiB (weights, gradients and "
+                      "Adam moments, and the batch's activations), more than this machine's %.3g GiB: lower --d-sae or --batch",
+                      static_cast<long long>(config.d_in), static_cast<long long>(config.d_sae), static_cast<long long>(config.d_out),
+                      static_cast<long long>(batch), needed / double(1 << 30), available / double(1 << 30));
+        throw bad_settings(text);
+    }
 }
 
 }  // namespace distill

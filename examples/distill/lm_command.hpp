@@ -40,12 +40,12 @@ inline CLI::App* add_lm_command(CLI::App& app, lm_options& l) {
     lm->add_option("--layers", l.layers, "layers to distil: 'all' or a comma-separated list")->delimiter(',');
     lm->add_option("--window", l.window, "tokens per sequence")->check(CLI::Range(2, 1 << 20));
     lm->add_option("--held-out", l.held_out, "fraction of passages (the last ones) held out for analyses and loss")
-        ->check(CLI::Range(0.001, 0.999));
-    lm->add_option("--width-ratio", l.width_ratio, "student features per teacher neuron (the post's 4)")->check(CLI::PositiveNumber);
+        ->check(number_in(0, true, 1, true, "(0, 1)"));
+    lm->add_option("--width-ratio", l.width_ratio, "student features per teacher neuron (the post's 4)")->check(positive_number);
     lm->add_option("--harvest-dir", l.harvest_dir, "also write the harvested activations there as .npy files");
     lm->add_option("--example-features", l.example_features, "features shown with top-activating contexts")
-        ->check(CLI::NonNegativeNumber);
-    lm->add_option("--examples-per-feature", l.examples_per_feature, "contexts per feature")->check(CLI::PositiveNumber);
+        ->check(non_negative_number);
+    lm->add_option("--examples-per-feature", l.examples_per_feature, "contexts per feature")->check(positive_number);
     return lm;
 }
 

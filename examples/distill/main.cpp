@@ -18,6 +18,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <new>
 
 int main(int argc, char** argv) {
     using namespace distill;
@@ -54,6 +55,10 @@ int main(int argc, char** argv) {
         if (sweep_command->parsed()) return run_sweep(shared, planted, sweep);
         (void)run_command;  // `run` and no subcommand are the same job
         return run_planted(shared, planted);
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "distill: error: out of memory: the run needs more memory than this machine could give it "
+                             "(lower --d-sae, --batch or --tokens)\n");
+        return 1;
     } catch (const bad_settings& e) {
         std::fprintf(stderr, "distill: invalid settings: %s\n", e.what());
         return 2;

@@ -25,29 +25,29 @@ struct planted_options {
 
 inline void add_planted_options(CLI::App& app, planted_options& o) {
     auto* data = app.add_option_group("Planted data", "inputs x = Σ m_i·f_i + σ·ε with F unit directions f_i in R^d");
-    data->add_option("--dim", o.data.dim, "d, the input (and output) dimension")->check(CLI::PositiveNumber);
-    data->add_option("--features", o.data.features, "F, planted directions (F > d: superposition)")->check(CLI::PositiveNumber);
-    data->add_option("--probability", o.data.probability, "chance that a feature is active on a token")->check(CLI::Range(0.0, 1.0));
-    data->add_option("--magnitude-min", o.data.magnitude_min, "an active feature's magnitude ~ U[min, max]")->check(CLI::NonNegativeNumber);
-    data->add_option("--magnitude-max", o.data.magnitude_max, "upper end of the magnitude range")->check(CLI::NonNegativeNumber);
-    data->add_option("--noise", o.data.noise_stddev, "σ of the isotropic noise per coordinate")->check(CLI::NonNegativeNumber);
+    data->add_option("--dim", o.data.dim, "d, the input (and output) dimension")->check(positive_number);
+    data->add_option("--features", o.data.features, "F, planted directions (F > d: superposition)")->check(positive_number);
+    data->add_option("--probability", o.data.probability, "chance that a feature is active on a token")->check(unit_interval);
+    data->add_option("--magnitude-min", o.data.magnitude_min, "an active feature's magnitude ~ U[min, max]")->check(non_negative_number);
+    data->add_option("--magnitude-max", o.data.magnitude_max, "upper end of the magnitude range")->check(non_negative_number);
+    data->add_option("--noise", o.data.noise_stddev, "σ of the isotropic noise per coordinate")->check(non_negative_number);
 
     auto* teacher = app.add_option_group("Teacher", "a random MLP, W_in scaled so pre-activations have unit variance");
-    teacher->add_option("--d-mlp", o.d_mlp, "teacher neurons")->check(CLI::PositiveNumber);
+    teacher->add_option("--d-mlp", o.d_mlp, "teacher neurons")->check(positive_number);
     teacher->add_option("--teacher-act", o.teacher_act, "teacher activation")->check(CLI::IsMember(sd::activation_names.names()));
-    teacher->add_option("--teacher-bias-std", o.teacher_bias_std, "b_in ~ N(0, σ²)")->check(CLI::NonNegativeNumber);
+    teacher->add_option("--teacher-bias-std", o.teacher_bias_std, "b_in ~ N(0, σ²)")->check(non_negative_number);
     teacher->add_option("--teacher-output-norm", o.teacher_output_norm, "typical norm of a neuron's output vector")
-        ->check(CLI::PositiveNumber);
+        ->check(positive_number);
 
     auto* sae = app.add_option_group("Baselines", "the student's GELU twin, and an SAE on the teacher's output, trained like the student");
     sae->add_flag("--no-gelu-student", o.no_gelu_student, "do not train the GELU twin (Appendix B)");
     sae->add_flag("--no-sae", o.no_sae, "do not train the SAE baseline");
-    sae->add_option("--sae-l1", o.sae_l1, "the SAE's λ")->check(CLI::NonNegativeNumber);
+    sae->add_option("--sae-l1", o.sae_l1, "the SAE's λ")->check(non_negative_number);
     sae->add_option("--sae-init", o.sae_init, "the SAE's initialisation")->check(CLI::IsMember(sd::student_init_names.names()));
 
     app.add_option_group("Held-out tokens")
         ->add_option("--eval-tokens", o.eval_tokens, "held-out tokens for every analysis")
-        ->check(CLI::PositiveNumber);
+        ->check(positive_number);
 }
 
 /// The experiment: the student; with `baselines`, also its GELU twin and the SAE (as the options say).

@@ -20,6 +20,11 @@ inline CLI::App* add_run_command(CLI::App& app) {
 
 inline int run_planted(const shared_options& shared, const planted_options& planted) {
     const auto settings = planted_settings(shared, planted, shared.student, /*baselines=*/true);
+    for (const auto& model : settings.models) {
+        sd::student_config c = model.config;
+        c.d_in = c.d_out = planted.data.dim;
+        check_memory_for(c, model.train.batch_size, sizeof(float));
+    }
     const output_folder out(shared.common.out, shared.common.quiet);
     const auto callbacks = [&](const sd::experiments::model_spec& spec, std::int64_t steps) {
         return out.callbacks(spec.name, steps);

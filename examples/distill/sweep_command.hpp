@@ -23,12 +23,12 @@ inline CLI::App* add_sweep_command(CLI::App& app, sweep_options& o) {
     sweep->fallthrough();  // the main options may follow the subcommand too
     o.l1_option = sweep->add_option("--l1-values", o.l1_values, "comma-separated λ values (ReLU or GELU students)")
                       ->delimiter(',')
-                      ->check(CLI::NonNegativeNumber);
+                      ->check(non_negative_number);
     sweep->add_option("--k-values", o.k_values,
                       "comma-separated k values: one TopK student per k (BatchTopK with --arch batchtopk); without "
                       "--l1-values only these run")
         ->delimiter(',')
-        ->check(CLI::PositiveNumber);
+        ->check(positive_number);
     return sweep;
 }
 

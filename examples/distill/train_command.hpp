@@ -50,11 +50,11 @@ inline CLI::App* add_train_command(CLI::App& app, train_options& t) {
                       "input activations, .npy [rows, d_model], read in file order; 'acts/shard_*.npy' (quoted) lists "
                       "the matching files in sorted order");
     train->add_option("--targets", t.targets, "precomputed teacher outputs, .npy [rows, d_out], one per --inputs file (patterns as --inputs)");
-    train->add_option("--shuffle-buffer", t.shuffle_buffer, "rows shuffled together (0: file order)")->check(CLI::NonNegativeNumber);
+    train->add_option("--shuffle-buffer", t.shuffle_buffer, "rows shuffled together (0: file order)")->check(non_negative_number);
     train->add_option("--init-student", t.init_student, "start from this student: SAELens folder or .safetensors, or sparsify folder");
     train->add_option("--dead-mask", t.dead_mask,
                       "AuxK's dead latents for every step instead of the counted ones: .npy [d_sae], nonzero = dead");
-    train->add_option("--steps", t.steps, "training steps (otherwise --tokens / --batch)")->check(CLI::PositiveNumber);
+    train->add_option("--steps", t.steps, "training steps (otherwise --tokens / --batch)")->check(positive_number);
     train->add_option("--save", t.save, "save the trained student in this folder");
     train->add_option("--save-format", t.save_format, "layout of --save")->check(CLI::IsMember(sd::io::student_format_names.names()));
     train->add_option("--dtype", t.dtype, "precision of the student and teacher")->check(CLI::IsMember({"float", "double"}));
@@ -62,7 +62,7 @@ inline CLI::App* add_train_command(CLI::App& app, train_options& t) {
                       "save the full training state here (at the end, every --checkpoint-every steps, and on "
                       "SIGINT/SIGTERM, which then stop the run with exit status 130/143)");
     train->add_option("--checkpoint-every", t.checkpoint_every, "steps between checkpoints (0: only at the end and on a signal)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative_number);
     train->add_flag("--resume", t.resume, "continue bit-identically from --checkpoint-dir's checkpoint (same options)");
     return train;
 }
@@ -262,6 +262,7 @@ int run_train_as(const shared_options& shared, const planted_options& planted, c
     } catch (const std::invalid_argument& e) {
         throw bad_settings(std::string("train: ") + e.what());
     }
+    check_memory_for(config, spec.train.batch_size, sizeof(Scalar));
     sd::student_mlp<Scalar, Backend> student = init ? sd::student_mlp<Scalar, Backend>(config, init->weights)
                                                     : sd::student_mlp<Scalar, Backend>(config, seed);
     if (init) student.set_batch_threshold(init->batch_threshold);

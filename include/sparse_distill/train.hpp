@@ -9,3 +9,4 @@
 #include "train/progress.hpp"
 #include "train/progress_bar.hpp"
 #include "train/metrics_log.hpp"
+#include "train/memory_estimate.hpp"

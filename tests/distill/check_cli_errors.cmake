@@ -30,7 +30,7 @@ expect(2 "--l1-values" sweep --l1-values 0.1,-1 -o ${out})
 expect(2 "--threads" --threads 100000 -o ${out})
 expect(2 "--seed" --seed -1 -o ${out})
 expect(2 "--threshold" --threshold -0.5 -o ${out})
-expect(2 "bias stddev" --teacher-bias-std nan --no-sae --no-gelu-student -o ${out})
+expect(2 "--teacher-bias-std: must lie in \\[0, ∞\\) \\(got nan\\)" --teacher-bias-std nan --no-sae --no-gelu-student -o ${out})
 expect(2 "lr" sweep --l1-values 0.1 --lr nan -o ${out}/sweep_nan)
 # The architectures' options: each refused where it does not apply, naming it.
 expect(2 "--arch" --arch sparsemax -o ${out})
@@ -45,6 +45,21 @@ expect(2 "--l0-coeff applies to --arch jumprelu" --l0-coeff 0.1 -o ${out})
 expect(2 "--auxk-alpha applies to --arch topk and batchtopk" --arch jumprelu --auxk-alpha 0.03 -o ${out})
 expect(2 "--act gelu conflicts with --arch" --arch topk --k 4 --act gelu -o ${out})
 expect(2 "--skip-init-scale needs --skip" --skip-init-scale 0.1 -o ${out})
+# Ranges read as intervals, not "0.000000 to 0.999999" or a 309-digit maximum.
+expect(2 "--beta1: must lie in \\[0, 1\\) \\(got 1\\)" --beta1 1 -o ${out})
+expect(2 "--eps: must lie in \\(0, ∞\\) \\(got 0\\)" --eps 0 -o ${out})
+expect(2 "--held-out: must lie in \\(0, 1\\) \\(got 1\\)" lm --checkpoint ${CMAKE_CURRENT_LIST_FILE} --tokenizer ${CMAKE_CURRENT_LIST_FILE} --text ${CMAKE_CURRENT_LIST_FILE} --held-out 1 -o ${out})
+# Sizes that cannot fit are refused with the estimate before anything is allocated.
+expect(2 "needs about [0-9.e+]+ GiB .*more than this machine's" --d-sae 2147483648 --no-sae --no-gelu-student -o ${out})
+expect(2 "needs about [0-9.e+]+ GiB" --tokens 2000000000 --batch 1000000000 --no-sae --no-gelu-student -o ${out})
+# Adam outside β1² < β2 is warned about, and the divergence it causes stops the run (exit 1), not a
+# finished run with a meaningless student.
+expect(1 "outside Adam's stable range.*step [0-9]+: loss: .*more than 10000 times the run's first loss"
+       --beta1 0.999999 --beta2 0 --tokens 256000 --batch 256 --d-sae 64 --no-sae --no-gelu-student --eval-tokens 256 -q
+       -o ${WORK_DIR}/unstable_adam)
+# A token count that is not a multiple of the batch trains full batches, and says so.
+expect(0 "--tokens 300 is not a multiple of --batch 256: each model trains 1 full batches = 256 tokens"
+       --tokens 300 --batch 256 --d-sae 16 --no-sae --no-gelu-student --eval-tokens 64 -q -o ${WORK_DIR}/partial_batch)
 if(EXISTS "${out}/sweep_nan")
   set(failures "${failures}\n  a sweep with bad settings created its output folder before checking them")
 endif()

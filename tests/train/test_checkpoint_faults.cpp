@@ -134,13 +134,47 @@ TEST_CASE("a student that diverged: a non-finite loss on finite data stops the r
     w.b_dec(7) = std::numeric_limits<float>::quiet_NaN();
     student.load(w);
     CHECK(fault_message([&] { trainer.run(source); }) ==
-          "step 3: loss: nan with finite inputs and targets: the student diverged (a lower learning rate may help); "
+          "step 3: loss: nan with finite inputs and targets: the student diverged (a lower learning rate, or Adam settings with beta1² < beta2, may help); "
           "the last checkpoint (step 2) is kept");
     CHECK(sd_test::read_file(file) == good);
     // An explicit save refuses the non-finite state rather than replace the good checkpoint.
     CHECK(fault_message([&] { trainer.save_checkpoint(file, source); }) ==
           "step 2: parameters: not finite: refusing to overwrite the checkpoint " + file.string());
     CHECK(sd_test::read_file(file) == good);
+}
+
+TEST_CASE("a loss that grows ten-thousandfold over the first one stops the run before the update, as a NaN would") {
+    sd_test::temp_dir dir("sd_fault_growth");
+    sd::teacher_mlp<float> teacher(sd::random_mlp_weights<float>(d, 48, sd::activation::gelu, 21));
+    sd::student_mlp<float> student(fault_student(), 3);
+    sd::data::gaussian_source<float> source(d, 5);
+    sd::trainer<float> trainer(student, teacher, fault_settings(10, dir.path));
+    struct stop_after_two {
+        int steps = 0;
+        void on_step(const sd::step_report<float, sd::backend::cpu>&) { ++steps; }
+        bool should_stop() const { return steps == 2; }
+    };
+    trainer.run(source, stop_after_two{});
+    REQUIRE(trainer.steps_done() == 2);
+    // Finite but exploding weights, as after an unstable Adam setting: the loss grows by ~1e12.
+    sd::student_weights<float> w = student.weights();
+    w.w_dec *= 1e6f;
+    student.load(w);
+    const std::string message = fault_message([&] { trainer.run(source); });
+    CHECK(message.find("step 3: loss: ") == 0);
+    INFO(message);
+    CHECK(message.find("more than 10000 times the run's first loss") != std::string::npos);
+    CHECK(message.find("the last checkpoint (step 2) is kept") != std::string::npos);
+    CHECK(trainer.steps_done() == 2);
+    // max_loss_growth = 0 lets it run.
+    sd::student_mlp<float> again(fault_student(), 3);
+    sd::train_settings unguarded = fault_settings(3, {});
+    unguarded.checkpoint.every = 0;
+    unguarded.max_loss_growth = 0;
+    sd::trainer<float> free_run(again, teacher, unguarded);
+    free_run.run(source, stop_after_two{});
+    again.load(w);
+    CHECK(free_run.run(source).steps == 3);
 }
 
 }  // namespace train_checkpoint_faults_test

@@ -170,7 +170,7 @@ TEST_CASE("student_config and train_settings round trip through their JSON, keye
     const nlohmann::json sj = s;
     CHECK(keys_of(sj) ==
           std::set<std::string>{"batch_size", "tokens", "loss", "adam", "schedule", "callback_every", "checkpoint", "replay_steps",
-                                "dead_tokens"});
+                                "dead_tokens", "max_loss_growth"});
     CHECK(keys_of(sj["loss"]) == std::set<std::string>{"l1_coeff", "l1_reduction", "l0_coeff", "bandwidth", "auxk"});
     CHECK(keys_of(sj["loss"]["auxk"]) == std::set<std::string>{"alpha", "k", "to_encoder"});
     CHECK(keys_of(sj["adam"]) == std::set<std::string>{"beta1", "beta2", "eps", "weight_decay", "weight_decay_mode"});
@@ -253,7 +253,7 @@ TEST_CASE("a setting has the same key in a checkpoint, the distill program's met
     CHECK(cfg["d_sae"] == exported["d_sae"]);  // SAELens' own key happens to be ours
     // The checkpoint's training part is train_settings' JSON but for what does not change the
     // computation (where and how often it checkpoints and reports, replayed steps), with the step count.
-    CHECK(keys_of(run["train"]) == std::set<std::string>{"batch_size", "tokens", "loss", "adam", "schedule", "dead_tokens", "steps"});
+    CHECK(keys_of(run["train"]) == std::set<std::string>{"batch_size", "tokens", "loss", "adam", "schedule", "dead_tokens", "max_loss_growth", "steps"});
     for (const char* key : {"batch_size", "tokens", "loss", "adam", "schedule"}) {
         CAPTURE(key);
         CHECK(run["train"][key] == nlohmann::json(settings)[key]);

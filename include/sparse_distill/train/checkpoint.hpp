@@ -12,7 +12,8 @@
 //             "run"                       JSON: run_description of the run, compared on resume
 //             "threads"                   the thread count (bit-identity needs the same one; not checked)
 //             "latent_state"              JSON: {"tokens_since_fired": [per latent],
-//                                         "batch_threshold": BatchTopK's τ}
+//                                         "batch_threshold": BatchTopK's τ, "first_loss": the run's
+//                                         first loss or null (max_loss_growth's reference)}
 //             "checksums"                 JSON: XXH3-64 of each tensor's bytes and of the other metadata
 //                                         entries ("metadata"), verified before anything is used, so a
 //                                         flipped bit or an edited entry is refused, never resumed from
@@ -34,8 +35,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <span>
 #include <string>
@@ -67,6 +70,8 @@ struct checkpoint_data {
     /// empty when the run does not count them.
     std::vector<std::int64_t> tokens_since_fired;
     double batch_threshold = 0;  ///< BatchTopK's inference threshold τ (a state, not a parameter)
+    /// The run's first loss, the reference of train_settings::max_loss_growth (NaN: none yet).
+    double first_loss = std::numeric_limits<double>::quiet_NaN();
     /// Rows the source had handed out before the run's first step, for sources that count them
     /// (source_counting_rows); -1: not recorded.
     std::int64_t source_rows_at_start = -1;
@@ -260,7 +265,9 @@ void write_checkpoint(const std::filesystem::path& file, const checkpoint_data<S
         {"run", data.run.dump()},
         {"threads", std::to_string(data.threads)},
         {"latent_state", nlohmann::json{{"tokens_since_fired", data.tokens_since_fired},
-                                        {"batch_threshold", data.batch_threshold}}.dump()},
+                                        {"batch_threshold", data.batch_threshold},
+                                        {"first_loss", std::isfinite(data.first_loss) ? nlohmann::json(data.first_loss)
+                                                                                      : nlohmann::json(nullptr)}}.dump()},
     };
     if (data.source_rows_at_start >= 0) metadata["source_rows_at_start"] = std::to_string(data.source_rows_at_start);
     metadata["checksums"] = detail::checkpoint_checksums(tensors, metadata).dump();
@@ -314,6 +321,7 @@ checkpoint_data<Scalar> read_checkpoint(const std::filesystem::path& file) {
         try {
             data.tokens_since_fired = state.at("tokens_since_fired").get<std::vector<std::int64_t>>();
             data.batch_threshold = state.at("batch_threshold").get<double>();
+            if (state.contains("first_loss") && !state.at("first_loss").is_null()) data.first_loss = state.at("first_loss").get<double>();
         } catch (const nlohmann::json::exception& error) {
             throw io::io_error(file, "__metadata__ 'latent_state'", std::string("expected {\"tokens_since_fired\": [integers], "
                                                                                 "\"batch_threshold\": number}: ") + error.what());

@@ -56,6 +56,11 @@ struct train_settings {
     /// dead_feature_threshold): the trainer counts it for students with exact zeros (ReLU and the
     /// selecting modes), reports the dead share, and trains the dead ones with AuxK when loss.auxk is on.
     std::int64_t dead_tokens = 10'000'000;
+    /// Stop (numerical_fault, as for a NaN loss, before the update) when a step's loss exceeds this
+    /// many times the run's first loss: a run that diverges by orders of magnitude (an unstable Adam
+    /// setting, a far too high rate) is stopped rather than left to finish with a meaningless student.
+    /// 0: never.
+    double max_loss_growth = 1e4;
 
     std::int64_t steps() const { return batch_size > 0 ? tokens / batch_size : 0; }
 
@@ -82,6 +87,8 @@ struct train_settings {
             throw std::invalid_argument("train_settings: checkpoint.every and checkpoint.resume need checkpoint.directory");
         if (!(loss.l1_coeff >= 0)) throw std::invalid_argument("train_settings: loss.l1_coeff must be non-negative");
         if (dead_tokens <= 0) throw std::invalid_argument("train_settings: dead_tokens must be positive");
+        if (!(max_loss_growth == 0 || max_loss_growth > 1))
+            throw std::invalid_argument("train_settings: max_loss_growth must be 0 (never stop) or above 1");
         adam.validate();
         schedule.validate();
     }
@@ -97,13 +104,15 @@ template <class Json>
 void to_json(Json& j, const train_settings& s) {
     j = Json{{"batch_size", s.batch_size}, {"tokens", s.tokens},   {"loss", s.loss},
              {"adam", s.adam},             {"schedule", s.schedule}, {"callback_every", s.callback_every},
-             {"checkpoint", s.checkpoint}, {"replay_steps", s.replay_steps}, {"dead_tokens", s.dead_tokens}};
+             {"checkpoint", s.checkpoint}, {"replay_steps", s.replay_steps}, {"dead_tokens", s.dead_tokens},
+             {"max_loss_growth", s.max_loss_growth}};
 }
 template <class Json>
 void from_json(const Json& j, train_settings& s) {
     detail::json_fields<Json> field(j, "train_settings");
     field("batch_size", s.batch_size)("tokens", s.tokens)("loss", s.loss)("adam", s.adam)("schedule", s.schedule);
     field("callback_every", s.callback_every)("checkpoint", s.checkpoint)("replay_steps", s.replay_steps)("dead_tokens", s.dead_tokens);
+    field("max_loss_growth", s.max_loss_growth);
     field.refuse_other_keys();
 }
 

@@ -19,7 +19,9 @@
 #include "source_position.hpp"
 #include "train_settings.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <deque>
 #include <filesystem>
 #include <limits>
@@ -205,6 +207,7 @@ public:
         data.threads = num_threads();
         data.tokens_since_fired = tokens_since_fired_;
         data.batch_threshold = student_.batch_threshold();
+        data.first_loss = first_loss_;
         if constexpr (source_counting_rows<Source>)
             data.source_rows_at_start = static_cast<std::int64_t>(static_cast<std::uint64_t>(source.rows_consumed()) -
                                                                   static_cast<std::uint64_t>(tokens_seen_));
@@ -259,6 +262,7 @@ public:
         }
         if (!data.tokens_since_fired.empty()) tokens_since_fired_ = data.tokens_since_fired;
         student_.set_batch_threshold(data.batch_threshold);
+        first_loss_ = data.first_loss;
         backend::copy_from_host<Backend>(data.parameters.data(), student_.parameters(), student_.parameter_count());
         optimizer_.restore(data.step, data.first_moment.data(), data.second_moment.data(),
                            static_cast<index_t>(data.first_moment.size()));
@@ -337,8 +341,7 @@ private:
 
     [[noreturn]] void throw_non_finite_batch_loss(const step_metrics& metrics) const {
         throw numerical_fault(optimizer_.steps() + 1, "loss",
-                              detail::number_text(metrics.terms.loss) + " on a batch given in backend memory; " +
-                                  last_checkpoint_note());
+                              loss_text(metrics.terms.loss) + " on a batch given in backend memory; " + last_checkpoint_note());
     }
 
     template <class Source>
@@ -374,7 +377,8 @@ private:
         const backend::step_sums sums =
             settings_.replay_steps ? backend::replay_step<Backend>(recording_for(x, y, teacher), queue_step) : queue_step();
         metrics.terms = loss_terms_of(settings_.loss, x.rows, sums);
-        if (!std::isfinite(metrics.terms.loss)) return false;
+        if (!std::isfinite(metrics.terms.loss) || diverged(metrics.terms.loss)) return false;
+        if (!std::isfinite(first_loss_)) first_loss_ = metrics.terms.loss;
         student_.update_batch_threshold(workspace_);
         count_fired(x.rows, metrics);
         // The decoder constraint runs inside the Adam pass, row by row while each row is in cache.
@@ -384,6 +388,20 @@ private:
         tokens_seen_ += x.rows;
         metrics.tokens_seen = tokens_seen_;
         return true;
+    }
+
+    // A finite loss grown past max_loss_growth times the first one.
+    bool diverged(double loss) const {
+        return settings_.max_loss_growth > 0 && std::isfinite(first_loss_) &&
+               loss > settings_.max_loss_growth * std::max(first_loss_, std::numeric_limits<double>::min());
+    }
+
+    // "nan", or "1.2e+16, 1e+06 times the first step's 4.1" for a loss stopped by max_loss_growth.
+    std::string loss_text(double loss) const {
+        if (std::isfinite(loss) && std::isfinite(first_loss_))
+            return detail::number_text(loss) + ", more than " + detail::number_text(settings_.max_loss_growth) +
+                   " times the run's first loss " + detail::number_text(first_loss_);
+        return detail::number_text(loss);
     }
 
     // One recording per distinct batch buffer (a recorded step holds raw addresses).
@@ -427,9 +445,9 @@ private:
             if (!detail::all_finite(host_y_.data(), host_y_.size())) report_non_finite(source, "teacher outputs", host_y_);
         }
         throw numerical_fault(optimizer_.steps() + 1, "loss",
-                              detail::number_text(loss) +
-                                  " with finite inputs and targets: the student diverged (a lower learning rate may "
-                                  "help); " + last_checkpoint_note());
+                              loss_text(loss) +
+                                  " with finite inputs and targets: the student diverged (a lower learning rate, or Adam "
+                                  "settings with beta1² < beta2, may help); " + last_checkpoint_note());
     }
 
     student_type& student_;
@@ -438,6 +456,7 @@ private:
     train_settings settings_;
     optim::adam_state<Scalar, Backend> optimizer_;
     std::int64_t tokens_seen_ = 0;
+    double first_loss_ = std::numeric_limits<double>::quiet_NaN();  ///< max_loss_growth's reference
     std::int64_t last_checkpoint_step_ = -1;  ///< step of the last checkpoint written or loaded
     bool resumed_ = false;                    ///< run() has already honoured checkpoint.resume
     matrix<Scalar> host_x_, host_y_;

@@ -6,6 +6,7 @@
 #include "../../tensor/matrix.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <utility>
@@ -30,7 +31,9 @@ std::optional<std::pair<index_t, index_t>> first_non_finite(const Scalar* values
 inline std::string number_text(double value) {
     if (std::isnan(value)) return "nan";
     if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
-    return std::to_string(value);
+    char text[32];
+    std::snprintf(text, sizeof text, "%.6g", value);
+    return text;
 }
 
 }  // namespace sparse_distill::detail
