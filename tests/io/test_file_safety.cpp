@@ -7,6 +7,7 @@
 #include <sparse_distill/io/checksum.hpp>
 
 #include "support/temp_files.hpp"
+#include "support/thrown_message.hpp"
 
 #include <cmath>
 #include <limits>
@@ -20,15 +21,6 @@ namespace sd = sparse_distill;
 // Helpers and test cases in a namespace of this file's own: the suite is compiled as one
 // translation unit (a unity build), where file-local names of different files would collide.
 namespace io_file_safety_test {
-
-std::string thrown(auto&& run) {
-    try {
-        run();
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "nothing thrown";
-}
 
 sd::student_config small_student() {
     sd::student_config c;
@@ -44,15 +36,15 @@ TEST_CASE("a FIFO, a directory or a device given as a file is refused without bl
     const auto fifo = dir / "pipe.npy";
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
     // Each would block forever in open() if the reader opened the FIFO (no writer ever comes).
-    CHECK(thrown([&] { sd::io::read_npy(fifo); }) == fifo.string() + ": file: is a FIFO (named pipe); expected a regular file");
-    CHECK(thrown([&] { sd::io::read_safetensors(fifo); }) == fifo.string() + ": file: is a FIFO (named pipe); expected a regular file");
-    CHECK(thrown([&] { sd::io::import_teacher<float>(fifo, sd::io::teacher_format::automatic, 0); }).find("FIFO") != std::string::npos);
-    CHECK(thrown([&] { sd::io::read_text_file(fifo); }) == fifo.string() + ": file: is a FIFO (named pipe); expected a regular file");
-    CHECK(thrown([&] { sd::io::expand_file_pattern(fifo.string()); }).find("FIFO") != std::string::npos);
-    CHECK(thrown([&] { sd::io::file_fingerprint(fifo); }).find("FIFO") != std::string::npos);
-    CHECK(thrown([&] { sd::io::read_npy(dir.path); }) == dir.path.string() + ": file: is a directory; expected a regular file");
-    CHECK(thrown([&] { sd::io::read_npy("/dev/null"); }) == "/dev/null: file: is a character device; expected a regular file");
-    CHECK(thrown([&] { sd::io::read_npy(dir / "missing.npy"); }) == (dir / "missing.npy").string() + ": file: does not exist");
+    CHECK(sd_test::thrown_message([&] { sd::io::read_npy(fifo); }) == fifo.string() + ": file: is a FIFO (named pipe); expected a regular file");
+    CHECK(sd_test::thrown_message([&] { sd::io::read_safetensors(fifo); }) == fifo.string() + ": file: is a FIFO (named pipe); expected a regular file");
+    CHECK(sd_test::thrown_message([&] { sd::io::import_teacher<float>(fifo, sd::io::teacher_format::automatic, 0); }).find("FIFO") != std::string::npos);
+    CHECK(sd_test::thrown_message([&] { sd::io::read_text_file(fifo); }) == fifo.string() + ": file: is a FIFO (named pipe); expected a regular file");
+    CHECK(sd_test::thrown_message([&] { sd::io::expand_file_pattern(fifo.string()); }).find("FIFO") != std::string::npos);
+    CHECK(sd_test::thrown_message([&] { sd::io::file_fingerprint(fifo); }).find("FIFO") != std::string::npos);
+    CHECK(sd_test::thrown_message([&] { sd::io::read_npy(dir.path); }) == dir.path.string() + ": file: is a directory; expected a regular file");
+    CHECK(sd_test::thrown_message([&] { sd::io::read_npy("/dev/null"); }) == "/dev/null: file: is a character device; expected a regular file");
+    CHECK(sd_test::thrown_message([&] { sd::io::read_npy(dir / "missing.npy"); }) == (dir / "missing.npy").string() + ": file: does not exist");
 }
 
 TEST_CASE_TEMPLATE("a student file with NaN or Inf weights is refused when read, naming the file and the tensor", Scalar, float, double) {
@@ -68,7 +60,7 @@ TEST_CASE_TEMPLATE("a student file with NaN or Inf weights is refused when read,
             else w.b_dec(1) = bad;
             const auto folder = dir / ("student_" + tensor + (std::isnan(bad) ? "_nan" : "_inf"));
             sd::io::write_student(folder, sd::io::student_format::saelens, c, w);
-            const std::string message = thrown([&] { sd::io::read_student<Scalar>(folder); });
+            const std::string message = sd_test::thrown_message([&] { sd::io::read_student<Scalar>(folder); });
             const std::string where = tensor == "W_enc" ? "[2, 3]" : "[1]";
             CHECK(message.find(folder.string() + ": weights " + tensor) == 0);
             CHECK(message.find(std::string(std::isnan(bad) ? "NaN" : "Inf") + " at " + where) != std::string::npos);
@@ -79,26 +71,26 @@ TEST_CASE_TEMPLATE("a student file with NaN or Inf weights is refused when read,
     huge.w_dec(0, 0) = 1e300;
     sd::io::write_student(dir / "huge", sd::io::student_format::saelens, c, huge);
     if constexpr (std::is_same_v<Scalar, float>)
-        CHECK(thrown([&] { sd::io::read_student<float>(dir / "huge"); }).find("weights W_dec [d_sae, d_out]: Inf at [0, 0] (as f32)") !=
+        CHECK(sd_test::thrown_message([&] { sd::io::read_student<float>(dir / "huge"); }).find("weights W_dec [d_sae, d_out]: Inf at [0, 0] (as f32)") !=
               std::string::npos);
     else
-        CHECK(thrown([&] { sd::io::read_student<double>(dir / "huge"); }) == "nothing thrown");
+        CHECK(sd_test::thrown_message([&] { sd::io::read_student<double>(dir / "huge"); }) == "<nothing thrown>");
 }
 
 TEST_CASE("an output folder that cannot be written is found before any work, naming the path given") {
     sd_test::temp_dir dir("sd_destination");
     sd_test::write_file(dir / "a_file", "x");
-    CHECK(thrown([&] { sd::io::check_student_destination(dir / "a_file"); }) ==
+    CHECK(sd_test::thrown_message([&] { sd::io::check_student_destination(dir / "a_file"); }) ==
           (dir / "a_file").string() + ": folder: exists and is not a folder");
-    CHECK(thrown([&] { sd::io::check_student_destination(dir / "a_file" / "student"); })
+    CHECK(sd_test::thrown_message([&] { sd::io::check_student_destination(dir / "a_file" / "student"); })
               .find((dir / "a_file" / "student").string() + ": folder: its parent " + (dir / "a_file").string() + " is not a folder") == 0);
-    CHECK(thrown([&] { sd::io::check_student_destination(dir / "new" / "student"); }) == "nothing thrown");
+    CHECK(sd_test::thrown_message([&] { sd::io::check_student_destination(dir / "new" / "student"); }) == "<nothing thrown>");
     CHECK(std::filesystem::is_directory(dir / "new"));
     CHECK(std::filesystem::is_empty(dir / "new"));  // the probe is gone
     if (::geteuid() != 0) {  // root writes anywhere
         std::filesystem::create_directory(dir / "locked");
         std::filesystem::permissions(dir / "locked", std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
-        CHECK(thrown([&] { sd::io::check_student_destination(dir / "locked" / "student"); })
+        CHECK(sd_test::thrown_message([&] { sd::io::check_student_destination(dir / "locked" / "student"); })
                   .find((dir / "locked" / "student").string() + ": folder: cannot write in") == 0);
         std::filesystem::permissions(dir / "locked", std::filesystem::perms::owner_all);
     }

@@ -42,6 +42,13 @@ bool all_finite(const std::vector<float>& v) {
     return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
 }
 
+// Stops a run after two steps (callback_every is 1 in fault_settings).
+struct stop_after_two {
+    int steps = 0;
+    void on_step(const sd::step_report<float, sd::backend::cpu>&) { ++steps; }
+    bool should_stop() const { return steps == 2; }
+};
+
 std::string fault_message(auto&& run) {
     try {
         run();
@@ -119,11 +126,6 @@ TEST_CASE("a student that diverged: a non-finite loss on finite data stops the r
     sd::student_mlp<float> student(fault_student(), 3);
     sd::data::gaussian_source<float> source(d, 5);
     sd::trainer<float> trainer(student, teacher, fault_settings(10, dir.path));
-    struct stop_after_two {
-        int steps = 0;
-        void on_step(const sd::step_report<float, sd::backend::cpu>&) { ++steps; }
-        bool should_stop() const { return steps == 2; }
-    };
     trainer.run(source, stop_after_two{});
     REQUIRE(trainer.steps_done() == 2);
     const auto file = sd::checkpoint_file(dir.path);
@@ -149,11 +151,6 @@ TEST_CASE("a loss that grows ten-thousandfold over the first one stops the run b
     sd::student_mlp<float> student(fault_student(), 3);
     sd::data::gaussian_source<float> source(d, 5);
     sd::trainer<float> trainer(student, teacher, fault_settings(10, dir.path));
-    struct stop_after_two {
-        int steps = 0;
-        void on_step(const sd::step_report<float, sd::backend::cpu>&) { ++steps; }
-        bool should_stop() const { return steps == 2; }
-    };
     trainer.run(source, stop_after_two{});
     REQUIRE(trainer.steps_done() == 2);
     // Finite but exploding weights, as after an unstable Adam setting: the loss grows by ~1e12.

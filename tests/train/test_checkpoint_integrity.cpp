@@ -6,6 +6,7 @@
 #include <sparse_distill.hpp>
 
 #include "support/temp_files.hpp"
+#include "support/thrown_message.hpp"
 
 #include <string>
 
@@ -61,15 +62,6 @@ std::size_t data_offset(const std::filesystem::path& file, const std::string& te
     return 8 + header + json.at(tensor).at("data_offsets").at(0).get<std::size_t>();
 }
 
-std::string thrown(auto&& run) {
-    try {
-        run();
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "nothing thrown";
-}
-
 
 
 TEST_CASE("one flipped bit in the parameters, an Adam moment or the metadata is refused by its checksum") {
@@ -79,7 +71,7 @@ TEST_CASE("one flipped bit in the parameters, an Adam moment or the metadata is 
         const auto file = trained_checkpoint(dir.path, 4);
         REQUIRE_NOTHROW(sd::read_checkpoint<float>(file));
         flip_bit(file, data_offset(file, tensor) + 5);
-        const std::string message = thrown([&] { sd::read_checkpoint<float>(file); });
+        const std::string message = sd_test::thrown_message([&] { sd::read_checkpoint<float>(file); });
         CHECK(message.find(file.string() + ": tensor '" + tensor + "': checksum mismatch") == 0);
         CHECK(message.find("cannot be resumed from") != std::string::npos);
     }
@@ -91,7 +83,7 @@ TEST_CASE("one flipped bit in the parameters, an Adam moment or the metadata is 
     REQUIRE(at != std::string::npos);
     bytes[at + 8] = '5';
     sd_test::write_file(file, bytes);
-    CHECK(thrown([&] { sd::read_checkpoint<float>(file); }).find(file.string() + ": __metadata__: checksum mismatch") == 0);
+    CHECK(sd_test::thrown_message([&] { sd::read_checkpoint<float>(file); }).find(file.string() + ": __metadata__: checksum mismatch") == 0);
 }
 
 TEST_CASE("a sealed checkpoint whose data position or token count disagrees with its step is refused") {
@@ -108,10 +100,10 @@ TEST_CASE("a sealed checkpoint whose data position or token count disagrees with
         sd::student_mlp<float> student(student_config(), 3);
         sd::data::gaussian_source<float> source(dim, 9);
         sd::trainer<float> trainer(student, teacher, settings(4, dir.path));
-        return thrown([&] { trainer.load_checkpoint(edited, source); });
+        return sd_test::thrown_message([&] { trainer.load_checkpoint(edited, source); });
     };
     // The same state loads.
-    CHECK(load(good) == "nothing thrown");
+    CHECK(load(good) == "<nothing thrown>");
     for (const std::uint64_t position : {std::uint64_t(0), std::uint64_t(4 * rows_per_batch + 1), ~std::uint64_t(0) / 2}) {
         CAPTURE(position);
         sd::checkpoint_data<float> moved = good;
@@ -179,7 +171,7 @@ TEST_CASE("an unwritable checkpoint directory fails before the first step, namin
     sd::data::gaussian_source<float> source(dim, 9);
     const auto target = dir / "a_file" / "checkpoints";
     sd::trainer<float> trainer(student, teacher, settings(50, target));
-    const std::string message = thrown([&] { trainer.run(source); });
+    const std::string message = sd_test::thrown_message([&] { trainer.run(source); });
     CHECK(message.find(target.string() + ": checkpoint directory: cannot create") == 0);
     CHECK(trainer.steps_done() == 0);
     CHECK(std::equal(initial.begin(), initial.end(), student.parameters()));
