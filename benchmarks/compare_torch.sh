@@ -13,8 +13,10 @@
 #            (torch.topk, sparsify's embedding_bag decode, the same shapes and optimizer).
 #   ROUNDS=3 BUILD=build THREADS=2 benchmarks/compare_torch.sh a c:l0_64
 #
+# First it measures both sides' 2048³ float matmul and refuses (exit 3) to print ratios when the peer's
+# rate is below 70% of ours (PEER_MIN_SHARE): a slow peer makes any ratio a false claim.
 # Installs python3-torch and libopenblas0-pthread (Debian; without the latter Debian's torch runs on the
-# reference BLAS, ~10× slower) when missing and builds bench_train_step when it is not built.
+# reference BLAS, ~10× slower) when either is missing, and builds bench_train_step and bench_parts.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,7 +31,7 @@ if [ ! -f "$peer" ]; then
   echo "compare_torch: the peer $peer is not here (it lives in the project's ../shared/peers)" >&2
   exit 2
 fi
-if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+if ! /usr/bin/python3 -c 'import torch' 2>/dev/null || ! dpkg-query -W -f='${Status}' libopenblas0-pthread 2>/dev/null | grep -q "ok installed"; then
   echo "compare_torch: installing python3-torch" >&2
   sudo_cmd=""
   [ "$(id -u)" = 0 ] || sudo_cmd=sudo
@@ -65,6 +67,48 @@ bench_prefix() {
     *) echo "compare_torch: unknown mode '$1' (expected dense, cached, l0_64, cached_l0_64, topk_32 or topk_64)" >&2; exit 2 ;;
   esac
 }
+
+# The gate: a ratio against a peer slower than it should be is a false claim. Both sides multiply the same
+# 2048³ float matrices on $threads threads (ours: bench_parts' sgemm/eigen/square_2048; the peer: torch.mm
+# with torch's BLAS), and no ratio is printed when the peer's rate is below PEER_MIN_SHARE (0.7) of ours.
+parts=$build/benchmarks/bench_parts
+if [ ! -x "$parts" ]; then
+  cmake --build "$build" --target bench_parts --parallel "$(nproc)" >&2
+fi
+our_gflops=$(OMP_NUM_THREADS=$threads "$parts" --benchmark_filter='^sgemm/eigen/square_2048' --benchmark_min_time=1 \
+               --benchmark_format=json 2>/dev/null |
+             /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["benchmarks"][0]["GFLOP/s"])')
+peer_report=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 - "$threads" <<'PY'
+import re, sys, time
+import torch
+torch.set_num_threads(int(sys.argv[1]))
+a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+for _ in range(3):
+    torch.mm(a, b)
+best = float("inf")
+for _ in range(10):
+    start = time.perf_counter()
+    torch.mm(a, b)
+    best = min(best, time.perf_counter() - start)
+config = torch.__config__.show()
+blas = re.search(r"BLAS_INFO=([^,\n]+)", config)
+lapack = re.search(r"LAPACK_INFO=([^,\n]+)", config)
+print(f"{2 * 2048**3 / best / 1e9:.1f} torch {torch.__version__}, BLAS_INFO={blas.group(1) if blas else '?'}, "
+      f"LAPACK_INFO={lapack.group(1) if lapack else '?'}, {torch.get_num_threads()} threads")
+PY
+)
+peer_gflops=${peer_report%% *}
+echo "2048³ float matmul: ours ${our_gflops} GFLOP/s (Eigen), peer ${peer_gflops} GFLOP/s (${peer_report#* })"
+min_share=${PEER_MIN_SHARE:-0.7}
+if ! awk -v p="$peer_gflops" -v o="$our_gflops" -v s="$min_share" 'BEGIN {exit !(p >= s * o)}'; then
+  cat >&2 <<MSG
+compare_torch: the peer multiplies matrices at ${peer_gflops} GFLOP/s, below ${min_share} of our ${our_gflops} GFLOP/s:
+  a ratio against it would not measure our step. Install libopenblas0-pthread (Debian's torch otherwise runs on
+  the reference BLAS), unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE / OMP_NUM_THREADS overrides, and retry.
+  (PEER_MIN_SHARE=0 prints the ratios anyway, for diagnosis only.)
+MSG
+  exit 3
+fi
 
 echo "threads: ours OMP_NUM_THREADS=$threads; torch --threads 1 (topk: $threads) --blas-threads $threads"
 printf '%-18s %14s %14s %8s %8s\n' config "ours tok/s" "torch tok/s" ratio "our L0"

@@ -125,17 +125,18 @@ inline void expand_shard_patterns(train_options& t) {
 
 /// What a resumed run must share with the run it continues beyond the student and training settings
 /// (checkpoint_settings::identity): the seed, every option that changes the computation but lives
-/// outside them (the teacher's activation, layer and naming scheme, the shuffle buffer), and each
+/// outside them (the teacher's activation as used, --teacher-act or the file's; its layer and naming
+/// scheme; the shuffle buffer), and each
 /// file's fingerprint (size and content hash, sd::io::path_fingerprint), not its path, so the same
 /// file by another path resumes and a changed file at the same path is refused.
-inline std::map<std::string, std::string> run_identity(const shared_options& shared, const planted_options& planted,
-                                                       const train_options& t) {
+inline std::map<std::string, std::string> run_identity(const shared_options& shared, const train_options& t,
+                                                       const std::string& teacher_act) {
     std::map<std::string, std::string> identity{
         {"seed", std::to_string(shared.common.seed)},
         {"shuffle_buffer", std::to_string(t.shuffle_buffer)},
-        {"teacher_act", shared.given("--teacher-act") ? planted.teacher_act : std::string("as in the file")},
     };
     if (!t.teacher.empty()) {
+        identity["teacher_act"] = teacher_act;
         identity["teacher"] = sd::io::path_fingerprint(t.teacher);
         identity["teacher_layer"] = std::to_string(t.layer);
         identity["teacher_format"] = t.teacher_format;
@@ -180,12 +181,13 @@ int run_train_as(const shared_options& shared, const planted_options& planted, c
     } catch (const std::invalid_argument& e) {
         throw bad_settings(e.what());
     }
-    // Only a checkpointed run needs the files' fingerprints (a full read of files up to 256 MiB).
-    if (!t.checkpoint_dir.empty()) spec.train.checkpoint.identity = run_identity(shared, planted, t);
 
     // Files (exit status 1 on any error, with the io_error message naming file and field).
     std::optional<sd::teacher_mlp<Scalar, Backend>> teacher;
     if (!t.teacher.empty()) teacher.emplace(read_teacher<Scalar>(shared, planted, t));
+    // Only a checkpointed run needs the files' fingerprints (a full read of files up to 256 MiB).
+    if (!t.checkpoint_dir.empty())
+        spec.train.checkpoint.identity = run_identity(shared, t, teacher ? std::string(sd::to_string(teacher->act())) : std::string());
     sd::data::npy_shards shards;
     shards.inputs.assign(t.inputs.begin(), t.inputs.end());
     shards.targets.assign(t.targets.begin(), t.targets.end());
