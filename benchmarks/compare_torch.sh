@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Our training step against the PyTorch peer (../shared/peers/torch_cpu_step.py) for the same
 # configuration, in the same run: the two alternate `rounds` times per config so that machine noise
-# hits both, and the table gives the median tokens/s of each and their ratio. Our L0 is printed with
+# hits both, and the table gives the median tokens/s of each, their ratio, and each side's min–max. Our L0 is printed with
 # every figure: an untrained student is dense, a trained one is sparse.
 #
 #   benchmarks/compare_torch.sh [config[:mode] ...]   configs: toy a b c (default: toy a b)
@@ -114,7 +114,7 @@ MSG
 fi
 
 echo "threads: ours OMP_NUM_THREADS=$threads; torch --threads 1 (topk: $threads) --blas-threads $threads"
-printf '%-18s %14s %14s %8s %8s\n' config "ours tok/s" "torch tok/s" ratio "our L0"
+printf '%-18s %14s %14s %8s %8s   %s\n' config "ours tok/s" "torch tok/s" ratio "our L0" "min–max over rounds: ours; torch"
 for spec in "${configs[@]}"; do
   config=${spec%%:*}
   mode=dense
@@ -143,5 +143,7 @@ for spec in "${configs[@]}"; do
   done
   o=$(printf '%s\n' "${ours[@]}" | median)
   t=$(printf '%s\n' "${theirs[@]}" | median)
-  printf '%-18s %14.0f %14.0f %8.2f %8s\n' "$spec" "$o" "$t" "$(awk -v o="$o" -v t="$t" 'BEGIN {print o / t}')" "$l0"
+  spread() { sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.0f–%.0f", lo, hi}'; }
+  printf '%-18s %14.0f %14.0f %8.2f %8s   %s; %s\n' "$spec" "$o" "$t" "$(awk -v o="$o" -v t="$t" 'BEGIN {print o / t}')" "$l0" \
+    "$(printf '%s\n' "${ours[@]}" | spread)" "$(printf '%s\n' "${theirs[@]}" | spread)"
 done

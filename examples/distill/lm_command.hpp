@@ -207,6 +207,7 @@ inline int run_lm(const shared_options& shared, const lm_options& o) {
     } catch (const std::invalid_argument& e) {
         throw bad_settings(e.what());
     }
+    check_memory_for(settings.student_for(model.config()), settings.train.batch_size, sizeof(float));
     const output_folder out(shared.common.out, shared.common.quiet);
     const auto callbacks = [&](int layer, std::int64_t steps) { return out.callbacks("layer" + std::to_string(layer), steps); };
     const auto progress = [&](const std::string& stage) { out.progress(stage); };

@@ -131,6 +131,7 @@ if(EXISTS "${stories}/stories260K.bin" AND EXISTS "${SHARED_DATA}/tinystories/ti
   expect(2 "window must be 2..512" ${lm_args} ${text} --window 600 -o ${out}/lm)
   expect(2 "held-out windows" ${lm_args} --text ${WORK_DIR}/tiny.txt -o ${out}/lm)
   expect(2 "tied_decoder" ${lm_args} ${text} --pre-bias tied_decoder --no-biases -o ${out}/lm)
+  expect(2 "needs about [0-9.e+]+ GiB" ${lm_args} ${text} --d-sae 4000000000 -o ${out}/lm)
   expect(1 "tok512|file|token" lm --checkpoint ${stories}/tok512.bin --tokenizer ${stories}/tok512.bin ${text} -o ${out}/lm)
   if(EXISTS "${out}/lm")
     set(failures "${failures}\n  a bad lm invocation created its output folder")
