@@ -396,7 +396,7 @@ private:
                loss > settings_.max_loss_growth * std::max(first_loss_, std::numeric_limits<double>::min());
     }
 
-    // "nan", or "1.2e+16, 1e+06 times the first step's 4.1" for a loss stopped by max_loss_growth.
+    // "nan", or "2.4e+06, more than 10000 times the run's first loss 25.3" for a loss stopped by max_loss_growth.
     std::string loss_text(double loss) const {
         if (std::isfinite(loss) && std::isfinite(first_loss_))
             return detail::number_text(loss) + ", more than " + detail::number_text(settings_.max_loss_growth) +
