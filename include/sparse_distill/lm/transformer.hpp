@@ -6,7 +6,9 @@
 #include "../config.hpp"
 #include "sparse_distill/config.hpp"
 #include "sparse_distill/lm/detail/rope.hpp"
+#include "sparse_distill/lm/detail/token_batches.hpp"
 #include "sparse_distill/lm/detail/transformer_ops.hpp"
+#include "sparse_distill/lm/forward_hooks.hpp"
 #include "sparse_distill/lm/llama_checkpoint.hpp"
 #include "sparse_distill/lm/tokenizer.hpp"
 #include "sparse_distill/tensor/matrix.hpp"
@@ -22,38 +24,6 @@
 #include <vector>
 
 namespace sparse_distill::lm {
-
-/// Called after layer `layer`'s MLP with its input (after the FFN RMSNorm) and its output, [B·T, dim].
-using mlp_reader = std::function<void(int layer, const matrix<float>& mlp_in, const matrix<float>& mlp_out)>;
-
-/// Replaces a layer's MLP: writes mlp_out [B·T, dim] (already sized) from mlp_in. mlp_out arrives
-/// filled with NaN, so a replacement that leaves an entry unwritten is caught (the forward pass
-/// throws std::logic_error on a non-finite output).
-using mlp_replacement = std::function<void(const matrix<float>& mlp_in, matrix<float>& mlp_out)>;
-
-/// Hooks of one forward pass, called on the calling thread in layer order with all B·T rows of the
-/// batch: `read` sees every layer's MLP (after any replacement), `replace` maps a layer index to
-/// the function computing its MLP instead.
-struct forward_hooks {
-    mlp_reader read;
-    std::map<int, mlp_replacement> replace;
-};
-
-/// Zero ablation: mlp_out = 0.
-inline mlp_replacement zero_ablation() {
-    return [](const matrix<float>&, matrix<float>& out) { out.setZero(); };
-}
-
-/// Mean ablation: every row of mlp_out = `mean_output` (typically the MLP's mean output over a
-/// reference set). Throws std::invalid_argument when its size is not dim.
-inline mlp_replacement mean_ablation(vector<float> mean_output) {
-    return [mean = std::move(mean_output)](const matrix<float>&, matrix<float>& out) {
-        if (mean.size() != out.cols())
-            throw std::invalid_argument("mean_ablation: mean output has " + std::to_string(mean.size()) +
-                                        " entries, the model's dim is " + std::to_string(out.cols()));
-        out.rowwise() = mean.transpose();
-    };
-}
 
 /// The Llama forward pass of llama2.c, per layer:
 ///   x += Wo · attention(RoPE(Wq·n), RoPE(Wk·n), Wv·n),  n = RMSNorm(x; rms_att)
@@ -89,28 +59,8 @@ public:
     /// with z_{b,t} the logits after positions ≤ t, accumulated in double. Needs T ≥ 2. Holds
     /// all B·T·vocab logits at once, so split very large inputs into several calls.
     double next_token_loss(const std::vector<std::vector<int>>& sequences, const forward_hooks& hooks = {}) const {
-        if (!sequences.empty() && sequences.front().size() < 2)
-            throw std::invalid_argument("next_token_loss: sequences of length " + std::to_string(sequences.front().size()) +
-                                        " have no next token to predict; expected T >= 2");
-        const matrix<float> z = logits(sequences, hooks);
-        const auto T = static_cast<index_t>(sequences.front().size());
-        const auto batch = static_cast<index_t>(sequences.size());
-        std::vector<double> per_row(static_cast<std::size_t>(batch * (T - 1)));
-        // Rows are independent; the sum is taken afterwards in a fixed order so the loss does not
-        // depend on the thread count.
-#pragma omp parallel for schedule(static)
-        for (index_t i = 0; i < batch * (T - 1); ++i) {
-            const index_t b = i / (T - 1), t = i % (T - 1);
-            const auto row = z.row(b * T + t);
-            const double max = row.maxCoeff();
-            double sum = 0;
-            for (index_t j = 0; j < row.size(); ++j) sum += std::exp(static_cast<double>(row(j)) - max);
-            const int target = sequences[static_cast<std::size_t>(b)][static_cast<std::size_t>(t + 1)];
-            per_row[static_cast<std::size_t>(i)] = max + std::log(sum) - static_cast<double>(row(target));
-        }
-        double total = 0;
-        for (const double loss : per_row) total += loss;
-        return total / static_cast<double>(per_row.size());
+        detail::require_next_token(sequences);
+        return detail::mean_next_token_loss(logits(sequences, hooks), sequences);
     }
 
     /// Greedy decoding: appends `steps` tokens to `prompt`, each the argmax (the lowest id on ties)
@@ -177,26 +127,8 @@ private:
                                         " columns, expected dim = " + std::to_string(config().dim));
     }
 
-    // Returns T after checking the batch: non-empty, equal lengths in [1, seq_len], ids in range.
     index_t check_sequences(const std::vector<std::vector<int>>& sequences) const {
-        if (sequences.empty()) throw std::invalid_argument("transformer: no sequences, expected at least one");
-        const std::size_t T = sequences.front().size();
-        if (T == 0) throw std::invalid_argument("transformer: sequence 0 is empty, expected 1..seq_len tokens");
-        if (T > static_cast<std::size_t>(config().seq_len))
-            throw std::invalid_argument("transformer: sequences of " + std::to_string(T) + " tokens exceed seq_len = " +
-                                        std::to_string(config().seq_len));
-        for (std::size_t b = 0; b < sequences.size(); ++b) {
-            if (sequences[b].size() != T)
-                throw std::invalid_argument("transformer: sequence " + std::to_string(b) + " has " +
-                                            std::to_string(sequences[b].size()) + " tokens, sequence 0 has " +
-                                            std::to_string(T) + "; all sequences of a batch must have equal length");
-            for (std::size_t t = 0; t < T; ++t)
-                if (sequences[b][t] < 0 || sequences[b][t] >= config().vocab_size)
-                    throw std::invalid_argument("transformer: sequence " + std::to_string(b) + ", position " +
-                                                std::to_string(t) + ": token id " + std::to_string(sequences[b][t]) +
-                                                " outside [0, " + std::to_string(config().vocab_size) + ")");
-        }
-        return static_cast<index_t>(T);
+        return detail::check_token_batch(sequences, config().seq_len, config().vocab_size);
     }
 
     // Keys and values (after RoPE) of the positions run so far, per layer [B·positions, kv_dim],
@@ -216,13 +148,7 @@ private:
     matrix<float> forward(const std::vector<std::vector<int>>& sequences, const forward_hooks& hooks,
                           index_t first_position = 0, kv_cache* cache = nullptr) const {
         const index_t T = check_sequences(sequences);
-        for (const auto& [layer, replacement] : hooks.replace) {
-            if (layer < 0 || layer >= config().n_layers)
-                throw std::invalid_argument("forward_hooks.replace: layer " + std::to_string(layer) + " outside [0, " +
-                                            std::to_string(config().n_layers) + ")");
-            if (!replacement)
-                throw std::invalid_argument("forward_hooks.replace: layer " + std::to_string(layer) + " has an empty function");
-        }
+        detail::check_replacements(hooks, config().n_layers);
         const auto& c = config();
         const auto batch = static_cast<index_t>(sequences.size());
         const index_t rows = batch * T;
@@ -259,7 +185,7 @@ private:
             if (const auto it = hooks.replace.find(l); it != hooks.replace.end()) {
                 mlp_out.setConstant(rows, c.dim, std::numeric_limits<float>::quiet_NaN());
                 it->second(normed, mlp_out);
-                check_replacement_output(l, mlp_out, rows);
+                detail::check_replacement_output(l, mlp_out, rows, c.dim);
             } else {
                 mlp_out = mlp_forward(l, normed);
             }
@@ -268,20 +194,6 @@ private:
         }
         detail::rms_norm(x, weights_.rms_final, normed);
         return normed;
-    }
-
-    void check_replacement_output(int layer, const matrix<float>& out, index_t rows) const {
-        const std::string who = "mlp replacement for layer " + std::to_string(layer);
-        if (out.rows() != rows || out.cols() != config().dim)
-            throw std::logic_error(who + " resized its output to [" + std::to_string(out.rows()) + ", " +
-                                   std::to_string(out.cols()) + "], expected [" + std::to_string(rows) + ", " +
-                                   std::to_string(config().dim) + "]");
-        if (!out.allFinite()) {
-            index_t r = 0, col = 0;
-            out.unaryExpr([](float value) { return std::isfinite(value) ? 0.0f : 1.0f; }).maxCoeff(&r, &col);
-            throw std::logic_error(who + " left entry (" + std::to_string(r) + ", " + std::to_string(col) +
-                                   ") non-finite (" + std::to_string(out(r, col)) + "); expected every entry written, finite");
-        }
     }
 
     llama_weights weights_;

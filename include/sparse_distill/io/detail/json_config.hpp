@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <limits>
@@ -68,6 +69,15 @@ public:
         throw io_error(path_, key, "expected a non-negative integer, found " + value.dump());
     }
     std::int64_t count_or(const std::string& key, std::int64_t fallback) const { return has(key) ? count(key) : fallback; }
+
+    // A finite number.
+    double number(const std::string& key) const {
+        const auto& value = at(key);
+        if (!value.is_number() || !std::isfinite(value.get<double>()))
+            throw io_error(path_, key, "expected a finite number, found " + value.dump());
+        return value.get<double>();
+    }
+    double number_or(const std::string& key, double fallback) const { return has(key) ? number(key) : fallback; }
 
     // The string value of `key` inside the object `parent` ("metadata.sae_lens_version"), if both exist.
     std::string nested_string_or(const std::string& parent, const std::string& key, const std::string& fallback) const {

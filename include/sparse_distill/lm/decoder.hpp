@@ -1,0 +1,140 @@
+#pragma once
+// A decoder-only transformer on the CPU for GPT-2, GPT-Neo and Llama-family models, in float or
+// double, batched: B sequences of T tokens are stacked into one [B·T, dim] matrix so every
+// projection and the MLP is a single Eigen product. The same MLP hooks as the llama2.c transformer
+// let a caller read every layer's MLP input and output or replace an MLP.
+//
+// Per layer, pre-norm as all three families are:
+//   x += attention(norm₁(x)) W_oᵀ + b_o          queries/keys rotated (RoPE) or positions learned
+//   x += MLP(norm₂(x))                           the MLP input is norm₂'s output (transformer_lens
+//                                                 blocks.L.ln2.hook_normalized), its output hook_mlp_out
+// then logits = norm_f(x) · W_headᵀ, with W_head the token embedding when tied.
+#include "../config.hpp"
+#include "sparse_distill/lm/decoder_config.hpp"
+#include "sparse_distill/lm/decoder_weights.hpp"
+#include "sparse_distill/lm/detail/decoder_ops.hpp"
+#include "sparse_distill/lm/detail/token_batches.hpp"
+#include "sparse_distill/lm/forward_hooks.hpp"
+#include "sparse_distill/nn/mlp_weights.hpp"
+#include "sparse_distill/tensor/matrix.hpp"
+
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sparse_distill::lm {
+
+template <class Scalar>
+class decoder_transformer {
+public:
+    using scalar_type = Scalar;
+    using hooks_type = basic_forward_hooks<Scalar>;
+
+    /// Takes the weights (validated: std::invalid_argument when a shape disagrees with the config).
+    explicit decoder_transformer(decoder_weights<Scalar> weights) : weights_(std::move(weights)) {
+        weights_.validate();
+        const auto& c = weights_.config;
+        if (c.rope != rope_pairing::none) rotary_ = detail::rotary_table<Scalar>(c.seq_len, c.head_dim, c.rope_theta);
+    }
+
+    const decoder_config& config() const { return weights_.config; }
+    const decoder_weights<Scalar>& weights() const { return weights_; }
+
+    /// Layer `layer`'s MLP (std::out_of_range outside [0, n_layers)): the teacher to distil.
+    const mlp_weights<Scalar>& mlp(int layer) const { return weights_.layers.at(checked_layer(layer)).mlp; }
+
+    /// Layer `layer`'s MLP on rows x [N, dim] (already normalised) → [N, dim].
+    matrix<Scalar> mlp_forward(int layer, const matrix<Scalar>& x) const {
+        if (x.cols() != config().dim)
+            throw std::invalid_argument("mlp_forward: input has " + std::to_string(x.cols()) + " columns, expected dim = " +
+                                        std::to_string(config().dim));
+        return detail::mlp_apply(mlp(layer), x);
+    }
+
+    /// Logits of every position, [B·T, vocab_size], row b·T + t for token t of sequence b. All
+    /// sequences must have the same length 1 ≤ T ≤ seq_len and ids below vocab_size (std::invalid_argument).
+    matrix<Scalar> logits(const std::vector<std::vector<int>>& sequences, const hooks_type& hooks = {}) const {
+        const matrix<Scalar> final_state = forward(sequences, hooks);
+        matrix<Scalar> out(final_state.rows(), config().vocab_size);
+        out.noalias() = final_state * weights_.output_matrix().transpose();
+        return out;
+    }
+
+    /// Mean next-token cross-entropy in nats over all B·(T−1) predictions (see token_batches.hpp);
+    /// needs T ≥ 2. Holds all B·T·vocab logits at once, so split large inputs into several calls.
+    double next_token_loss(const std::vector<std::vector<int>>& sequences, const hooks_type& hooks = {}) const {
+        detail::require_next_token(sequences);
+        return detail::mean_next_token_loss(logits(sequences, hooks), sequences);
+    }
+
+private:
+    std::size_t checked_layer(int layer) const {
+        if (layer < 0 || layer >= config().n_layers)
+            throw std::out_of_range("layer " + std::to_string(layer) + " outside [0, " + std::to_string(config().n_layers) + ")");
+        return static_cast<std::size_t>(layer);
+    }
+
+    // y = x·Wᵀ + b (b may be empty).
+    static void project(const matrix<Scalar>& x, const matrix<Scalar>& w, const vector<Scalar>& b, matrix<Scalar>& y) {
+        y.resize(x.rows(), w.rows());
+        y.noalias() = x * w.transpose();
+        if (b.size() != 0) y.rowwise() += b.transpose();
+    }
+
+    // The final normalised residual stream, [B·T, dim].
+    matrix<Scalar> forward(const std::vector<std::vector<int>>& sequences, const hooks_type& hooks) const {
+        const auto& c = config();
+        const index_t T = detail::check_token_batch(sequences, c.seq_len, c.vocab_size);
+        detail::check_replacements(hooks, c.n_layers);
+        const auto batch = static_cast<index_t>(sequences.size());
+        const index_t rows = batch * T;
+
+        matrix<Scalar> x(rows, c.dim);
+        for (index_t b = 0; b < batch; ++b)
+            for (index_t t = 0; t < T; ++t) {
+                x.row(b * T + t) = weights_.token_embedding.row(sequences[static_cast<std::size_t>(b)][static_cast<std::size_t>(t)]);
+                if (c.learned_positions) x.row(b * T + t) += weights_.position_embedding.row(t);
+            }
+
+        matrix<Scalar> normed, q, k, v, attended, projected, mlp_out;
+        for (int l = 0; l < c.n_layers; ++l) {
+            const auto& w = weights_.layers[static_cast<std::size_t>(l)];
+            detail::normalize_rows(x, c.norm, c.norm_eps, w.attn_norm_gain, w.attn_norm_bias, normed, c.norm_in_float32);
+            project(normed, w.wq, w.bq, q);
+            project(normed, w.wk, w.bk, k);
+            project(normed, w.wv, w.bv, v);
+            if (c.rope != rope_pairing::none) {
+                detail::apply_rotary(q, T, 0, c.head_dim, c.rope, rotary_);
+                detail::apply_rotary(k, T, 0, c.head_dim, c.rope, rotary_);
+            }
+            Scalar scale = c.scale_attention ? Scalar(1) / std::sqrt(static_cast<Scalar>(c.head_dim)) : Scalar(1);
+            if (c.scale_attention_by_layer) scale /= static_cast<Scalar>(l + 1);
+            detail::causal_attention(q, k, v, batch, T, c.n_heads, c.n_kv_heads, c.head_dim, scale,
+                                     c.attention_window[static_cast<std::size_t>(l)], attended);
+            project(attended, w.wo, w.bo, projected);
+            x += projected;
+
+            detail::normalize_rows(x, c.norm, c.norm_eps, w.mlp_norm_gain, w.mlp_norm_bias, normed, c.norm_in_float32);
+            if (const auto it = hooks.replace.find(l); it != hooks.replace.end()) {
+                mlp_out.setConstant(rows, c.dim, std::numeric_limits<Scalar>::quiet_NaN());
+                it->second(normed, mlp_out);
+                detail::check_replacement_output(l, mlp_out, rows, c.dim);
+            } else {
+                mlp_out = detail::mlp_apply(w.mlp, normed);
+            }
+            if (hooks.read) hooks.read(l, normed, mlp_out);
+            x += mlp_out;
+        }
+        detail::normalize_rows(x, c.norm, c.norm_eps, weights_.final_norm_gain, weights_.final_norm_bias, normed, c.norm_in_float32);
+        return normed;
+    }
+
+    decoder_weights<Scalar> weights_;
+    detail::rotary_table<Scalar> rotary_;
+};
+
+}  // namespace sparse_distill::lm
