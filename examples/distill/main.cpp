@@ -14,6 +14,7 @@
 #include "planted_options.hpp"
 #include "run_command.hpp"
 #include "sweep_command.hpp"
+#include "tokenize_command.hpp"
 #include "train_command.hpp"
 
 #include <cstdio>
@@ -36,10 +37,12 @@ int main(int argc, char** argv) {
     sweep_options sweep;
     lm_options lm;
     train_options train;
+    tokenize_options tokenize;
     CLI::App* run_command = add_run_command(app);
     CLI::App* sweep_command = add_sweep_command(app, sweep);
     CLI::App* lm_command = add_lm_command(app, lm);
     CLI::App* train_command = add_train_command(app, train);
+    CLI::App* tokenize_command = add_tokenize_command(app, tokenize);
     app.require_subcommand(0, 1);
     try {
         app.parse(argc, argv);
@@ -47,6 +50,7 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     }
     try {
+        if (tokenize_command->parsed()) return run_tokenize(tokenize);
         if (shared.common.threads > 0) sd::set_num_threads(shared.common.threads);  // bounded by the option's check
         check_backend_built(shared.common.backend);
         check_student_options(shared, sweep_command->parsed() && !sweep.k_values.empty());

@@ -180,14 +180,15 @@ inline std::vector<int> tokenizer::encode(std::string_view text, bool add_bos, b
     joined.reserve(2 * longest_piece_);
     detail::merge_greedy(
         ids,
-        [&](int left, int right) -> std::optional<int> {
+        [&](int left, int right) -> std::optional<detail::bpe_pair_merge> {
             const auto& a = pieces_[static_cast<std::size_t>(left)];
             const auto& b = pieces_[static_cast<std::size_t>(right)];
             if (a.size() + b.size() > longest_piece_) return std::nullopt;  // no token is that long
             joined.assign(a).append(b);
-            return find(joined);
-        },
-        scores_);
+            const std::optional<int> merged = find(joined);
+            if (!merged) return std::nullopt;
+            return detail::bpe_pair_merge{scores_[static_cast<std::size_t>(*merged)], *merged};
+        });
 
     if (add_bos) ids.insert(ids.begin(), bos);
     if (add_eos) ids.push_back(eos);
