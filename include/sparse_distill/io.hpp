@@ -9,6 +9,7 @@
 #include "io/npy_reader.hpp"
 #include "io/safetensors.hpp"
 #include "io/student_export.hpp"
+#include "io/transcoder_set.hpp"
 #include "io/teacher_import.hpp"
 #include "io/tensor_data.hpp"
 #include "io/text_file.hpp"

@@ -6,6 +6,8 @@
 #include "lm/text_windows.hpp"
 #include "lm/tokenizer.hpp"
 #include "lm/hf_tokenizer.hpp"
+#include "lm/decoder.hpp"
+#include "lm/hf_model.hpp"
 #include "lm/transformer.hpp"
 #include "lm/harvest.hpp"
 #include "lm/top_examples.hpp"

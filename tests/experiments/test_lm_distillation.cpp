@@ -36,7 +36,7 @@ TEST_CASE("shared data: a stories260K layer as a SwiGLU teacher reproduces the h
     CHECK(h.positions[64 + 5] == 5);
     CHECK(h.token_ids[64 + 5] == some[1][5]);
     for (int layer : {1, 3}) {
-        sd::teacher_mlp<float> teacher(sd::lm::swiglu_teacher_weights(model, layer));
+        sd::teacher_mlp<float> teacher(sd::lm::teacher_weights(model, layer));
         const auto& a = h.layer(layer);
         const float scale = a.mlp_out.cwiseAbs().maxCoeff();
         CHECK((teacher.forward(a.mlp_in) - a.mlp_out).cwiseAbs().maxCoeff() < 1e-5f * std::max(1.0f, scale));

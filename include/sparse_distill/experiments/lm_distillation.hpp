@@ -39,8 +39,10 @@ struct lm_distillation_settings {
     bool keep_harvest = false;          ///< return the training harvest (e.g. to write it as .npy)
     std::uint64_t seed = 0;
 
-    /// Throws std::invalid_argument naming what is impossible for `model`.
-    void validate(const lm::llama_config& model) const {
+    /// Throws std::invalid_argument naming what is impossible for `model` (an lm::llama_config or
+    /// lm::decoder_config: both name dim, hidden_dim, n_layers and seq_len).
+    template <class ModelConfig>
+    void validate(const ModelConfig& model) const {
         std::vector<int> seen;
         for (int l : layers) {
             if (l < 0 || l >= model.n_layers)
@@ -63,7 +65,8 @@ struct lm_distillation_settings {
     }
 
     /// The student for one layer of `model`: the configured one with its dims filled in.
-    student_config student_for(const lm::llama_config& model) const {
+    template <class ModelConfig>
+    student_config student_for(const ModelConfig& model) const {
         student_config c = student;
         c.d_in = c.d_out = model.dim;
         c.d_sae = std::max<index_t>(1, static_cast<index_t>(std::llround(width_ratio * double(model.hidden_dim))));
@@ -115,7 +118,8 @@ inline std::vector<index_t> pick_example_features(const analysis::student_analys
 
 /// Mean next-token loss over `windows`, `batch` windows per forward pass so that only batch·T·vocab
 /// logits exist at once; equal-length windows make every batch's mean weigh by its window count.
-inline double chunked_loss(const lm::transformer& model, const std::vector<std::vector<int>>& windows, int batch,
+template <class Model>
+double chunked_loss(const Model& model, const std::vector<std::vector<int>>& windows, int batch,
                            const lm::forward_hooks& hooks = {}) {
     double sum = 0;
     for (std::size_t first = 0; first < windows.size(); first += static_cast<std::size_t>(batch)) {
@@ -128,9 +132,8 @@ inline double chunked_loss(const lm::transformer& model, const std::vector<std::
 }
 }  // namespace detail
 
-/// The text's windows (lm::make_text_windows), refusing a split that leaves either part empty.
-inline lm::text_windows checked_text_windows(const lm::tokenizer& tok, std::string_view text, const lm_distillation_settings& s) {
-    lm::text_windows w = lm::make_text_windows(tok, text, s.window, s.held_out_fraction);
+/// Refuses windows with no training or no held-out part, saying how many passages each had.
+inline lm::text_windows checked_windows(lm::text_windows w, const lm_distillation_settings& s) {
     if (w.train.empty() || w.held_out.empty())
         throw std::invalid_argument(
             "the text gives " + std::to_string(w.train.size()) + " training and " + std::to_string(w.held_out.size()) +
@@ -139,12 +142,18 @@ inline lm::text_windows checked_text_windows(const lm::tokenizer& tok, std::stri
     return w;
 }
 
+/// The text's windows (lm::make_text_windows), refusing a split that leaves either part empty.
+template <class Tokenizer>
+lm::text_windows checked_text_windows(const Tokenizer& tok, std::string_view text, const lm_distillation_settings& s) {
+    return checked_windows(lm::make_text_windows(tok, text, s.window, s.held_out_fraction), s);
+}
+
 /// Runs the experiment on the text's `windows` (checked_text_windows). `make_callbacks(layer,
 /// total_steps)` gives each layer's training callbacks (one object or a std::tuple of them);
 /// `progress(stage)` reports what is being done.
 /// The students train (and are analysed) on `Backend`; the transformer itself runs on the host.
-template <class Backend = backend::cpu, class MakeCallbacks, class Progress>
-lm_distillation_result run_lm_distillation(const lm::transformer& model, const lm::text_windows& windows,
+template <class Backend = backend::cpu, class Model, class MakeCallbacks, class Progress>
+lm_distillation_result run_lm_distillation(const Model& model, const lm::text_windows& windows,
                                            lm_distillation_settings s, MakeCallbacks&& make_callbacks, Progress&& progress) {
     const int n_layers = model.config().n_layers;
     s.validate(model.config());
@@ -170,7 +179,7 @@ lm_distillation_result run_lm_distillation(const lm::transformer& model, const l
     for (int layer : s.layers) {
         lm_layer_result& out = r.layers.emplace_back();
         out.layer = layer;
-        const teacher_mlp<float, Backend> teacher(lm::swiglu_teacher_weights(model, layer));
+        const teacher_mlp<float, Backend> teacher(lm::teacher_weights(model, layer));
         distill_settings d;
         d.student = s.student_for(model.config());
         d.train = s.train;
@@ -189,7 +198,8 @@ lm_distillation_result run_lm_distillation(const lm::transformer& model, const l
 
         // The transformer runs on the host: the spliced loss and the examples use a host copy of the student.
         progress("layer " + std::to_string(layer) + ": spliced losses");
-        const student_mlp<float> student(out.config, out.weights);
+        student_mlp<float> student(out.config, out.weights);
+        student.set_batch_threshold(out.batch_threshold);  // a BatchTopK student infers with its τ
         out.losses.clean = r.clean_loss;
         lm::forward_hooks zero, mean, spliced;
         zero.replace[layer] = lm::zero_ablation();
@@ -207,8 +217,8 @@ lm_distillation_result run_lm_distillation(const lm::transformer& model, const l
 }
 
 /// The same on raw `text`.
-template <class Backend = backend::cpu, class MakeCallbacks, class Progress>
-lm_distillation_result run_lm_distillation(const lm::transformer& model, const lm::tokenizer& tok, std::string_view text,
+template <class Backend = backend::cpu, class Model, class Tokenizer, class MakeCallbacks, class Progress>
+lm_distillation_result run_lm_distillation(const Model& model, const Tokenizer& tok, std::string_view text,
                                            const lm_distillation_settings& s, MakeCallbacks&& make_callbacks,
                                            Progress&& progress) {
     return run_lm_distillation<Backend>(model, checked_text_windows(tok, text, s), s, std::forward<MakeCallbacks>(make_callbacks),

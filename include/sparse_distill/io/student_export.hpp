@@ -65,6 +65,7 @@ struct student_provenance {
     std::string model_name;     ///< metadata.model_name, e.g. "gpt2"
     std::string hook_name;      ///< metadata.hook_name, the input hook, e.g. "blocks.3.ln2.hook_normalized"
     std::string hook_name_out;  ///< metadata.hook_name_out, e.g. "blocks.3.hook_mlp_out"
+    int context_size = 0;       ///< metadata.context_size: tokens per sequence it was trained on (0: not recorded)
 };
 
 /// A student as a file describes it. The config holds what the format states (d_in, d_sae, d_out,
@@ -189,6 +190,7 @@ void write_saelens_folder(const std::filesystem::path& dir, const student_config
     if (!provenance.model_name.empty()) metadata["model_name"] = provenance.model_name;
     if (!provenance.hook_name.empty()) metadata["hook_name"] = provenance.hook_name;
     if (!provenance.hook_name_out.empty()) metadata["hook_name_out"] = provenance.hook_name_out;
+    if (provenance.context_size > 0) metadata["context_size"] = provenance.context_size;
     // Our own record of the student, under the keys every other file of ours uses; SAELens keeps
     // metadata keys it does not know.
     metadata["sparse_distill"] = {{"student", c}};

@@ -35,6 +35,7 @@ enum class rope_pairing { none, halves, interleaved };
 
 struct decoder_config {
     model_family family = model_family::llama;
+    std::string name;    ///< the model's name: config.json's _name_or_path, else its folder's name
     int dim = 0;         ///< residual stream width (d_model)
     int hidden_dim = 0;  ///< MLP width (d_mlp)
     int n_layers = 0;

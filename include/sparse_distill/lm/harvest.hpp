@@ -6,6 +6,7 @@
 #include "../io/npy.hpp"
 #include "../io/tensor_data.hpp"
 #include "../nn/mlp_weights.hpp"
+#include "decoder.hpp"
 #include "transformer.hpp"
 
 #include <algorithm>
@@ -38,8 +39,10 @@ struct harvest {
 };
 
 /// Runs `model` over `windows` (equal lengths), `batch_windows` at a time, and keeps the MLP inputs and
-/// outputs of `layers`. `progress(done, total)` is called after each batch, if given.
-inline harvest harvest_mlp_activations(const transformer& model, const std::vector<std::vector<int>>& windows,
+/// outputs of `layers`. `progress(done, total)` is called after each batch, if given. `Model` is a
+/// float language model with MLP hooks: the llama2.c transformer or decoder_transformer<float>.
+template <class Model>
+harvest harvest_mlp_activations(const Model& model, const std::vector<std::vector<int>>& windows,
                                        std::vector<int> layers, int batch_windows = 16,
                                        const std::function<void(std::size_t, std::size_t)>& progress = {}) {
     if (windows.empty()) throw std::invalid_argument("harvest_mlp_activations: no windows");
@@ -92,9 +95,9 @@ inline vector<float> mean_mlp_output(const layer_activations& a) {
     return a.mlp_out.colwise().mean().transpose();
 }
 
-/// A layer of a llama2.c model as a distillation teacher: SwiGLU with gate w1, up w3 and down w2
-/// (feature-major: w_in = W1, w_up = W3, w_out = W2ᵀ), no biases.
-inline mlp_weights<float> swiglu_teacher_weights(const transformer& model, int layer) {
+/// A layer's MLP as a distillation teacher. For a llama2.c model: SwiGLU with gate w1, up w3 and
+/// down w2 (feature-major: w_in = W1, w_up = W3, w_out = W2ᵀ), no biases.
+inline mlp_weights<float> teacher_weights(const transformer& model, int layer) {
     const llama_layer& l = model.layer(layer);
     mlp_weights<float> w;
     w.act = activation::silu;
@@ -103,6 +106,9 @@ inline mlp_weights<float> swiglu_teacher_weights(const transformer& model, int l
     w.w_out = l.w2.transpose();
     return w;
 }
+
+/// For a Hugging Face model: its MLP as read (GPT-2/GPT-Neo: gelu_new with biases; Llama: SwiGLU).
+inline mlp_weights<float> teacher_weights(const decoder_transformer<float>& model, int layer) { return model.mlp(layer); }
 
 /// Writes `dir`/tokens.npy (int32 [N]), positions.npy (int32 [N]) and, per layer L,
 /// layerL_mlp_in.npy and layerL_mlp_out.npy (float32 [N, dim]); every file atomically.

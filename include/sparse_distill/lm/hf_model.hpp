@@ -246,6 +246,9 @@ inline decoder_config read_hf_config(const std::filesystem::path& folder) {
                                                    "'; supported: gpt2, gpt_neo, llama, mistral (GPT2LMHeadModel, "
                                                    "GPTNeoForCausalLM, LlamaForCausalLM, MistralForCausalLM)");
     detail::check_architectures(json, c.family);
+    c.name = json.string_or("_name_or_path", "");
+    if (c.name.empty()) c.name = std::filesystem::absolute(folder).lexically_normal().filename().string();
+    if (c.name.empty()) c.name = std::filesystem::absolute(folder).lexically_normal().parent_path().filename().string();
     try {
         c.validate();
     } catch (const std::invalid_argument& e) {

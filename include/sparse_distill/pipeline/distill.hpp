@@ -77,6 +77,7 @@ struct distilled_model {
     train_summary summary;
     metrics_history history;  ///< the reported steps' metrics (every train.callback_every steps)
     student_weights<Scalar> weights;
+    double batch_threshold = 0;  ///< a BatchTopK student's inference threshold τ (0 for the others)
     analysis::student_analysis analysis;
 };
 
@@ -95,6 +96,7 @@ distilled_model<Scalar> distill(const teacher_mlp<Scalar, Backend>& teacher, Sou
     else
         m.summary = trainer<Scalar, Backend>(student, teacher, s.train).run(source, m.history, callbacks...);
     m.weights = student.weights();
+    m.batch_threshold = student.batch_threshold();
     m.analysis = analysis::analyse_student(student, teacher, eval, s.analysis);
     return m;
 }
