@@ -58,7 +58,9 @@ inline CLI::App* add_lm_command(CLI::App& app, lm_options& l) {
     lm->add_option("--held-out", l.held_out, "fraction of passages (the last ones) held out for analyses and loss")
         ->check(number_in(0, true, 1, true, "(0, 1)"));
     lm->add_option("--width-ratio", l.width_ratio, "student features per teacher neuron (the post's 4)")->check(positive_number);
-    lm->add_option("--harvest-dir", l.harvest_dir, "also write the harvested activations there as .npy files");
+    lm->add_option("--harvest-dir", l.harvest_dir,
+                   "stream the training activations there as .npy shards (layerL_mlp_in.NNNNN.npy, layerL_mlp_out.…, "
+                   "tokens.npy, positions.npy) and train from them: memory no longer grows with the text");
     lm->add_option("--save", l.save, "write every distilled layer's student there (see --save-format)");
     lm->add_option("--save-format", l.save_format,
                    "layout of --save: saelens (DIR/layer_L, with the model and hook names), sparsify (DIR/<hookpoint>, "
@@ -275,6 +277,22 @@ inline void save_lm_students(const lm_options& o, const std::string& model_name,
     }
 }
 
+/// Refuses (exit 2) an in-memory harvest larger than half the machine's memory, pointing to --harvest-dir.
+inline void check_harvest_memory(const sd::lm::text_windows& w, const sd::experiments::lm_distillation_settings& s, int dim,
+                                 int n_layers) {
+    const double rows = double(w.train.size() + w.held_out.size()) * s.window;
+    const double layers = s.layers.empty() ? double(n_layers) : double(s.layers.size());  // empty: every layer
+    const double bytes = rows * layers * 2.0 * dim * sizeof(float), available = sd::physical_memory_bytes();
+    if (available > 0 && bytes > 0.5 * available) {
+        char text[300];
+        std::snprintf(text, sizeof text,
+                      "lm: the harvest of %.0f tokens × %.0f layers would hold %.1f GiB in memory, more than half of this machine's "
+                      "%.1f GiB: stream it to disk with --harvest-dir DIR",
+                      rows, layers, bytes / double(1 << 30), available / double(1 << 30));
+        throw bad_settings(text);
+    }
+}
+
 /// The rest of `distill lm` once the model (and its tokenizer, which may be absent with --token-ids) is read.
 template <class Model, class Tokenizer>
 int run_lm_on(const shared_options& shared, const lm_options& o, const student_options& student,
@@ -284,7 +302,7 @@ int run_lm_on(const shared_options& shared, const lm_options& o, const student_o
     try {
         settings.layers = parse_layers(o.layers, model.config().n_layers);
         if (shared.given("--d-sae")) settings.width_ratio = double(student.d_sae) / double(model.config().hidden_dim);
-        settings.keep_harvest = !o.harvest_dir.empty();
+        settings.harvest_folder = o.harvest_dir;
         settings.validate(model.config());
         if (tok && tok->vocab_size() > model.config().vocab_size)
             throw std::invalid_argument("the tokenizer has " + std::to_string(tok->vocab_size()) + " tokens but the model only " +
@@ -296,6 +314,7 @@ int run_lm_on(const shared_options& shared, const lm_options& o, const student_o
     }
     if (!o.save.empty()) sd::io::check_student_destination(o.save);
     check_memory_for(settings.student_for(model.config()), settings.train.batch_size, sizeof(float));
+    if (o.harvest_dir.empty()) check_harvest_memory(windows, settings, model.config().dim, model.config().n_layers);
     const output_folder out(shared.common.out, shared.common.quiet);
     const auto callbacks = [&](int layer, std::int64_t steps) { return out.callbacks("layer" + std::to_string(layer), steps); };
     const auto progress = [&](const std::string& stage) { out.progress(stage); };
@@ -338,12 +357,7 @@ int run_lm_on(const shared_options& shared, const lm_options& o, const student_o
         save_lm_students(o, model_id(model, o), model_family_of(model), settings, model.config().n_layers, r);
         std::printf("students (%s): %s\n", o.save_format.c_str(), std::filesystem::absolute(o.save).c_str());
     }
-    // Last, so a bad harvest folder cannot cost the results above.
-    if (!o.harvest_dir.empty()) {
-        out.progress("writing harvested activations to " + o.harvest_dir);
-        sd::lm::write_harvest_npy(o.harvest_dir, r.train_harvest);
-        std::printf("harvest: %s\n", std::filesystem::absolute(o.harvest_dir).c_str());
-    }
+    if (!o.harvest_dir.empty()) std::printf("harvest: %s\n", std::filesystem::absolute(o.harvest_dir).c_str());
     return 0;
 }
 

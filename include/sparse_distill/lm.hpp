@@ -10,4 +10,5 @@
 #include "lm/hf_model.hpp"
 #include "lm/transformer.hpp"
 #include "lm/harvest.hpp"
+#include "lm/harvest_shards.hpp"
 #include "lm/top_examples.hpp"

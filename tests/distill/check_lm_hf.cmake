@@ -53,6 +53,16 @@ foreach(family gptneo gpt2 llama)
   endif()
 endforeach()
 
+# The harvest streamed to shards (--harvest-dir), trained from them, then the same shards by `distill train`.
+expect(0 "harvest: .*harvest" ${small} -o ${WORK_DIR}/streamed ${lm} --model ${reference}/mlp_llama --token-ids ${files}/token_ids.npy
+       --window 32 --layers 1 --harvest-dir ${WORK_DIR}/streamed/harvest)
+foreach(name layer1_mlp_in.00000.npy layer1_mlp_out.00000.npy tokens.npy positions.npy)
+  if(NOT EXISTS "${WORK_DIR}/streamed/harvest/${name}")
+    set(failures "${failures}\n  --harvest-dir wrote no ${name}")
+  endif()
+endforeach()
+expect(0 "trained 4 steps" -q --d-sae 64 --batch 64 -o ${WORK_DIR}/from_shards train --inputs "${WORK_DIR}/streamed/harvest/layer1_mlp_in.*.npy" --targets "${WORK_DIR}/streamed/harvest/layer1_mlp_out.*.npy" --steps 4)
+
 # A GPT-2-vocabulary model on text, through GPT-2's tokenizer, evaluated on a separate text.
 set(text "${SHARED_DATA}/tinystories/tinystories_train_head.txt")
 file(READ "${text}" story_text LIMIT 3000)

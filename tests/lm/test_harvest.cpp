@@ -45,3 +45,51 @@ TEST_CASE("harvest: each window's rows equal a forward pass of that window alone
     const auto in0 = sd::io::to_matrix<float>(sd::io::read_npy(dir / "layer0_mlp_in.npy"), "layer0_mlp_in");
     CHECK(in0 == h.layer(0).mlp_in);
 }
+
+TEST_CASE("harvest to shards: the shards hold exactly the in-memory harvest, in order, with its mean output") {
+    const auto config = sd_test::tiny_config();
+    const lm::transformer model(sd_test::random_weights(config));
+    std::vector<std::vector<int>> windows;
+    for (int w = 0; w < 5; ++w) {
+        std::vector<int> t;
+        for (int i = 0; i < 6; ++i) t.push_back((w * 5 + i * 11) % config.vocab_size);
+        windows.push_back(t);
+    }
+    const std::vector<int> layers{config.n_layers - 1, 0};
+    const auto memory = lm::harvest_mlp_activations(model, windows, layers, /*batch_windows=*/2);
+    const sd_test::temp_dir dir("sd_harvest_shards");
+    // 7 rows per shard: shards end inside batches (12 rows) and the last shard is short (30 = 4·7 + 2).
+    const auto shards = lm::harvest_mlp_shards(model, windows, layers, dir.path, /*rows_per_shard=*/7, /*batch_windows=*/2);
+    REQUIRE(shards.rows == 30);
+    CHECK(shards.layers == std::vector<int>{0, config.n_layers - 1});
+    for (int layer : shards.layers) {
+        const auto& files = shards.layer(layer);
+        REQUIRE(files.inputs.size() == 5);
+        REQUIRE(files.targets.size() == 5);
+        CHECK(files.inputs[1].filename() == "layer" + std::to_string(layer) + "_mlp_in.00001.npy");
+        sd::matrix<float> in(30, config.dim), out(30, config.dim);
+        sd::index_t row = 0;
+        for (std::size_t s = 0; s < files.inputs.size(); ++s) {
+            const auto a = sd::io::to_matrix<float>(sd::io::read_npy(files.inputs[s]), "in");
+            const auto b = sd::io::to_matrix<float>(sd::io::read_npy(files.targets[s]), "out");
+            CHECK(a.rows() == (s + 1 < files.inputs.size() ? 7 : 2));
+            in.middleRows(row, a.rows()) = a;
+            out.middleRows(row, b.rows()) = b;
+            row += a.rows();
+        }
+        CHECK(in == memory.layer(layer).mlp_in);  // the same batches: the same bits
+        CHECK(out == memory.layer(layer).mlp_out);
+        const sd::vector<double> mean = memory.layer(layer).mlp_out.cast<double>().colwise().mean().transpose();
+        CHECK((shards.mean_output[shards.index_of(layer)] - mean).cwiseAbs().maxCoeff() < 1e-12);
+        // A source over the shards hands the rows out in order without shuffling.
+        sd::data::sharded_npy_source<float, true> source(files, {});
+        sd::matrix<float> x(30, config.dim), y(30, config.dim);
+        REQUIRE(source.next_batch(x, y));
+        CHECK(x == in);
+        CHECK(y == out);
+    }
+    const auto tokens = sd::io::to_values<std::int32_t>(sd::io::read_npy(dir / "tokens.npy"));
+    CHECK(std::vector<int>(tokens.begin(), tokens.end()) == memory.token_ids);
+    const std::string outside = "outside [0, " + std::to_string(config.n_layers) + ")";
+    CHECK_THROWS_WITH(lm::harvest_mlp_shards(model, windows, {config.n_layers}, dir.path, 7), doctest::Contains(outside.c_str()));
+}

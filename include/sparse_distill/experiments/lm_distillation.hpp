@@ -8,6 +8,7 @@
 #include "../analysis/student_analysis.hpp"
 #include "../data/paired_source.hpp"
 #include "../lm/harvest.hpp"
+#include "../lm/harvest_shards.hpp"
 #include "../lm/text_windows.hpp"
 #include "../lm/top_examples.hpp"
 #include "../train/metrics_log.hpp"
@@ -18,6 +19,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,6 +39,14 @@ struct lm_distillation_settings {
     index_t examples_per_feature = 5;
     int batch_windows = 16;             ///< windows per forward pass (bounds the logits held at once)
     bool keep_harvest = false;          ///< return the training harvest (e.g. to write it as .npy)
+    /// Non-empty: the training harvest streams to .npy shards in this folder (lm/harvest_shards.hpp)
+    /// and each student trains from them through data::sharded_npy_source, so memory does not grow
+    /// with the text (keep_harvest is then moot: the shards stay). Empty: the harvest is held in memory.
+    std::filesystem::path harvest_folder;
+    index_t shard_rows = 0;             ///< rows per shard (0: about 32 MB per shard, lm::rows_per_shard_for)
+    /// Rows shuffled together when training from shards (0: about 256 MB of rows, at least 4096);
+    /// in memory the whole harvest is shuffled.
+    index_t shuffle_rows = 0;
     std::uint64_t seed = 0;
 
     /// Throws std::invalid_argument naming what is impossible for `model` (an lm::llama_config or
@@ -167,11 +177,20 @@ lm_distillation_result run_lm_distillation(const Model& model, const lm::text_wi
     r.train_tokens = windows.train.size() * static_cast<std::size_t>(s.window);
     r.held_out_tokens = windows.held_out.size() * static_cast<std::size_t>(s.window);
 
-    progress("harvesting MLP activations of " + std::to_string(windows.train.size()) + " training windows");
+    const bool to_disk = !s.harvest_folder.empty();
+    const index_t dim = model.config().dim;
+    progress("harvesting MLP activations of " + std::to_string(windows.train.size()) + " training windows" +
+             (to_disk ? " into " + s.harvest_folder.string() : std::string()));
     const auto start = std::chrono::steady_clock::now();
-    lm::harvest train = lm::harvest_mlp_activations(model, windows.train, s.layers, s.batch_windows);
+    lm::harvest train;
+    lm::sharded_harvest shards;
+    if (to_disk)
+        shards = lm::harvest_mlp_shards(model, windows.train, s.layers, s.harvest_folder,
+                                        s.shard_rows > 0 ? s.shard_rows : lm::rows_per_shard_for(dim), s.batch_windows);
+    else
+        train = lm::harvest_mlp_activations(model, windows.train, s.layers, s.batch_windows);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    r.forward_tokens_per_second = seconds > 0 ? double(train.rows()) / seconds : 0;
+    r.forward_tokens_per_second = seconds > 0 ? double(to_disk ? static_cast<index_t>(shards.rows) : train.rows()) / seconds : 0;
     progress("harvesting held-out windows");
     const lm::harvest held = lm::harvest_mlp_activations(model, windows.held_out, s.layers, s.batch_windows);
     r.clean_loss = detail::chunked_loss(model, windows.held_out, s.batch_windows);
@@ -188,13 +207,30 @@ lm_distillation_result run_lm_distillation(const Model& model, const lm::text_wi
 
         progress("layer " + std::to_string(layer) + ": training a student with " + std::to_string(d.student.d_sae) +
                  " features, then its analyses");
-        const lm::layer_activations& acts = train.layer(layer);
-        data::paired_source<float> source(acts.mlp_in, acts.mlp_out, s.seed * 131 + static_cast<std::uint64_t>(layer));
         const lm::layer_activations& held_acts = held.layer(layer);
         const analysis::eval_tokens<float> eval{held_acts.mlp_in, held_acts.mlp_in, held_acts.mlp_out};
         auto callbacks = make_callbacks(layer, s.train.steps());
-        std::apply([&](auto&... each) { static_cast<distilled_model<float>&>(out) = distill(teacher, source, eval, d, each...); },
-                   callback_refs(callbacks));
+        const auto train_on = [&](auto& source) {
+            std::apply([&](auto&... each) { static_cast<distilled_model<float>&>(out) = distill(teacher, source, eval, d, each...); },
+                       callback_refs(callbacks));
+        };
+        const std::uint64_t source_seed = s.seed * 131 + static_cast<std::uint64_t>(layer);
+        vector<float> mean_output;
+        if (to_disk) {
+            data::sharded_npy_settings from_disk;
+            from_disk.shuffle_buffer = s.shuffle_rows > 0 ? s.shuffle_rows
+                                                          : std::max<index_t>(4096, static_cast<index_t>((std::size_t{256} << 20) /
+                                                                                                         (2 * sizeof(float) * static_cast<std::size_t>(dim))));
+            from_disk.seed = source_seed;
+            data::sharded_npy_source<float, true> source(shards.layer(layer), from_disk);
+            train_on(source);
+            mean_output = shards.mean_output[shards.index_of(layer)].cast<float>();
+        } else {
+            const lm::layer_activations& acts = train.layer(layer);
+            data::paired_source<float> source(acts.mlp_in, acts.mlp_out, source_seed);
+            train_on(source);
+            mean_output = lm::mean_mlp_output(acts);
+        }
 
         // The transformer runs on the host: the spliced loss and the examples use a host copy of the student.
         progress("layer " + std::to_string(layer) + ": spliced losses");
@@ -203,7 +239,7 @@ lm_distillation_result run_lm_distillation(const Model& model, const lm::text_wi
         out.losses.clean = r.clean_loss;
         lm::forward_hooks zero, mean, spliced;
         zero.replace[layer] = lm::zero_ablation();
-        mean.replace[layer] = lm::mean_ablation(lm::mean_mlp_output(acts));
+        mean.replace[layer] = lm::mean_ablation(mean_output);
         spliced.replace[layer] = [&student](const matrix<float>& in, matrix<float>& mlp_out) { mlp_out = student.predict(in); };
         out.losses.zero_ablated = detail::chunked_loss(model, windows.held_out, s.batch_windows, zero);
         out.losses.mean_ablated = detail::chunked_loss(model, windows.held_out, s.batch_windows, mean);

@@ -71,6 +71,12 @@ public:
         return detail::mean_next_token_loss(logits(sequences, hooks), sequences);
     }
 
+    /// Runs the blocks up to and including `last_layer` only, for the hooks (harvesting needs no
+    /// logits: the output matrix alone is vocab·dim per token, 50257·768 for GPT-2).
+    void run_hooks_through(const std::vector<std::vector<int>>& sequences, const hooks_type& hooks, int last_layer) const {
+        (void)forward(sequences, hooks, static_cast<int>(checked_layer(last_layer)));
+    }
+
 private:
     std::size_t checked_layer(int layer) const {
         if (layer < 0 || layer >= config().n_layers)
@@ -85,8 +91,9 @@ private:
         if (b.size() != 0) y.rowwise() += b.transpose();
     }
 
-    // The final normalised residual stream, [B·T, dim].
-    matrix<Scalar> forward(const std::vector<std::vector<int>>& sequences, const hooks_type& hooks) const {
+    // The final normalised residual stream, [B·T, dim]; with last_layer ≥ 0 the pass stops after that
+    // layer's MLP hooks and returns nothing.
+    matrix<Scalar> forward(const std::vector<std::vector<int>>& sequences, const hooks_type& hooks, int last_layer = -1) const {
         const auto& c = config();
         const index_t T = detail::check_token_batch(sequences, c.seq_len, c.vocab_size);
         detail::check_replacements(hooks, c.n_layers);
@@ -127,6 +134,7 @@ private:
                 mlp_out = detail::mlp_apply(w.mlp, normed);
             }
             if (hooks.read) hooks.read(l, normed, mlp_out);
+            if (l == last_layer) return {};
             x += mlp_out;
         }
         detail::normalize_rows(x, c.norm, c.norm_eps, weights_.final_norm_gain, weights_.final_norm_bias, normed, c.norm_in_float32);

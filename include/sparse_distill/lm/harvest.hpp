@@ -79,7 +79,7 @@ harvest harvest_mlp_activations(const Model& model, const std::vector<std::vecto
             a.mlp_in.middleRows(row0, in.rows()) = in;
             a.mlp_out.middleRows(row0, out.rows()) = out;
         };
-        (void)model.logits(batch, hooks);
+        model.run_hooks_through(batch, hooks, layers.back());  // no logits: harvesting needs none
         for (const auto& w : batch)
             for (std::size_t t = 0; t < w.size(); ++t) {
                 h.token_ids.push_back(w[t]);

@@ -113,6 +113,11 @@ public:
         return out;
     }
 
+    /// Runs the blocks up to and including `last_layer` only, for the hooks (harvesting needs no logits).
+    void run_hooks_through(const std::vector<std::vector<int>>& sequences, const forward_hooks& hooks, int last_layer) const {
+        (void)forward(sequences, hooks, 0, nullptr, static_cast<int>(checked_layer(last_layer, "run_hooks_through")));
+    }
+
 private:
     std::size_t checked_layer(int layer, const char* what) const {
         if (layer < 0 || layer >= config().n_layers)
@@ -145,8 +150,9 @@ private:
     // The final RMS-normalised residual stream, [B·T, dim], of tokens at positions first_position ..
     // first_position + T − 1. Without a cache first_position is 0 and attention sees this batch
     // only; with one, earlier positions come from the cache and this batch's keys/values join it.
+    // With last_layer ≥ 0 the pass stops after that layer's MLP hooks and returns nothing.
     matrix<float> forward(const std::vector<std::vector<int>>& sequences, const forward_hooks& hooks,
-                          index_t first_position = 0, kv_cache* cache = nullptr) const {
+                          index_t first_position = 0, kv_cache* cache = nullptr, int last_layer = -1) const {
         const index_t T = check_sequences(sequences);
         detail::check_replacements(hooks, config().n_layers);
         const auto& c = config();
@@ -190,6 +196,7 @@ private:
                 mlp_out = mlp_forward(l, normed);
             }
             if (hooks.read) hooks.read(l, normed, mlp_out);
+            if (l == last_layer) return {};
             x += mlp_out;
         }
         detail::rms_norm(x, weights_.rms_final, normed);
