@@ -31,6 +31,7 @@ struct lm_options {
     std::string harvest_dir;
     std::string save, save_format = "saelens";
     sd::index_t example_features = 16, examples_per_feature = 5;
+    sd::index_t analysis_tokens = 65536;
 };
 
 inline CLI::App* add_lm_command(CLI::App& app, lm_options& l) {
@@ -67,6 +68,9 @@ inline CLI::App* add_lm_command(CLI::App& app, lm_options& l) {
                    "for load_many), circuit-tracer (a transcoder set: config.yaml + layer_L.safetensors, needs --layers "
                    "all) or native (every student exactly)")
         ->check(CLI::IsMember({"saelens", "sparsify", "circuit-tracer", "native"}));
+    lm->add_option("--analysis-tokens", l.analysis_tokens,
+                   "held-out tokens the analyses see, from the start of the held-out part (0: all; the losses always use all)")
+        ->check(non_negative_number);
     lm->add_option("--example-features", l.example_features, "features shown with top-activating contexts")
         ->check(non_negative_number);
     lm->add_option("--examples-per-feature", l.examples_per_feature, "contexts per feature")->check(positive_number);
@@ -123,14 +127,14 @@ inline sd::report::html_document lm_report(const shared_options& shared, const s
     const std::string sparsity_setting = keeps_k                     ? "k = " + std::to_string(student.k)
                                          : student.arch == "jumprelu" ? "L0 coefficient " + fmt(student.l0_coeff, "%g")
                                                                       : "λ = " + fmt(student.l1, "%g");
-    char setup[700];
+    char setup[800];
     std::snprintf(setup, sizeof setup,
                   "Model %s, text %s: %zu passages for training (%zu tokens in windows of %d), %zu passages held "
-                  "out (%zu tokens) for every analysis and loss. Each layer's %s MLP is distilled into a %s "
+                  "out (%zu tokens): the losses use all of them, the analyses the first %zu. Each layer's %s MLP is distilled into a %s "
                   "student (%s) on %lld tokens of harvested activations, trained on %s. Forward pass: %.0f "
                   "tokens/s.",
                   model_name.c_str(), text_name.c_str(), r.train_passages, r.train_tokens, o.window, r.held_out_passages,
-                  r.held_out_tokens, mlp_kind.c_str(), student.arch.empty() ? student.act.c_str() : student.arch.c_str(), sparsity_setting.c_str(),
+                  r.held_out_tokens, r.analysed_tokens, mlp_kind.c_str(), student.arch.empty() ? student.act.c_str() : student.arch.c_str(), sparsity_setting.c_str(),
                   static_cast<long long>(student.tokens),
                   shared.common.backend.c_str(), r.forward_tokens_per_second);
     doc.paragraph(setup);
@@ -332,6 +336,7 @@ int run_lm_on(const shared_options& shared, const lm_options& o, const student_o
                               {"train_tokens", r.train_tokens},
                               {"held_out_tokens", r.held_out_tokens},
                               {"held_out_passages", r.held_out_passages},
+                              {"analysed_tokens", r.analysed_tokens},
                               {"clean_loss", r.clean_loss},
                               {"forward_tokens_per_second", r.forward_tokens_per_second},
                               {"layers", nlohmann::json::array()}};
@@ -379,6 +384,7 @@ inline int run_lm(const shared_options& shared, const lm_options& o) {
         s.width_ratio = o.width_ratio;
         s.analysis.simulator_threshold = shared.common.threshold;
         s.example_features = o.example_features;
+        s.analysis_tokens = o.analysis_tokens;
         s.examples_per_feature = o.examples_per_feature;
         s.seed = shared.common.seed;
         return s;

@@ -3,10 +3,13 @@
 //
 //   distill [options] [run]            ReLU student, its GELU twin and an SAE; report.html
 //   distill [options] sweep --l1-values 0.03,0.1,0.3,1     Fig 5 across λ
-//   distill [options] lm --checkpoint M.bin --tokenizer T.bin --text X.txt [--layers all]   a real model
+//   distill [options] lm --checkpoint M.bin --tokenizer T.bin --text X.txt [--layers all]   a llama2.c model
+//   distill [options] lm --model HF_DIR (--text X.txt | --token-ids ids.npy) [--save DIR --save-format F]   a Hugging Face one
 //   distill [options] train --teacher T.safetensors --inputs X.npy... [--steps N] [--save DIR]   files in, student out
+//   distill tokenize --tokenizer tokenizer.json [--decode] < text_or_ids                  ids on one line, or text back
 //
-// One file per subcommand (run_command.hpp, sweep_command.hpp, lm_command.hpp, train_command.hpp), each
+// One file per subcommand (run_command.hpp, sweep_command.hpp, lm_command.hpp, train_command.hpp,
+// tokenize_command.hpp), each
 // with its own options; the options every subcommand reads are registered here, on the main command.
 // Exit status: 0 on success, 1 when a file cannot be read or written, 2 for bad options.
 #include "common_options.hpp"

@@ -35,6 +35,10 @@ struct lm_distillation_settings {
     student_config student;             ///< d_in, d_sae, d_out are filled in
     train_settings train;
     analysis::analysis_options analysis;
+    /// Held-out tokens the analyses and top-activating contexts see: the first whole windows up to this
+    /// many (0: all). The analyses hold every such token's d_sae activations, so this bounds their
+    /// memory; the spliced losses always use every held-out window, a batch at a time.
+    index_t analysis_tokens = 65536;
     index_t example_features = 16;      ///< features shown with top-activating contexts (sparse ones first)
     index_t examples_per_feature = 5;
     int batch_windows = 16;             ///< windows per forward pass (bounds the logits held at once)
@@ -67,6 +71,7 @@ struct lm_distillation_settings {
         if (!(held_out_fraction > 0 && held_out_fraction < 1))
             throw std::invalid_argument("held-out fraction must lie in (0, 1) (got " + std::to_string(held_out_fraction) + ")");
         if (!(width_ratio > 0 && std::isfinite(width_ratio))) throw std::invalid_argument("width ratio must be positive");
+        if (analysis_tokens < 0) throw std::invalid_argument("analysis tokens must be non-negative (0: every held-out token)");
         if (example_features < 0 || examples_per_feature <= 0)
             throw std::invalid_argument("example counts must be non-negative (features) and positive (per feature)");
         if (batch_windows < 1) throw std::invalid_argument("batch_windows must be positive");
@@ -96,6 +101,7 @@ struct lm_layer_result : distilled_model<float> {
 struct lm_distillation_result {
     std::size_t train_tokens = 0, held_out_tokens = 0;       ///< in whole windows
     std::size_t train_passages = 0, held_out_passages = 0;
+    std::size_t analysed_tokens = 0;                         ///< the held-out tokens the analyses saw
     double clean_loss = 0;
     double forward_tokens_per_second = 0;                    ///< the harvesting forward pass, hooks included
     std::vector<lm_layer_result> layers;
@@ -191,9 +197,18 @@ lm_distillation_result run_lm_distillation(const Model& model, const lm::text_wi
         train = lm::harvest_mlp_activations(model, windows.train, s.layers, s.batch_windows);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     r.forward_tokens_per_second = seconds > 0 ? double(to_disk ? static_cast<index_t>(shards.rows) : train.rows()) / seconds : 0;
-    progress("harvesting held-out windows");
-    const lm::harvest held = lm::harvest_mlp_activations(model, windows.held_out, s.layers, s.batch_windows);
-    r.clean_loss = detail::chunked_loss(model, windows.held_out, s.batch_windows);
+    const std::size_t analysed_windows =
+        s.analysis_tokens > 0 ? std::min(windows.held_out.size(), static_cast<std::size_t>(std::max<index_t>(1, s.analysis_tokens / s.window)))
+                              : windows.held_out.size();
+    const std::vector<std::vector<int>> analysed(windows.held_out.begin(), windows.held_out.begin() + static_cast<std::ptrdiff_t>(analysed_windows));
+    progress("harvesting " + std::to_string(analysed_windows) + " held-out windows for the analyses");
+    const lm::harvest held = lm::harvest_mlp_activations(model, analysed, s.layers, s.batch_windows);
+    r.analysed_tokens = analysed_windows * static_cast<std::size_t>(s.window);
+    // The loss holds batch·T·vocab logits at once (GPT-2: 50,257 per token): at most ~256 MB of them.
+    const auto logit_row_bytes = static_cast<std::size_t>(model.config().vocab_size) * sizeof(float);
+    const int loss_batch = std::clamp<int>(static_cast<int>((std::size_t{256} << 20) / logit_row_bytes / static_cast<std::size_t>(s.window)), 1,
+                                           s.batch_windows);
+    r.clean_loss = detail::chunked_loss(model, windows.held_out, loss_batch);
 
     for (int layer : s.layers) {
         lm_layer_result& out = r.layers.emplace_back();
@@ -241,9 +256,9 @@ lm_distillation_result run_lm_distillation(const Model& model, const lm::text_wi
         zero.replace[layer] = lm::zero_ablation();
         mean.replace[layer] = lm::mean_ablation(mean_output);
         spliced.replace[layer] = [&student](const matrix<float>& in, matrix<float>& mlp_out) { mlp_out = student.predict(in); };
-        out.losses.zero_ablated = detail::chunked_loss(model, windows.held_out, s.batch_windows, zero);
-        out.losses.mean_ablated = detail::chunked_loss(model, windows.held_out, s.batch_windows, mean);
-        out.losses.student = detail::chunked_loss(model, windows.held_out, s.batch_windows, spliced);
+        out.losses.zero_ablated = detail::chunked_loss(model, windows.held_out, loss_batch, zero);
+        out.losses.mean_ablated = detail::chunked_loss(model, windows.held_out, loss_batch, mean);
+        out.losses.student = detail::chunked_loss(model, windows.held_out, loss_batch, spliced);
 
         out.example_features = detail::pick_example_features(out.analysis, s.example_features, s.examples_per_feature);
         out.examples = lm::top_examples(student, held, layer, out.example_features, s.examples_per_feature);
