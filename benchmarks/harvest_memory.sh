@@ -14,7 +14,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 printf "%10s %12s %14s %12s\n" tokens "peak RSS MiB" "harvest MiB" seconds
 for n in "${counts[@]}"; do
-    "$build/benchmarks/make_random_gpt2" "$work/gpt2_$n" 768 2 12 "$n"
+    "$build/examples/make_random_gpt2" "$work/gpt2_$n" 768 2 12 "$n"
     start=$(date +%s.%N)
     /usr/bin/time -f "%M" -o "$work/rss_$n" "$build/examples/distill" -q --tokens 16384 --batch 1024 -o "$work/out_$n" \
         lm --model "$work/gpt2_$n" --token-ids "$work/gpt2_$n/token_ids.npy" --window 256 --layers 1 \

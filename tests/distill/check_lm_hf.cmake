@@ -8,8 +8,8 @@
 # each format is read back by read_exports.py (numpy only: not the writer) and must compute what the
 # library's own reader and predict compute on the reference's MLP inputs (ReLU and TopK students).
 #
-#   cmake -DDISTILL=<distill> -DMAKE_FILES=<make_train_files> -DWORK_DIR=<dir> -DSHARED_DATA=<shared/data>
-#         [-DPREDICT=<predict_student> -DPYTHON=<python3>] -P check_lm_hf.cmake
+#   cmake -DDISTILL=<distill> -DMAKE_FILES=<make_train_files> -DMAKE_GPT2=<make_random_gpt2> -DWORK_DIR=<dir>
+#         -DSHARED_DATA=<shared/data> [-DPREDICT=<predict_student> -DPYTHON=<python3>] -P check_lm_hf.cmake
 cmake_minimum_required(VERSION 3.21)
 include(${CMAKE_CURRENT_LIST_DIR}/expect_distill.cmake)
 include(${CMAKE_CURRENT_LIST_DIR}/../support/shared_data.cmake)
@@ -24,6 +24,11 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "make_train_files failed (${rc})")
 endif()
 set(files "${WORK_DIR}/files")
+# A GPT-2 folder with GPT-2's vocabulary and random weights of width 8 (tied embeddings).
+execute_process(COMMAND "${MAKE_GPT2}" "${files}/gpt2_vocab" 8 2 2 16 RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "make_random_gpt2 failed (${rc})")
+endif()
 # Small runs: 8192 training tokens per layer, d_sae = 4 × d_mlp.
 set(small -q --tokens 8192 --batch 256)
 set(lm lm --example-features 2)

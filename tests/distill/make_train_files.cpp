@@ -6,17 +6,13 @@
 // (acts/shard_0.npy and acts/shard_1.npy, f32 [64, 8]), and a SAELens student folder for those sizes
 // whose W_enc holds a NaN (nan_student/). For the `distill lm` checks on Hugging Face folders
 // (check_lm_hf.cmake): token ids below 64, the tiny reference models' vocabulary (token_ids.npy
-// i64 [20000], eval_ids.npy i32 [2048], bad_ids.npy with id 64 at index 5), and gpt2_vocab/, a
-// GPT-2 folder with GPT-2's vocabulary of 50,257 and random weights of width 8 (config.json,
-// model.safetensors without lm_head: tied).
+// i64 [20000], eval_ids.npy i32 [2048], bad_ids.npy with id 64 at index 5).
 #include <sparse_distill.hpp>
 
 #include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <limits>
-#include <map>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -66,47 +62,6 @@ int main(int argc, char** argv) {
         std::vector<std::int64_t> bad(train_ids.begin(), train_ids.begin() + 100);
         bad[5] = 64;
         sd::io::write_npy(dir / "bad_ids.npy", sd::io::from_values<std::int64_t>({100}, sd::io::dtype::i64, bad));
-
-        // A GPT-2 folder with GPT-2's vocabulary and tiny random weights.
-        const std::filesystem::path gpt2 = dir / "gpt2_vocab";
-        std::filesystem::create_directories(gpt2);
-        constexpr std::int64_t vocab = 50257, width = 8, positions = 64, layers = 2;
-        std::map<std::string, sd::io::tensor_data> tensors;
-        std::uint64_t stream = 100;
-        const auto random_tensor = [&](std::vector<std::int64_t> shape, double scale) {
-            std::int64_t n = 1;
-            for (auto e : shape) n *= e;
-            sd::matrix<float> m(1, n);
-            sd::random::fill_normal(m, sd::random::counter_rng(11, stream++), 0, scale);
-            return sd::io::from_values<float>(std::move(shape), sd::io::dtype::f32, std::span<const float>(m.data(), static_cast<std::size_t>(n)));
-        };
-        const auto ones = [&](std::int64_t n) {
-            const std::vector<float> v(static_cast<std::size_t>(n), 1.0f);
-            return sd::io::from_values<float>({n}, sd::io::dtype::f32, v);
-        };
-        tensors["transformer.wte.weight"] = random_tensor({vocab, width}, 0.5);
-        tensors["transformer.wpe.weight"] = random_tensor({positions, width}, 0.1);
-        for (int l = 0; l < layers; ++l) {
-            const std::string at = "transformer.h." + std::to_string(l) + ".";
-            tensors[at + "ln_1.weight"] = ones(width);
-            tensors[at + "ln_1.bias"] = random_tensor({width}, 0.02);
-            tensors[at + "ln_2.weight"] = ones(width);
-            tensors[at + "ln_2.bias"] = random_tensor({width}, 0.02);
-            tensors[at + "attn.c_attn.weight"] = random_tensor({width, 3 * width}, 0.3);
-            tensors[at + "attn.c_attn.bias"] = random_tensor({3 * width}, 0.02);
-            tensors[at + "attn.c_proj.weight"] = random_tensor({width, width}, 0.3);
-            tensors[at + "attn.c_proj.bias"] = random_tensor({width}, 0.02);
-            tensors[at + "mlp.c_fc.weight"] = random_tensor({width, 4 * width}, 0.3);
-            tensors[at + "mlp.c_fc.bias"] = random_tensor({4 * width}, 0.02);
-            tensors[at + "mlp.c_proj.weight"] = random_tensor({4 * width, width}, 0.2);
-            tensors[at + "mlp.c_proj.bias"] = random_tensor({width}, 0.02);
-        }
-        tensors["transformer.ln_f.weight"] = ones(width);
-        tensors["transformer.ln_f.bias"] = random_tensor({width}, 0.02);
-        sd::io::write_safetensors(gpt2 / "model.safetensors", tensors, {{"format", "pt"}});
-        sd::io::write_text_file(gpt2 / "config.json", R"({"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": 50257,
- "n_embd": 8, "n_layer": 2, "n_head": 2, "n_positions": 64, "n_inner": null, "activation_function": "gelu_new",
- "layer_norm_epsilon": 1e-05, "tie_word_embeddings": true})");
     } catch (const std::exception& e) {
         std::fprintf(stderr, "make_train_files: %s\n", e.what());
         return 1;

@@ -115,51 +115,48 @@ inline double llama_rope_theta(const io::detail::json_config& json) {
     return theta;
 }
 
-inline decoder_config gpt2_config(const io::detail::json_config& json) {
+// What GPT-2 and GPT-Neo share, read under each family's key names: sizes (heads divide the width;
+// the MLP is 4× wide unless set), LayerNorm, learned positions, an ungated GELU MLP, tied embeddings.
+struct gpt_keys {
+    const char *width, *layers, *heads, *inner, *positions;
+};
+
+inline decoder_config gpt_family_config(const io::detail::json_config& json, model_family family, const gpt_keys& keys) {
     decoder_config c;
-    c.family = model_family::gpt2;
-    c.dim = hf_size(json, "n_embd");
-    c.n_layers = hf_size(json, "n_layer");
-    c.n_heads = c.n_kv_heads = hf_size(json, "n_head");
+    c.family = family;
+    c.dim = hf_size(json, keys.width);
+    c.n_layers = hf_size(json, keys.layers);
+    c.n_heads = c.n_kv_heads = hf_size(json, keys.heads);
     if (c.dim % c.n_heads != 0)
-        throw io::io_error(json.path(), "n_head", "expected a divisor of n_embd = " + std::to_string(c.dim) + ", found " + std::to_string(c.n_heads));
+        throw io::io_error(json.path(), keys.heads, "expected a divisor of " + std::string(keys.width) + " = " + std::to_string(c.dim) +
+                                                        ", found " + std::to_string(c.n_heads));
     c.head_dim = c.dim / c.n_heads;
-    c.hidden_dim = hf_size_or(json, "n_inner", 4 * c.dim);
+    c.hidden_dim = hf_size_or(json, keys.inner, 4 * c.dim);
     c.vocab_size = hf_size(json, "vocab_size");
-    c.seq_len = hf_size(json, "n_positions");
+    c.seq_len = hf_size(json, keys.positions);
     c.norm = norm_kind::layer_norm;
     c.norm_eps = json.number_or("layer_norm_epsilon", 1e-5);
     c.mlp_activation = hf_activation(json, "activation_function", "gelu_new");
     c.gated_mlp = false;
     c.learned_positions = true;
     c.rope = rope_pairing::none;
+    c.tied_embeddings = json.boolean_or("tie_word_embeddings", true);
+    return c;
+}
+
+inline decoder_config gpt2_config(const io::detail::json_config& json) {
+    decoder_config c = gpt_family_config(json, model_family::gpt2, {"n_embd", "n_layer", "n_head", "n_inner", "n_positions"});
     c.scale_attention = json.boolean_or("scale_attn_weights", true);
     c.scale_attention_by_layer = json.boolean_or("scale_attn_by_inverse_layer_idx", false);
     if (json.boolean_or("add_cross_attention", false))
         throw io::io_error(json.path(), "add_cross_attention", "cross-attention (an encoder-decoder GPT-2) is not supported; expected false");
     c.attention_window.assign(static_cast<std::size_t>(c.n_layers), 0);
-    c.tied_embeddings = json.boolean_or("tie_word_embeddings", true);
     return c;
 }
 
 inline decoder_config gpt_neo_config(const io::detail::json_config& json) {
-    decoder_config c;
-    c.family = model_family::gpt_neo;
-    c.dim = hf_size(json, "hidden_size");
-    c.n_layers = hf_size(json, "num_layers");
-    c.n_heads = c.n_kv_heads = hf_size(json, "num_heads");
-    if (c.dim % c.n_heads != 0)
-        throw io::io_error(json.path(), "num_heads", "expected a divisor of hidden_size = " + std::to_string(c.dim) + ", found " + std::to_string(c.n_heads));
-    c.head_dim = c.dim / c.n_heads;
-    c.hidden_dim = hf_size_or(json, "intermediate_size", 4 * c.dim);
-    c.vocab_size = hf_size(json, "vocab_size");
-    c.seq_len = hf_size(json, "max_position_embeddings");
-    c.norm = norm_kind::layer_norm;
-    c.norm_eps = json.number_or("layer_norm_epsilon", 1e-5);
-    c.mlp_activation = hf_activation(json, "activation_function", "gelu_new");
-    c.gated_mlp = false;
-    c.learned_positions = true;
-    c.rope = rope_pairing::none;
+    decoder_config c =
+        gpt_family_config(json, model_family::gpt_neo, {"hidden_size", "num_layers", "num_heads", "intermediate_size", "max_position_embeddings"});
     c.scale_attention = false;  // GPT-Neo's attention scores are q·k, unscaled
     const int window = hf_size_or(json, "window_size", 256);
     // attention_layers lists each layer's kind; configs also carry it compressed as attention_types
@@ -190,7 +187,6 @@ inline decoder_config gpt_neo_config(const io::detail::json_config& json) {
                                "expected \"global\" or \"local\", found " + io::detail::name_excerpt(kinds[l]));
         c.attention_window.push_back(kinds[l] == "local" ? window : 0);
     }
-    c.tied_embeddings = json.boolean_or("tie_word_embeddings", true);
     return c;
 }
 

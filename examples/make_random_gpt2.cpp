@@ -2,9 +2,9 @@
 //
 // Writes a Hugging Face GPT-2 folder with GPT-2's vocabulary (50,257), 1024 positions, the given
 // width, depth and heads, and random weights (config.json, model.safetensors, tied embeddings), plus
-// DIR/token_ids.npy: TOKENS random ids. For measuring `distill lm` at a real model's shape where no
-// pretrained weights are at hand (benchmarks/harvest_memory.sh): the activations have GPT-2's shape,
-// not its statistics.
+// DIR/token_ids.npy: TOKENS random ids. For running and measuring `distill lm` at a real model's
+// shape where no pretrained weights are at hand (tests/distill/check_lm_hf.cmake,
+// benchmarks/harvest_memory.sh): the activations have GPT-2's shape, not its statistics.
 #include <sparse_distill.hpp>
 
 #include <cstdio>
