@@ -199,7 +199,7 @@ TEST_CASE("transformer rejects invalid batches with what is wrong") {
     CHECK_THROWS_WITH_AS((void)model.logits({{1, 2}}, hooks), doctest::Contains("empty function"), std::invalid_argument);
     CHECK_THROWS_AS((void)model.mlp_forward(0, matrix<float>::Zero(3, 15)), std::invalid_argument);
     CHECK_THROWS_AS((void)model.mlp_forward(2, matrix<float>::Zero(3, 16)), std::out_of_range);
-    CHECK_THROWS_AS((void)model.layer(-1), std::out_of_range);
+    CHECK_THROWS_AS((void)model.mlp(-1), std::out_of_range);
     auto bad = sd_test::random_weights(sd_test::tiny_config());
     bad.token_embedding.resize(6, 16);
     CHECK_THROWS_WITH_AS(lm::transformer{bad}, doctest::Contains("token_embedding is [6, 16], expected [7, 16]"),
@@ -229,7 +229,7 @@ TEST_CASE("MLP hooks: reading changes nothing, the true MLP as a replacement cha
         // The output the reader sees is the layer's MLP of the input it sees.
         CHECK(max_abs_diff(model.mlp_forward(static_cast<int>(l), inputs[l]), outputs[l]) == 0.0);
         // The input is RMS-normalised: each row's RMS before the gain is 1 (up to eps).
-        const vector<float>& gain = model.layer(static_cast<int>(l)).rms_ffn;
+        const vector<float>& gain = model.weights().layers[l].mlp_norm_gain;
         const matrix<float> unscaled = inputs[l].array().rowwise() / gain.transpose().array();
         CHECK(std::sqrt(unscaled.row(0).squaredNorm() / 16) == doctest::Approx(1.0).epsilon(1e-3));
     }

@@ -95,19 +95,8 @@ inline vector<float> mean_mlp_output(const layer_activations& a) {
     return a.mlp_out.colwise().mean().transpose();
 }
 
-/// A layer's MLP as a distillation teacher. For a llama2.c model: SwiGLU with gate w1, up w3 and
-/// down w2 (feature-major: w_in = W1, w_up = W3, w_out = W2ᵀ), no biases.
-inline mlp_weights<float> teacher_weights(const transformer& model, int layer) {
-    const llama_layer& l = model.layer(layer);
-    mlp_weights<float> w;
-    w.act = activation::silu;
-    w.w_in = l.w1;
-    w.w_up = l.w3;
-    w.w_out = l.w2.transpose();
-    return w;
-}
-
-/// For a Hugging Face model: its MLP as read (GPT-2/GPT-Neo: gelu_new with biases; Llama: SwiGLU).
+/// A layer's MLP as a distillation teacher, as the model holds it: GPT-2/GPT-Neo gelu_new with
+/// biases; Llama and llama2.c SwiGLU (w_in = gate W1, w_up = W3, w_out = W2ᵀ), no biases.
 inline mlp_weights<float> teacher_weights(const decoder_transformer<float>& model, int layer) { return model.mlp(layer); }
 
 /// Writes `dir`/tokens.npy (int32 [N]), positions.npy (int32 [N]) and, per layer L,

@@ -96,56 +96,62 @@ void apply_rotary(matrix<Scalar>& m, index_t seq_length, index_t first_position,
     }
 }
 
-// Softmax of each row t of scores [T, T] over its visible columns (j ≤ t, and j > t − window when
-// window > 0); the other columns become 0.
+// Softmax of each row t of scores [T, keys] over its visible columns — the keys j ≤ p of the query at
+// position p = first_position + t, and also j > p − window when window > 0 — the other columns 0.
 template <class Scores>
-void masked_softmax_rows(Scores& scores, int window) {
+void masked_softmax_rows(Scores& scores, index_t first_position, int window) {
     using Scalar = typename Scores::Scalar;
-    const index_t T = scores.rows();
-    for (index_t t = 0; t < T; ++t) {
-        const index_t first = window > 0 ? std::max<index_t>(0, t - window + 1) : 0;
+    const index_t keys = scores.cols();
+    for (index_t t = 0; t < scores.rows(); ++t) {
+        const index_t p = first_position + t;
+        const index_t first = window > 0 ? std::max<index_t>(0, p - window + 1) : 0;
         auto row = scores.row(t);
-        auto visible = row.segment(first, t + 1 - first);
+        auto visible = row.segment(first, p + 1 - first);
         const Scalar max = visible.maxCoeff();
         visible = (visible.array() - max).exp().matrix();
         visible /= visible.sum();
         row.head(first).setZero();
-        row.tail(T - t - 1).setZero();
+        row.tail(keys - p - 1).setZero();
     }
 }
 
-// Causal grouped-query attention of the T queries of each sequence (positions 0..T−1) over the
-// keys and values of the same sequence: out[b·T + t, head h] = Σ_j softmax_j(scale·q_t·k_j) v_j over
-// the visible j, which are j ≤ t, and also j > t − window when window > 0. Query head h reads
-// key/value head h / (n_heads / n_kv_heads). q, out: [B·T, n_heads·head_dim]; k, v: [B·T, kv_dim].
+// Causal grouped-query attention of the T queries of each sequence, at positions first_position ..
+// first_position + T − 1, over the keys and values of positions 0 .. first_position + T − 1:
+//   out[b·T + t, head h] = Σ_j softmax_j(scale·q_t·k_j) v_j over the visible j (masked_softmax_rows).
+// Query head h reads key/value head h / (n_heads / n_kv_heads). q, out: [B·T, n_heads·head_dim];
+// k, v: [B·kv_rows, kv_dim] with position j of sequence b in row b·kv_rows + j (kv_rows = T for a
+// whole batch, the cache's length with a key/value cache).
 template <class Scalar>
 void causal_attention(const matrix<Scalar>& q, const matrix<Scalar>& k, const matrix<Scalar>& v, index_t batch,
-                      index_t seq_length, int n_heads, int n_kv_heads, int head_dim, Scalar scale, int window,
-                      matrix<Scalar>& out) {
+                      index_t seq_length, index_t first_position, index_t kv_rows, int n_heads, int n_kv_heads, int head_dim,
+                      Scalar scale, int window, matrix<Scalar>& out) {
     out.resize(q.rows(), q.cols());
     const int group = n_heads / n_kv_heads;
-    const index_t T = seq_length;
-    // One task per (sequence, head), each writing its own block of `out` (see transformer_ops.hpp).
-#pragma omp parallel if (batch * n_heads * T * T * head_dim > 65536)
+    const index_t T = seq_length, keys = first_position + seq_length;
+    // One task per (sequence, head): each reads its own blocks and writes a disjoint block of `out`,
+    // so no synchronisation is needed, and B·n_heads tasks keep every thread busy even for a single
+    // sequence. The products inside run serially (Eigen does not nest inside a parallel region). One
+    // token at a time (generation) is too little work to be worth waking the threads.
+#pragma omp parallel if (batch * n_heads * T * keys * head_dim > 65536)
     {
         matrix<Scalar> scores;
 #pragma omp for schedule(static)
         for (index_t task = 0; task < batch * n_heads; ++task) {
             const index_t b = task / n_heads, h = task % n_heads, kv = h / group;
             const auto q_block = q.block(b * T, h * head_dim, T, head_dim);
-            const auto k_block = k.block(b * T, kv * head_dim, T, head_dim);
-            const auto v_block = v.block(b * T, kv * head_dim, T, head_dim);
+            const auto k_block = k.block(b * kv_rows, kv * head_dim, keys, head_dim);
+            const auto v_block = v.block(b * kv_rows, kv * head_dim, keys, head_dim);
             scores.noalias() = (q_block * k_block.transpose()) * scale;
-            masked_softmax_rows(scores, window);
+            masked_softmax_rows(scores, first_position, window);
             out.block(b * T, h * head_dim, T, head_dim).noalias() = scores * v_block;
         }
     }
 }
 
-// The MLP of mlp_weights on rows x [N, d_model]: act(x·w_inᵀ + b_in) (⊙ x·w_upᵀ when gated), then
-// ·w_out + b_out → [N, d_model].
+// The hidden activations of mlp_weights on rows x [N, d_model]: act(x·w_inᵀ + b_in), ⊙ x·w_upᵀ when
+// gated → [N, d_mlp].
 template <class Scalar>
-matrix<Scalar> mlp_apply(const mlp_weights<Scalar>& w, const matrix<Scalar>& x) {
+matrix<Scalar> mlp_hidden_apply(const mlp_weights<Scalar>& w, const matrix<Scalar>& x) {
     matrix<Scalar> hidden(x.rows(), w.d_mlp());
     hidden.noalias() = x * w.w_in.transpose();
     if (w.b_in.size() != 0) hidden.rowwise() += w.b_in.transpose();
@@ -156,6 +162,13 @@ matrix<Scalar> mlp_apply(const mlp_weights<Scalar>& w, const matrix<Scalar>& x) 
         up.noalias() = x * w.w_up.transpose();
         hidden.array() *= up.array();
     }
+    return hidden;
+}
+
+// The MLP of mlp_weights on rows x [N, d_model]: mlp_hidden_apply, then ·w_out + b_out → [N, d_model].
+template <class Scalar>
+matrix<Scalar> mlp_apply(const mlp_weights<Scalar>& w, const matrix<Scalar>& x) {
+    const matrix<Scalar> hidden = mlp_hidden_apply(w, x);
     matrix<Scalar> out(x.rows(), w.d_model());
     out.noalias() = hidden * w.w_out;
     if (w.b_out.size() != 0) out.rowwise() += w.b_out.transpose();
