@@ -14,7 +14,8 @@ foreach(header IN LISTS headers)
       continue()
     endif()
     file(WRITE ${source} "#include <${header}>\nint main() { return 0; }\n")
-    execute_process(COMMAND ${CXX} -std=c++20 -fsyntax-only -I${INCLUDE_DIR} -I${EIGEN_DIR} ${source}
+    # -Wfatal-errors stops at the #error: the rest of the header is not parsed (2.7 s → 0.04 s each).
+    execute_process(COMMAND ${CXX} -std=c++20 -fsyntax-only -Wfatal-errors -I${INCLUDE_DIR} -I${EIGEN_DIR} ${source}
       RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
     if(rc EQUAL 0 OR NOT err MATCHES "headers under detail/ are internal")
       message(FATAL_ERROR "${header} was included directly without the internal-header message:\n${err}")
