@@ -15,7 +15,7 @@ endif()
 sd_ensure_debian_packages(make libeigen3-dev nlohmann-json3-dev libxxhash-dev doctest-dev libbenchmark-dev libcli11-dev)
 sd_build(${SD_ROOT} ${SD_ROOT}/build-cuda
   TARGETS test_cuda bench_gpu_step distill
-  CONFIGURE_ARGS -DSD_ENABLE_CUDA=ON -DCMAKE_CUDA_COMPILER=${SD_NVCC} -DSD_BUILD_TESTS=ON -DSD_BUILD_BENCHMARKS=ON
+  CONFIGURE_ARGS -DSD_ENABLE_CUDA=ON -DCMAKE_CUDA_COMPILER=${SD_NVCC} -DSD_BUILD_TESTS=ON -DSD_BUILD_BENCHMARKS=ON -DSD_WITH_MPI=OFF
                  -DSD_BUILD_EXAMPLES=ON)
 execute_process(COMMAND ${CMAKE_CTEST_COMMAND} --test-dir ${SD_ROOT}/build-cuda --output-on-failure -R "^cuda: "
   RESULT_VARIABLE rc)

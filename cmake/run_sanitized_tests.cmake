@@ -12,7 +12,7 @@ sd_ensure_debian_packages(make libeigen3-dev nlohmann-json3-dev libxxhash-dev do
 # -O1 keeps the sanitized programs fast enough for CI, -g1 (line tables) is enough for stack traces, and
 # without -DNDEBUG Eigen's index checks are on too.
 sd_build(${SD_ROOT} ${SD_ROOT}/build-asan
-  CONFIGURE_ARGS -DSD_BUILD_TESTS=ON -DSD_BUILD_EXAMPLES=OFF -DSD_BUILD_BENCHMARKS=OFF -DSD_SANITIZE=ON
+  CONFIGURE_ARGS -DSD_BUILD_TESTS=ON -DSD_BUILD_EXAMPLES=OFF -DSD_BUILD_BENCHMARKS=OFF -DSD_SANITIZE=ON -DSD_WITH_MPI=OFF
                  "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -g1")
 
 # Left out: "experiments: planted distillation: a ReLU student ..." and "experiments: shared data:

@@ -12,9 +12,11 @@
 // tokenize_command.hpp), each
 // with its own options; the options every subcommand reads are registered here, on the main command.
 // Exit status: 0 on success, 1 when a file cannot be read or written, 2 for bad options.
+// Built with MPI and started by mpirun, `train` runs data-parallel over the ranks (ranks.hpp).
 #include "common_options.hpp"
 #include "lm_command.hpp"
 #include "planted_options.hpp"
+#include "ranks.hpp"
 #include "run_command.hpp"
 #include "sweep_command.hpp"
 #include "tokenize_command.hpp"
@@ -23,9 +25,25 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <optional>
 
 int main(int argc, char** argv) {
     using namespace distill;
+#ifdef SD_WITH_MPI
+    // MPI only under an MPI launcher: run directly, the program is one process and never touches MPI.
+    std::optional<sd::comm::mpi_session> mpi;
+    launch ranks;
+    if (sd::comm::launched_by_mpi()) {
+        mpi.emplace(argc, argv);
+        ranks = launch(sd::comm::mpi(MPI_COMM_WORLD));
+    }
+#else
+    launch ranks;
+#endif
+    if (const std::string differ = ranks.check_same_arguments(argc, argv); !differ.empty()) {
+        if (ranks.writes()) std::fprintf(stderr, "distill: invalid settings: %s\n", differ.c_str());
+        return 2;
+    }
     CLI::App app{"distill: distil a teacher MLP into a wide sparse student (and an SAE baseline) on planted-feature "
                  "data, run the analyses of the sparse MLP distillation post, and write report.html.",
                  "distill"};
@@ -50,27 +68,32 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
+        // Every rank parsed the same arguments: one prints.
+        if (!ranks.writes()) return e.get_exit_code() == 0 ? 0 : 2;
         return app.exit(e) == 0 ? 0 : 2;
     }
     try {
-        if (tokenize_command->parsed()) return run_tokenize(tokenize);
+        if (tokenize_command->parsed() && !ranks.several()) return run_tokenize(tokenize);
         if (shared.common.threads > 0) sd::set_num_threads(shared.common.threads);  // bounded by the option's check
         check_backend_built(shared.common.backend);
-        check_student_options(shared, sweep_command->parsed() && !sweep.k_values.empty());
+        check_student_options(shared, sweep_command->parsed() && !sweep.k_values.empty(), ranks.writes());
+        if (train_command->parsed()) return run_train(shared, planted, train, ranks);
+        if (ranks.several())
+            throw bad_settings("only `distill train` runs on several ranks (" + std::to_string(ranks.size()) +
+                               " were launched); for a language model, harvest with `distill lm --harvest-dir DIR` on one rank "
+                               "and train the shards with `mpirun -np N distill train --inputs 'DIR/layerL_mlp_in.*.npy' ...`");
         if (lm_command->parsed()) return run_lm(shared, lm);
-        if (train_command->parsed()) return run_train(shared, planted, train);
         if (sweep_command->parsed()) return run_sweep(shared, planted, sweep);
         (void)run_command;  // `run` and no subcommand are the same job
         return run_planted(shared, planted);
+    } catch (const other_rank_failed& e) {
+        return e.exit_status;
     } catch (const std::bad_alloc&) {
-        std::fprintf(stderr, "distill: error: out of memory: the run needs more memory than this machine could give it "
-                             "(lower --d-sae, --batch or --tokens)\n");
-        return 1;
+        return ranks.fail(1, "error: out of memory: the run needs more memory than this machine could give it "
+                             "(lower --d-sae, --batch or --tokens)");
     } catch (const bad_settings& e) {
-        std::fprintf(stderr, "distill: invalid settings: %s\n", e.what());
-        return 2;
+        return ranks.fail(2, std::string("invalid settings: ") + e.what());
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "distill: error: %s\n", e.what());
-        return 1;
+        return ranks.fail(1, std::string("error: ") + e.what());
     }
 }

@@ -5,6 +5,7 @@
 #include "common_options.hpp"
 #include "output_folder.hpp"
 #include "planted_options.hpp"
+#include "ranks.hpp"
 
 #include <sparse_distill/data/sharded_npy_source.hpp>
 #include <sparse_distill/io/checksum.hpp>
@@ -166,7 +167,7 @@ inline std::vector<bool> read_dead_mask(const std::string& file, sd::index_t d_s
 }
 
 template <class Scalar, class Backend>
-int run_train_as(const shared_options& shared, const planted_options& planted, const train_options& t) {
+int run_train_as(const shared_options& shared, const planted_options& planted, const train_options& t, launch& ranks) {
     const std::uint64_t seed = shared.common.seed;
     sd::experiments::model_spec spec;
     try {
@@ -178,6 +179,14 @@ int run_train_as(const shared_options& shared, const planted_options& planted, c
         spec.train.checkpoint.every = t.checkpoint_every;
         spec.train.checkpoint.resume = t.resume;
         spec.train.validate();
+        if (ranks.several()) {
+            // Each rank reads and trains on its rows of every batch.
+            (void)sd::comm::rank_rows::of(spec.train.batch_size, ranks.rank(), ranks.size());
+            if (spec.config.sparsity == sd::sparsity_mode::batchtopk || spec.train.loss.auxk.enabled())
+                throw std::invalid_argument("--arch batchtopk and --auxk-alpha run on one rank only (BatchTopK selects over the "
+                                            "whole batch, AuxK normalises by its variance); " +
+                                            std::to_string(ranks.size()) + " were launched");
+        }
     } catch (const std::invalid_argument& e) {
         throw bad_settings(e.what());
     }
@@ -195,6 +204,7 @@ int run_train_as(const shared_options& shared, const planted_options& planted, c
     order.shuffle_buffer = t.shuffle_buffer;
     order.seed = seed;
     order.check_finite = true;
+    if (ranks.several()) order.rank_slice = sd::comm::rank_rows::of(spec.train.batch_size, ranks.rank(), ranks.size());
     using input_source = sd::data::sharded_npy_source<Scalar, false>;
     using paired_source = sd::data::sharded_npy_source<Scalar, true>;
     std::optional<input_source> inputs;
@@ -273,18 +283,23 @@ int run_train_as(const shared_options& shared, const planted_options& planted, c
     // Every output location is checked before the first step, not after the last.
     if (save_format) sd::io::check_student_destination(t.save);
 
-    // A resumed run continues the log of the run it continues.
-    const output_folder out(shared.common.out, shared.common.quiet, /*continue_log=*/t.resume);
-    auto callbacks = out.callbacks("student", spec.train.steps());
+    // A resumed run continues the log of the run it continues. Only rank 0 writes.
+    std::optional<output_folder> out;
+    if (ranks.writes()) out.emplace(shared.common.out, shared.common.quiet, /*continue_log=*/t.resume);
+    using trainer_type = sd::trainer<Scalar, Backend, rank_comm>;
+    trainer_type trainer = teacher ? trainer_type(student, *teacher, spec.train, ranks.comm()) : trainer_type(student, spec.train, ranks.comm());
+    if (dead) trainer.fix_dead_latents(*dead);
+    // Resumed here rather than in run(), so that a checkpoint this launch cannot continue (another rank
+    // count, other options) is a setup failure every rank reports together.
+    if (t.resume) {
+        const std::filesystem::path file = sd::checkpoint_file(t.checkpoint_dir);
+        teacher ? trainer.load_checkpoint(file, *inputs) : trainer.load_checkpoint(file, *pairs);
+    }
+    ranks.setup_done();
     // Without a shuffle buffer, step t trains on rows [t·batch, (t+1)·batch) in file order, wrapping at the end.
-    const sd::train_summary summary = std::apply(
-        [&](auto&... each) {
-            sd::trainer<Scalar, Backend> trainer =
-                teacher ? sd::trainer<Scalar, Backend>(student, *teacher, spec.train) : sd::trainer<Scalar, Backend>(student, spec.train);
-            if (dead) trainer.fix_dead_latents(*dead);
-            return teacher ? trainer.run(*inputs, each...) : trainer.run(*pairs, each...);
-        },
-        callbacks);
+    const auto train_with = [&](auto&&... callbacks) { return teacher ? trainer.run(*inputs, callbacks...) : trainer.run(*pairs, callbacks...); };
+    const sd::train_summary summary = out ? std::apply(train_with, out->callbacks("student", spec.train.steps())) : train_with();
+    if (!ranks.writes()) return summary.stop_signal != 0 ? 128 + summary.stop_signal : 0;
     if (summary.already_finished) {
         // A finished run resumed again: its metrics and saved student stay as the run left them.
         std::printf("the run in %s had already finished (step %lld of %lld): nothing to train; its outputs are left as they were\n",
@@ -298,7 +313,7 @@ int run_train_as(const shared_options& shared, const planted_options& planted, c
     }
 
     if (save_format) sd::io::write_student(t.save, *save_format, config, student.weights(), {}, student.batch_threshold());
-    const nlohmann::json metrics = {{"mode", "train"},
+    nlohmann::json metrics = {{"mode", "train"},
                                     {"backend", shared.common.backend},
                                     {"dtype", t.dtype},
                                     {"teacher", t.teacher},
@@ -313,7 +328,8 @@ int run_train_as(const shared_options& shared, const planted_options& planted, c
                                     {"final_batch", sd::to_json(summary.last)},
                                     {"saved", t.save},
                                     {"save_format", t.save.empty() ? "" : t.save_format}};
-    out.write_metrics(metrics);
+    if (ranks.several()) metrics["ranks"] = ranks.size();
+    out->write_metrics(metrics);
     std::printf("trained %lld steps (%lld tokens) in %.2f s: loss %.6g, mse %.6g, L0 %.2f\n", static_cast<long long>(summary.steps),
                 static_cast<long long>(summary.tokens), summary.seconds, summary.last.terms.loss, summary.last.terms.mse,
                 summary.last.terms.l0);
@@ -325,13 +341,13 @@ int run_train_as(const shared_options& shared, const planted_options& planted, c
 }  // namespace detail
 
 /// `distill train`.
-inline int run_train(const shared_options& shared, const planted_options& planted, const train_options& given) {
+inline int run_train(const shared_options& shared, const planted_options& planted, const train_options& given, launch& ranks) {
     detail::check_train_options(shared.student, given);
     train_options t = given;
     detail::expand_shard_patterns(t);
     return with_backend(shared.common.backend, [&]<class Backend>() {
-        return t.dtype == "double" ? detail::run_train_as<double, Backend>(shared, planted, t)
-                                   : detail::run_train_as<float, Backend>(shared, planted, t);
+        return t.dtype == "double" ? detail::run_train_as<double, Backend>(shared, planted, t, ranks)
+                                   : detail::run_train_as<float, Backend>(shared, planted, t, ranks);
     });
 }
 

@@ -438,4 +438,68 @@ TEST_CASE("sharded_npy_source takes its shard list from a file pattern") {
     CHECK(x(1, 2) == static_cast<float>(input_value(1, 2)));
 }
 
+TEST_CASE("sharded_npy_source cut into rank slices: the ranks' rows make up the unsliced batches, each rank reading only its own") {
+    shard_set shards;
+    for (const int ranks : {2, 3}) {
+        for (const sd::index_t buffer : {0, 6}) {
+            for (const bool wrap : {true, false}) {
+                CAPTURE(ranks);
+                CAPTURE(buffer);
+                CAPTURE(wrap);
+                constexpr sd::index_t batch = 5;
+                sd::data::sharded_npy_settings settings;
+                settings.shuffle_buffer = buffer;
+                settings.seed = 7;
+                settings.wrap = wrap;
+                sd::data::sharded_npy_source<double, true> whole({shards.files.inputs, shards.files.targets, shards.files.tokens},
+                                                                 settings);
+                std::vector<sd::data::sharded_npy_source<double, true>> parts;
+                for (int r = 0; r < ranks; ++r) {
+                    settings.rank_slice = sd::comm::rank_rows::of(batch, r, ranks);
+                    parts.emplace_back(sd::data::npy_shards{shards.files.inputs, shards.files.targets, shards.files.tokens}, settings);
+                    CHECK(parts.back().rank_slice() == settings.rank_slice);
+                }
+                // Seek mid-stream once, as a resumed run does: the slices are counted from there.
+                const int batches = wrap ? 12 : 4;
+                for (int b = 0; b < batches; ++b) {
+                    if (b == 2) {
+                        whole.seek(11);
+                        for (auto& part : parts) part.seek(11);
+                    }
+                    sd::matrix<double> x(batch, d), y(batch, d_out);
+                    const bool more = whole.next_batch(x, y);
+                    std::vector<std::int64_t> joined, tokens;
+                    for (auto& part : parts) {
+                        const sd::index_t rows = part.rank_slice().rows();
+                        sd::matrix<double> px(rows, d), py(rows, d_out);
+                        REQUIRE(part.next_batch(px, py) == more);
+                        if (!more) continue;
+                        for (sd::index_t r = 0; r < rows; ++r) {
+                            joined.push_back(row_id(px, r));
+                            CHECK(py(r, 1) == target_value(joined.back(), 1));
+                            tokens.push_back(part.last_tokens()[static_cast<std::size_t>(r)]);
+                        }
+                        CHECK(part.position() == whole.position());
+                    }
+                    if (!more) break;
+                    CHECK(joined == ids_of(x));
+                    for (std::size_t r = 0; r < tokens.size(); ++r) CHECK(tokens[r] == 1000 + joined[r]);
+                }
+                // Without a shuffle buffer a block is read once, so the ranks together read each row handed out once.
+                if (buffer == 0 && !wrap) {
+                    std::uint64_t read = 0;
+                    for (const auto& part : parts) read += part.rows_read();
+                    CHECK(read <= whole.rows_read());
+                    for (const auto& part : parts) CHECK(part.rows_read() < whole.rows_read());
+                }
+            }
+        }
+    }
+    sd::data::sharded_npy_settings settings;
+    settings.rank_slice = sd::comm::rank_rows{4, 3, 2};
+    CHECK_THROWS_WITH_AS(sd::data::sharded_npy_source<double>(shards.inputs_only(), settings),
+                         doctest::Contains("is not a part of the batch"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(sd::comm::rank_rows::of(2, 0, 3), doctest::Contains("cannot be split over 3 ranks"), std::invalid_argument);
+}
+
 }  // namespace data_sharded_npy_source_test

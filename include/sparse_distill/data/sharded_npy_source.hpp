@@ -3,6 +3,7 @@
 // larger than memory together: shards are streamed in order through a bounded block buffer, each
 // block shuffled with counter-based draws, so the order is fixed by the seed and the position is
 // one number (rows handed out) that a checkpoint can store and seek() restores exactly.
+#include "../comm/rank_rows.hpp"
 #include "../io/error.hpp"
 #include "../io/npy_reader.hpp"
 #include "../io/tensor_data.hpp"
@@ -47,6 +48,11 @@ struct sharded_npy_settings {
     bool wrap = true;
     /// Check every row as it is read and throw io_error "<file>: row R: ..." on NaN or ±Inf.
     bool check_finite = false;
+    /// One data-parallel rank's share (comm::rank_rows::of(batch, rank, ranks)): of every rank_slice.batch
+    /// rows of the stream, counted from the position the source starts or is sought at, hand out only rows
+    /// [begin, end), and read only those from the files. The stream, and so every global batch, is the
+    /// one an unsliced source gives. Unsliced (batch 0) by default.
+    comm::rank_rows rank_slice{};
 };
 
 /// A training source over .npy shards (see npy_shards). With WithTargets = false it supplies
@@ -91,7 +97,8 @@ public:
     std::size_t shard_count() const { return files_.inputs.size(); }
 
     /// Fills x ([rows, d]) with the next rows. Without wrap, returns false (x untouched) when
-    /// fewer than x.rows() rows remain in the epoch.
+    /// fewer than x.rows() rows remain in the epoch. Sliced (settings' rank_slice), x holds
+    /// rank_slice.rows() rows and the source moves on by rank_slice.batch.
     bool next_batch(matrix<Scalar>& x)
         requires(!WithTargets)
     {
@@ -109,6 +116,12 @@ public:
                                         std::to_string(target_dim_) + "]");
         return fill(x, &y);
     }
+
+    /// Input rows read from the files so far (re-reads included): a sliced source reads only its own.
+    std::uint64_t rows_read() const { return rows_read_; }
+
+    /// The rows of every global batch this source hands out (settings' rank_slice).
+    const comm::rank_rows& rank_slice() const { return settings_.rank_slice; }
 
     /// Token ids of the rows of the last batch (empty without token shards).
     std::span<const std::int64_t> last_tokens() const { return last_tokens_; }
@@ -137,6 +150,7 @@ public:
             throw std::out_of_range("sharded_npy_source: position " + std::to_string(rows) + " is past the " +
                                     std::to_string(total_) + " rows of the shards (wrap is off)");
         std::tie(epoch_, consumed_) = split(rows);
+        anchor_ = rows;
         block_loaded_ = false;
         last_rows_.clear();
         last_tokens_.clear();
@@ -211,6 +225,9 @@ private:
         if (settings_.shuffle_buffer < 0)
             throw std::invalid_argument("sharded_npy_source: shuffle_buffer must be >= 0, got " +
                                         std::to_string(settings_.shuffle_buffer));
+        const comm::rank_rows& slice = settings_.rank_slice;
+        if (slice.sliced() && !(0 <= slice.begin && slice.begin < slice.end && slice.end <= slice.batch))
+            throw std::invalid_argument("sharded_npy_source: rank_slice " + slice.text() + " is not a part of the batch");
     }
 
     // Opens shard s of each kind, checks it against shard 0 and its input shard, records its rows.
@@ -293,22 +310,32 @@ private:
         if (x.cols() != dim_)
             throw std::invalid_argument("sharded_npy_source: batch has " + std::to_string(x.cols()) +
                                         " columns, the shards have d = " + std::to_string(dim_));
-        const auto n = static_cast<std::uint64_t>(x.rows());
+        const comm::rank_rows& slice = settings_.rank_slice;
+        if (slice.sliced() && x.rows() != slice.rows())
+            throw std::invalid_argument("sharded_npy_source: batch has " + std::to_string(x.rows()) + " rows, this source hands out " +
+                                        slice.text());
+        // Rows the stream moves on by, and the first and one-past-last of them handed out.
+        const auto n = static_cast<std::uint64_t>(slice.sliced() ? slice.batch : x.rows());
+        const auto first = static_cast<std::uint64_t>(slice.sliced() ? slice.begin : 0);
+        const auto last = static_cast<std::uint64_t>(slice.sliced() ? slice.end : x.rows());
         if (!settings_.wrap && total_ - consumed_ < n) return false;
-        last_rows_.resize(n);
-        last_tokens_.resize(files_.tokens.empty() ? 0 : n);
+        last_rows_.resize(last - first);
+        last_tokens_.resize(files_.tokens.empty() ? 0 : last - first);
         for (std::uint64_t r = 0; r < n; ++r) {
             if (consumed_ == total_) {
                 ++epoch_;
                 consumed_ = 0;
             }
-            load_block();
-            const std::uint64_t k = order_[consumed_ - block_start_];
-            const auto out = static_cast<index_t>(r);
-            x.row(out) = block_inputs_.row(static_cast<index_t>(k));
-            if (y) y->row(out) = block_targets_.row(static_cast<index_t>(k));
-            if (!last_tokens_.empty()) last_tokens_[r] = block_tokens_[k];
-            last_rows_[r] = block_start_ + k;
+            if (r >= first && r < last) {
+                load_block();
+                const std::uint64_t k = order_[consumed_ - block_start_];
+                const auto slot = static_cast<index_t>(slot_.empty() ? k : slot_[k]);
+                const auto out = static_cast<index_t>(r - first);
+                x.row(out) = block_inputs_.row(slot);
+                if (y) y->row(out) = block_targets_.row(slot);
+                if (!last_tokens_.empty()) last_tokens_[r - first] = block_tokens_[static_cast<std::size_t>(slot)];
+                last_rows_[r - first] = block_start_ + k;
+            }
             ++consumed_;
         }
         return true;
@@ -336,25 +363,9 @@ private:
             end = std::min(total_, start + block_rows_);
         }
         block_loaded_ = false;  // until the reads below succeed
-        const auto length = static_cast<index_t>(end - start);
-        block_inputs_.resize(length, dim_);
-        if constexpr (WithTargets) block_targets_.resize(length, target_dim_);
-        block_tokens_.resize(files_.tokens.empty() ? 0 : static_cast<std::size_t>(length));
-        for (std::uint64_t g = start; g < end;) {
-            const std::size_t s = shard_of(g);
-            const std::uint64_t row = g - offsets_[s];
-            const std::uint64_t count = std::min(shard_rows(s) - row, end - g);
-            const auto at = static_cast<index_t>(g - start);
-            read_into(inputs_file_, s, files_.inputs[s], shapes_[s].inputs, row, count,
-                      block_inputs_.data() + at * dim_, dim_);
-            if constexpr (WithTargets)
-                read_into(targets_file_, s, files_.targets[s], shapes_[s].targets, row, count,
-                          block_targets_.data() + at * target_dim_, target_dim_);
-            if (!block_tokens_.empty())
-                read_into(tokens_file_, s, files_.tokens[s], shapes_[s].tokens, row, count, block_tokens_.data() + at, 1);
-            g += count;
-        }
-        order_.resize(static_cast<std::size_t>(length));
+        const auto length = static_cast<std::size_t>(end - start);
+        // The order first: it depends on the seed, the epoch and the block, not on the data.
+        order_.resize(length);
         std::iota(order_.begin(), order_.end(), std::uint64_t{0});
         if (settings_.shuffle_buffer > 0) {
             // Fisher–Yates with counter-based draws: swap i of the block starting at row `start` of
@@ -364,6 +375,49 @@ private:
                 const auto j = static_cast<std::size_t>(rng_.uniform(base + i) * static_cast<double>(i + 1));
                 std::swap(order_[i], order_[std::min(j, i)]);
             }
+        }
+        // The block's rows to read, in file order: all of them, or a rank's (those whose place in the
+        // stream falls in its part of a batch), each stored at slot_[k].
+        std::vector<std::uint64_t> wanted;
+        const comm::rank_rows& slice = settings_.rank_slice;
+        slot_.clear();
+        if (slice.sliced()) {
+            const auto batch = static_cast<std::uint64_t>(slice.batch);
+            const std::uint64_t stream_start = epoch_ * total_ + start;  // position() of the block's first row
+            for (std::size_t i = 0; i < length; ++i) {
+                const std::uint64_t in_batch = (stream_start + i - anchor_) % batch;
+                if (stream_start + i >= anchor_ && in_batch >= static_cast<std::uint64_t>(slice.begin) &&
+                    in_batch < static_cast<std::uint64_t>(slice.end))
+                    wanted.push_back(order_[i]);
+            }
+            std::sort(wanted.begin(), wanted.end());
+            slot_.assign(length, 0);
+            for (std::size_t w = 0; w < wanted.size(); ++w) slot_[wanted[w]] = w;
+        } else {
+            wanted.resize(length);
+            std::iota(wanted.begin(), wanted.end(), std::uint64_t{0});
+        }
+        const auto rows = static_cast<index_t>(wanted.size());
+        block_inputs_.resize(rows, dim_);
+        if constexpr (WithTargets) block_targets_.resize(rows, target_dim_);
+        block_tokens_.resize(files_.tokens.empty() ? 0 : wanted.size());
+        // Runs of consecutive rows within one shard are read together.
+        for (std::size_t w = 0; w < wanted.size();) {
+            const std::uint64_t g = start + wanted[w];
+            const std::size_t s = shard_of(g);
+            const std::uint64_t row = g - offsets_[s];
+            std::uint64_t count = 1;
+            while (w + count < wanted.size() && wanted[w + count] == wanted[w] + count && row + count < shard_rows(s)) ++count;
+            const auto at = static_cast<index_t>(w);
+            read_into(inputs_file_, s, files_.inputs[s], shapes_[s].inputs, row, count,
+                      block_inputs_.data() + at * dim_, dim_);
+            if constexpr (WithTargets)
+                read_into(targets_file_, s, files_.targets[s], shapes_[s].targets, row, count,
+                          block_targets_.data() + at * target_dim_, target_dim_);
+            if (!block_tokens_.empty())
+                read_into(tokens_file_, s, files_.tokens[s], shapes_[s].tokens, row, count, block_tokens_.data() + at, 1);
+            w += count;
+            rows_read_ += count;
         }
         block_loaded_ = true;
         block_epoch_ = epoch_;
@@ -423,6 +477,9 @@ private:
     matrix<Scalar> block_inputs_, block_targets_;
     std::vector<std::int64_t> block_tokens_;
     std::vector<std::uint64_t> order_;
+    std::vector<std::uint64_t> slot_;  ///< sliced: row k of the block is row slot_[k] of block_inputs_
+    std::uint64_t rows_read_ = 0;
+    std::uint64_t anchor_ = 0;         ///< sliced: the position a batch started at (0, or the last seek)
     open_file inputs_file_, targets_file_, tokens_file_;
 
     std::vector<std::uint64_t> last_rows_;

@@ -111,11 +111,13 @@ inline loss_terms loss_terms_of(const loss_settings& s, index_t batch, const bac
 }
 
 /// Returns Σ (ŷ − y)² of a batch whose forward pass gave `prediction`, and writes
-/// ∂loss/∂ŷ = (2/batch)(ŷ − y) into `prediction_grad`.
+/// ∂loss/∂ŷ = (2/batch)(ŷ − y) into `prediction_grad`; `batch` is target.rows unless given (a rank's
+/// rows of a larger global batch).
 template <class Backend, class Scalar>
-double squared_error_and_gradient(in_matrix<Scalar> prediction, in_matrix<Scalar> target, matrix_view<Scalar> prediction_grad) {
-    const index_t batch = target.rows;
-    if (batch == 0) throw std::invalid_argument("squared_error_and_gradient: empty batch");
+double squared_error_and_gradient(in_matrix<Scalar> prediction, in_matrix<Scalar> target, matrix_view<Scalar> prediction_grad,
+                                  index_t batch = 0) {
+    if (batch == 0) batch = target.rows;
+    if (target.rows == 0) throw std::invalid_argument("squared_error_and_gradient: empty batch");
     return backend::squared_error_gradient<Backend>(prediction, target, prediction_grad, Scalar(2.0 / double(batch)));
 }
 

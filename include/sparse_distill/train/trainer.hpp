@@ -6,6 +6,14 @@
 // the end and on SIGINT/SIGTERM, and resumes from it bit-identically (checkpoint.hpp).
 // Every batch is checked for NaN/Inf before it is used and every loss before its update is applied,
 // so a numerical fault stops the run with the weights, the optimizer and the checkpoints still finite.
+// Data-parallel over the ranks of a communicator (comm/policy.hpp; comm::single, one process, by
+// default): each rank trains on its rows of every global batch of settings.batch_size rows
+// (comm::rank_rows), scales its gradients by the global batch, and the ranks sum gradients, loss sums
+// and firing counts in rank order before one identical Adam update on every rank. Every decision that
+// ends a run (a signal, a callback, a bad batch, a non-finite loss) is agreed by all ranks, so none is
+// left waiting for the others.
+#include "../comm/rank_rows.hpp"
+#include "../comm/single.hpp"
 #include "../config.hpp"
 #include "../loss/loss_and_gradients.hpp"
 #include "../nn/student.hpp"
@@ -23,6 +31,8 @@
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <exception>
+#include <iterator>
 #include <filesystem>
 #include <limits>
 #include <optional>
@@ -44,22 +54,33 @@ concept source_of_inputs = requires(Source& s, matrix<Scalar>& x) {
     { s.next_batch(x) } -> std::convertible_to<bool>;
 };
 
-template <class Scalar, backend::backend_policy Backend = backend::cpu>
+/// A source that hands out only some rows of every batch (one rank's share): it says which.
+template <class Source>
+concept source_with_rank_rows = requires(const Source& s) {
+    { s.rank_slice() } -> std::convertible_to<comm::rank_rows>;
+};
+
+template <class Scalar, backend::backend_policy Backend = backend::cpu, comm::communicator Comm = comm::single>
 class trainer {
 public:
     using student_type = student_mlp<Scalar, Backend>;
     using teacher_type = teacher_mlp<Scalar, Backend>;
 
     /// Trains `student` to reproduce `teacher` on the inputs of the sources given to step() and run().
-    /// The teacher must outlive the trainer.
-    trainer(student_type& student, const teacher_type& teacher, const train_settings& settings)
-        : trainer(student, &teacher, settings) {}
+    /// The teacher must outlive the trainer. With several ranks in `comm`, every rank makes its trainer
+    /// with the same student (same seed), teacher and settings.
+    trainer(student_type& student, const teacher_type& teacher, const train_settings& settings, Comm comm = {})
+        : trainer(student, &teacher, settings, std::move(comm)) {}
 
     /// Trains `student` on sources that supply their own targets (cached teacher outputs, or an SAE's
     /// input = target): no teacher runs.
-    trainer(student_type& student, const train_settings& settings) : trainer(student, static_cast<const teacher_type*>(nullptr), settings) {}
+    trainer(student_type& student, const train_settings& settings, Comm comm = {})
+        : trainer(student, static_cast<const teacher_type*>(nullptr), settings, std::move(comm)) {}
 
     const train_settings& settings() const { return settings_; }
+    /// The communicator, and this rank's rows of every batch (all of them with one rank).
+    Comm& communicator() { return comm_; }
+    const comm::rank_rows& rows_of_rank() const { return rows_; }
     std::int64_t steps_done() const { return optimizer_.steps(); }
     const optim::adam_state<Scalar, Backend>& optimizer_state() const { return optimizer_; }
     /// With settings().replay_steps: how many steps the backend has recorded (one per distinct batch
@@ -87,10 +108,11 @@ public:
     /// One update on the next batch of `source`. Returns false (nothing changed) if the source ran out.
     /// Throws numerical_fault, changing nothing but the source's position, when the batch or its
     /// loss is not finite.
+    /// With several ranks, every rank calls it at the same step (it is a collective step).
     template <class Source>
     bool step(Source& source, step_metrics& metrics) {
-        if (!fetch_batch(source)) return false;
-        const index_t b = settings_.batch_size;
+        if (!fetch_agreed(source)) return false;
+        const index_t b = rows_.rows();
         const matrix_view<const Scalar> x{x_.data(), b, student_.d_in()};
         const matrix_view<const Scalar> y{y_.data(), b, student_.d_out()};
         const teacher_type* targets_from = source_with_targets<Source, Scalar> ? nullptr : teacher_;
@@ -99,7 +121,8 @@ public:
     }
 
     /// One update on a batch already in backend memory: inputs x [batch, d_in] and targets
-    /// y [batch, d_out] (a device-resident pipeline, or a benchmark's pool of batches). No finite check
+    /// y [batch, d_out] (a device-resident pipeline, or a benchmark's pool of batches); with several
+    /// ranks, this rank's rows of the batch (rows_of_rank()). No finite check
     /// runs on the batch; a non-finite loss throws numerical_fault before anything changes.
     void step_on_batch(in_matrix<Scalar> x, in_matrix<Scalar> y, step_metrics& metrics) {
         check_rows(x);
@@ -132,7 +155,8 @@ public:
                 throw std::invalid_argument(
                     "trainer: checkpoint.directory is set but the source cannot save its position "
                     "(it needs position()/seek() or save_position()/restore_position())");
-            check_checkpoint_directory(checkpoints.directory);  // before any step, not at the first checkpoint
+            // Before any step, not at the first checkpoint; only rank 0 writes checkpoints.
+            if (comm_.rank() == 0) check_checkpoint_directory(checkpoints.directory);
         }
         if constexpr (resumable_source<Source>) {
             if (checkpoints.resume && !resumed_) load_checkpoint(checkpoint_file(checkpoints.directory), source);
@@ -146,8 +170,10 @@ public:
         summary.already_finished = optimizer_.steps() >= total;
         step_metrics metrics;
         while (optimizer_.steps() < total) {
-            if (signals && signals->received() != 0) {
-                summary.stop_signal = signals->received();
+            // A signal may reach the ranks at different steps: they stop together, at the first step any saw it.
+            const int signal = static_cast<int>(agree_max(signals ? signals->received() : 0));
+            if (signal != 0) {
+                summary.stop_signal = signal;
                 summary.stopped_early = true;
                 break;
             }
@@ -164,7 +190,7 @@ public:
                 [[maybe_unused]] const step_report<Scalar, Backend> report{metrics, student_};
                 (detail::call_on_step(callbacks, report), ...);
             }
-            if ((false || ... || detail::call_should_stop(callbacks))) {
+            if (agree((false || ... || detail::call_should_stop(callbacks))) != 0) {
                 summary.stopped_early = optimizer_.steps() < total;
                 break;
             }
@@ -182,14 +208,23 @@ public:
 
     /// This run's run_description: what a checkpoint must share with it to be resumed.
     nlohmann::json run_description() const {
-        return sparse_distill::run_description<Scalar>(student_.config(), settings_);
+        nlohmann::json run = sparse_distill::run_description<Scalar>(student_.config(), settings_);
+        // A run on N ranks resumes on N ranks only: another N would sum the gradients in another order.
+        if (comm_.size() > 1) run["ranks"] = comm_.size();
+        return run;
     }
 
     /// Writes the full state (weights, Adam moments and step, tokens seen, the source's position and
     /// the run description) to `file` durably. Throws numerical_fault rather than write a
     /// non-finite state, and io::io_error if the write fails (a previous `file` then stays intact).
+    /// With several ranks only rank 0 writes (every rank stands at the same global position); the
+    /// others return at once.
     template <resumable_source Source>
     void save_checkpoint(const std::filesystem::path& file, const Source& source) {
+        if (comm_.rank() != 0) {
+            last_checkpoint_step_ = optimizer_.steps();
+            return;
+        }
         checkpoint_data<Scalar> data;
         data.step = optimizer_.steps();
         data.tokens_seen = tokens_seen_;
@@ -272,10 +307,14 @@ public:
     }
 
 private:
-    trainer(student_type& student, const teacher_type* teacher, const train_settings& settings)
-        : student_(student), teacher_(teacher), settings_(settings) {
+    trainer(student_type& student, const teacher_type* teacher, const train_settings& settings, Comm comm)
+        : student_(student), teacher_(teacher), settings_(settings), comm_(std::move(comm)) {
         settings_.validate();
         settings_.loss.validate_for(student.config());
+        rows_ = comm::rank_rows::of(settings_.batch_size, comm_.rank(), comm_.size());
+        if (comm_.size() > 1 && (student.config().sparsity == sparsity_mode::batchtopk || settings_.loss.auxk.enabled()))
+            throw std::invalid_argument("trainer: BatchTopK and AuxK are not supported on several ranks yet (BatchTopK selects over "
+                                        "the whole batch, AuxK normalises by the whole batch's variance); train them on one rank");
         if (settings_.replay_steps && (student.config().sparsity == sparsity_mode::batchtopk || settings_.loss.auxk.enabled()))
             throw std::invalid_argument("trainer: replay_steps cannot record a BatchTopK or AuxK step (each reads a value back "
                                         "to the host in the middle of the step)");
@@ -284,7 +323,7 @@ private:
             throw std::invalid_argument("trainer: teacher maps " + std::to_string(teacher_->d_model()) + " → " +
                                         std::to_string(teacher_->d_model()) + " but the student maps " +
                                         std::to_string(student.d_in()) + " → " + std::to_string(student.d_out()));
-        const index_t b = settings_.batch_size;
+        const index_t b = rows_.rows();
         host_x_.resize(b, student.d_in());
         host_y_.resize(b, student.d_out());
         x_.resize(b * student.d_in());
@@ -324,19 +363,48 @@ private:
         backend::column_sums<Backend>(matrix_view<const Scalar>{workspace_.activations.data(), rows, h},
                                       vector_view<Scalar>{fired_.data(), h});
         backend::copy_to_host<Backend>(fired_.data(), host_fired_.data(), h);
+        comm_.sum_in_rank_order(host_fired_.data(), h);  // fired anywhere in the global batch
         index_t dead = 0;
         for (index_t j = 0; j < h; ++j) {
             std::int64_t& since = tokens_since_fired_[j];
-            since = host_fired_[j] > Scalar(0) ? 0 : since + rows;
+            since = host_fired_[j] > Scalar(0) ? 0 : since + rows_.batch;
             dead += since > settings_.dead_tokens;
         }
         metrics.dead_fraction = double(dead) / double(h);
     }
 
     void check_rows(in_matrix<Scalar> x) const {
-        if (x.rows != settings_.batch_size)
+        if (x.rows != rows_.rows())
             throw std::invalid_argument("trainer: the batch has " + std::to_string(x.rows) + " rows, the settings say " +
-                                        std::to_string(settings_.batch_size));
+                                        std::to_string(settings_.batch_size) +
+                                        (comm_.size() > 1 ? " (this rank's share: " + rows_.text() + ")" : std::string()));
+    }
+
+    // The largest of the ranks' values (the value itself with one rank).
+    std::int64_t agree_max(std::int64_t value) { return comm_.size() > 1 ? comm_.max_over_ranks(value) : value; }
+    bool agree(bool any) { return agree_max(any ? 1 : 0) != 0; }
+
+    // fetch_batch on every rank, then agreed: false when the source ran out; a rank whose fetch threw
+    // (a non-finite row, a file that cannot be read) rethrows, and the others throw naming it, so no
+    // rank is left waiting in the step's sums.
+    template <class Source>
+    bool fetch_agreed(Source& source) {
+        if (comm_.size() == 1) return fetch_batch(source);
+        std::exception_ptr fault;
+        bool fetched = false;
+        try {
+            fetched = fetch_batch(source);
+        } catch (...) {
+            fault = std::current_exception();
+        }
+        constexpr std::int64_t faulted = std::int64_t{1} << 32;
+        const std::int64_t state = agree_max(fault ? faulted + comm_.rank() : fetched ? 0 : 1);
+        if (fault) std::rethrow_exception(fault);
+        if (state >= faulted)
+            throw std::runtime_error("trainer: rank " + std::to_string(state - faulted) + " could not take its rows of batch " +
+                                     std::to_string(optimizer_.steps() + 1) + " (its own message says why); " +
+                                     last_checkpoint_note());
+        return state == 0;
     }
 
     [[noreturn]] void throw_non_finite_batch_loss(const step_metrics& metrics) const {
@@ -346,21 +414,44 @@ private:
 
     template <class Source>
     bool fetch_batch(Source& source) {
-        if constexpr (source_with_targets<Source, Scalar>) {
-            if (!source.next_batch(host_x_, host_y_)) return false;
+        if (!take_rows(source)) return false;
+        if constexpr (source_with_targets<Source, Scalar>)
             backend::copy_from_host<Backend>(host_y_.data(), y_.data(), host_y_.size());
-        } else {
-            static_assert(source_of_inputs<Source, Scalar>,
-                          "a source needs bool next_batch(matrix<Scalar>& x) or next_batch(x, y)");
-            if (!teacher_)
-                throw std::logic_error("trainer: the source gives no targets and the trainer was made without a teacher");
-            if (!source.next_batch(host_x_)) return false;
-        }
         if (!detail::all_finite(host_x_.data(), host_x_.size())) report_non_finite(source, "inputs", host_x_);
         if constexpr (source_with_targets<Source, Scalar>) {
             if (!detail::all_finite(host_y_.data(), host_y_.size())) report_non_finite(source, "targets", host_y_);
         }
         backend::copy_from_host<Backend>(host_x_.data(), x_.data(), host_x_.size());
+        return true;
+    }
+
+    // This rank's rows of the next batch into host_x_ (and host_y_): straight from a source that hands
+    // out exactly them (source_with_rank_rows), else cut from the whole batch it hands out.
+    template <class Source>
+    bool take_rows(Source& source) {
+        if constexpr (!source_with_targets<Source, Scalar>) {
+            static_assert(source_of_inputs<Source, Scalar>,
+                          "a source needs bool next_batch(matrix<Scalar>& x) or next_batch(x, y)");
+            if (!teacher_)
+                throw std::logic_error("trainer: the source gives no targets and the trainer was made without a teacher");
+        }
+        bool sliced_by_source = comm_.size() == 1;
+        if constexpr (source_with_rank_rows<Source>) {
+            const comm::rank_rows given = source.rank_slice();
+            if (given.sliced() && given != rows_)
+                throw std::invalid_argument("trainer: the source hands out " + given.text() + ", this rank trains on " + rows_.text());
+            sliced_by_source = sliced_by_source || given.sliced();
+        }
+        const auto next = [&source](matrix<Scalar>& x, matrix<Scalar>& y) {
+            if constexpr (source_with_targets<Source, Scalar>) return static_cast<bool>(source.next_batch(x, y));
+            else return static_cast<bool>(source.next_batch(x));
+        };
+        if (sliced_by_source) return next(host_x_, host_y_);
+        whole_x_.resize(rows_.batch, student_.d_in());
+        if constexpr (source_with_targets<Source, Scalar>) whole_y_.resize(rows_.batch, student_.d_out());
+        if (!next(whole_x_, whole_y_)) return false;
+        host_x_ = whole_x_.middleRows(rows_.begin, rows_.rows());
+        if constexpr (source_with_targets<Source, Scalar>) host_y_ = whole_y_.middleRows(rows_.begin, rows_.rows());
         return true;
     }
 
@@ -371,23 +462,56 @@ private:
         metrics.lr = settings_.schedule(optimizer_.steps());
         const auto queue_step = [&] {
             if (teacher) teacher->forward(x, matrix_view<Scalar>{const_cast<Scalar*>(y.data), y.rows, y.cols}, teacher_workspace_);
-            return gradients_and_sums(student_, x, y, settings_.loss, workspace_);
+            return gradients_and_sums(student_, x, y, settings_.loss, workspace_, rows_.batch);
         };
         prepare_dead_mask();
-        const backend::step_sums sums =
+        backend::step_sums sums =
             settings_.replay_steps ? backend::replay_step<Backend>(recording_for(x, y, teacher), queue_step) : queue_step();
-        metrics.terms = loss_terms_of(settings_.loss, x.rows, sums);
+        sum_over_ranks(sums);
+        metrics.terms = loss_terms_of(settings_.loss, rows_.batch, sums);
         if (!std::isfinite(metrics.terms.loss) || diverged(metrics.terms.loss)) return false;
         if (!std::isfinite(first_loss_)) first_loss_ = metrics.terms.loss;
         student_.update_batch_threshold(workspace_);
         count_fired(x.rows, metrics);
+        sum_gradients_over_ranks();
         // The decoder constraint runs inside the Adam pass, row by row while each row is in cache.
         optimizer_.update(settings_.adam, metrics.lr, student_.parameters(), student_.gradients(),
                           student_.parameter_count(), student_.decoder_rows());
         metrics.step = optimizer_.steps();
-        tokens_seen_ += x.rows;
+        tokens_seen_ += rows_.batch;
         metrics.tokens_seen = tokens_seen_;
         return true;
+    }
+
+    // The step's sums over every rank, so every rank sees the global batch's loss and agrees on it.
+    void sum_over_ranks(backend::step_sums& sums) {
+        if (comm_.size() == 1) return;
+        double values[] = {sums.squared_error, sums.activations.abs_sum, sums.activations.positive_count, sums.auxk,
+                           sums.total_variance, sums.threshold_window};
+        comm_.sum_in_rank_order(values, index_t{std::size(values)});
+        sums.squared_error = values[0];
+        sums.activations.abs_sum = values[1];
+        sums.activations.positive_count = values[2];
+        sums.auxk = values[3];
+        sums.total_variance = values[4];
+        sums.threshold_window = values[5];
+    }
+
+    // The gradient buffer summed over the ranks (each holds its rows' share of the global mean), in
+    // place: directly in backend memory for a device communicator or a host backend, else through a
+    // host copy.
+    void sum_gradients_over_ranks() {
+        if (comm_.size() == 1) return;
+        Scalar* gradients = student_.gradients();
+        const index_t n = student_.parameter_count();
+        if constexpr (Comm::device_memory || std::is_base_of_v<backend::cpu_system::tag, Backend>) {
+            comm_.sum_in_rank_order(gradients, n);
+        } else {
+            host_gradients_.resize(static_cast<std::size_t>(n));
+            backend::copy_to_host<Backend>(gradients, host_gradients_.data(), n);
+            comm_.sum_in_rank_order(host_gradients_.data(), n);
+            backend::copy_from_host<Backend>(host_gradients_.data(), gradients, n);
+        }
     }
 
     // A finite loss grown past max_loss_growth times the first one.
@@ -452,8 +576,12 @@ private:
 
     student_type& student_;
     const teacher_type* teacher_;  ///< null when the sources supply the targets
+    matrix<Scalar> whole_x_, whole_y_;  ///< a whole batch, for sources that do not cut out a rank's rows
+    std::vector<Scalar> host_gradients_;  ///< a host communicator's copy of device gradients
     typename teacher_type::workspace teacher_workspace_;
     train_settings settings_;
+    Comm comm_;
+    comm::rank_rows rows_;  ///< this rank's rows of every batch
     optim::adam_state<Scalar, Backend> optimizer_;
     std::int64_t tokens_seen_ = 0;
     double first_loss_ = std::numeric_limits<double>::quiet_NaN();  ///< max_loss_growth's reference
