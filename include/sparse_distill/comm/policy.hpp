@@ -8,6 +8,7 @@
 // Every sum is deterministic: element i of the result is ((g₀ + g₁) + g₂) + … in rank order, whatever
 // the library's reduction algorithm would do, so a run is bit-identical from one repetition to the next.
 #include "../config.hpp"
+#include "../tensor/matrix.hpp"
 
 #include <concepts>
 #include <cstdint>
@@ -16,8 +17,9 @@
 
 namespace sparse_distill::comm {
 
-/// A communicator policy. `device_memory` says whether sum_in_rank_order takes backend (device)
-/// pointers; a host communicator with a device backend is staged through host memory by the trainer.
+/// A communicator policy. sum_in_rank_order takes host memory. A communicator with `device_memory` also
+/// has sum_device_in_rank_order(T*, n) for device memory (the trainer's gradients on a device backend);
+/// with a host communicator and a device backend the trainer stages the gradients through host memory.
 template <class Comm>
 concept communicator = requires(const Comm& c, Comm& m, float* f, double* d, index_t n, std::int64_t v, const std::string& text) {
     { Comm::name } -> std::convertible_to<const char*>;

@@ -3,6 +3,7 @@
 // of each batch of B rows, so the N ranks together see exactly the batch a single process would, and
 // their summed gradients equal its gradient to float rounding.
 #include "../config.hpp"
+#include "../tensor/matrix.hpp"
 
 #include <stdexcept>
 #include <string>

@@ -498,14 +498,16 @@ private:
     }
 
     // The gradient buffer summed over the ranks (each holds its rows' share of the global mean), in
-    // place: directly in backend memory for a device communicator or a host backend, else through a
-    // host copy.
+    // place: directly for a host backend or a device communicator (sum_device_in_rank_order), else
+    // through a host copy.
     void sum_gradients_over_ranks() {
         if (comm_.size() == 1) return;
         Scalar* gradients = student_.gradients();
         const index_t n = student_.parameter_count();
-        if constexpr (Comm::device_memory || std::is_base_of_v<backend::cpu_system::tag, Backend>) {
+        if constexpr (std::is_base_of_v<backend::cpu_system::tag, Backend>) {
             comm_.sum_in_rank_order(gradients, n);
+        } else if constexpr (Comm::device_memory) {
+            comm_.sum_device_in_rank_order(gradients, n);
         } else {
             host_gradients_.resize(static_cast<std::size_t>(n));
             backend::copy_to_host<Backend>(gradients, host_gradients_.data(), n);
