@@ -271,7 +271,8 @@ struct shared_options {
 
 /// Architecture options that do not fit --arch (exit status 2), before any work.
 /// `k_from_sweep`: a sweep gives k itself (--k-values).
-inline void check_student_options(const shared_options& shared, bool k_from_sweep = false, bool say_notes = true) {
+inline void check_student_options(const shared_options& shared, bool k_from_sweep = false, bool say_notes = true,
+                                  bool length_from_steps = false) {
     const student_options& s = shared.student;
     const std::string arch = s.arch.empty() ? s.act : s.arch;
     const bool keeps_k = arch == "topk" || arch == "batchtopk";
@@ -296,7 +297,7 @@ inline void check_student_options(const shared_options& shared, bool k_from_swee
 
     // Settings that run but may not do what the user meant: said on stderr, not refused.
     if (!say_notes) return;  // other ranks than 0 of an mpirun launch: rank 0 says them
-    if (s.batch > 0 && s.tokens % s.batch != 0 && s.tokens >= s.batch)
+    if (!length_from_steps && s.batch > 0 && s.tokens % s.batch != 0 && s.tokens >= s.batch)
         std::fprintf(stderr, "distill: note: --tokens %lld is not a multiple of --batch %lld: each model trains %lld full batches = %lld tokens\n",
                      static_cast<long long>(s.tokens), static_cast<long long>(s.batch), static_cast<long long>(s.tokens / s.batch),
                      static_cast<long long>(s.tokens / s.batch * s.batch));

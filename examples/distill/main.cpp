@@ -76,7 +76,9 @@ int main(int argc, char** argv) {
         if (tokenize_command->parsed() && !ranks.several()) return run_tokenize(tokenize);
         if (shared.common.threads > 0) sd::set_num_threads(shared.common.threads);  // bounded by the option's check
         check_backend_built(shared.common.backend);
-        check_student_options(shared, sweep_command->parsed() && !sweep.k_values.empty(), ranks.writes());
+        // `train --steps N` sets the length itself: no note about --tokens then.
+        check_student_options(shared, sweep_command->parsed() && !sweep.k_values.empty(), ranks.writes(),
+                              train_command->parsed() && train.steps > 0);
         if (train_command->parsed()) return run_train(shared, planted, train, ranks);
         if (ranks.several())
             throw bad_settings("only `distill train` runs on several ranks (" + std::to_string(ranks.size()) +
