@@ -6,6 +6,7 @@
 // student back and measure the loss, and write metrics.json, features_layerL.csv and report.html.
 #include "common_options.hpp"
 #include "output_folder.hpp"
+#include "ranks.hpp"
 
 #include <sparse_distill/experiments/lm_distillation.hpp>
 #include <sparse_distill/lm.hpp>
@@ -301,7 +302,7 @@ inline void check_harvest_memory(const sd::lm::text_windows& w, const sd::experi
 template <class Model, class Tokenizer>
 int run_lm_on(const shared_options& shared, const lm_options& o, const student_options& student,
               sd::experiments::lm_distillation_settings settings, const Model& model, const Tokenizer* tok,
-              const std::string& model_name, const std::string& mlp_kind) {
+              const std::string& model_name, const std::string& mlp_kind, launch& ranks) {
     sd::lm::text_windows windows;
     try {
         settings.layers = parse_layers(o.layers, model.config().n_layers);
@@ -313,18 +314,31 @@ int run_lm_on(const shared_options& shared, const lm_options& o, const student_o
                                         std::to_string(model.config().vocab_size) + ": they do not belong together");
         windows = lm_windows(o, tok, model.config().vocab_size, settings);
         if (!o.save.empty()) check_lm_save(o, settings, model.config());
+        if (ranks.several()) {
+            if (o.harvest_dir.empty())
+                throw std::invalid_argument("lm on " + std::to_string(ranks.size()) + " ranks needs --harvest-dir DIR, on a file system "
+                                            "every rank sees: each rank harvests its share of the windows there");
+            if (settings.student.sparsity == sd::sparsity_mode::batchtopk || settings.train.loss.auxk.enabled())
+                throw std::invalid_argument("--arch batchtopk and --auxk-alpha run on one rank only (BatchTopK selects over the "
+                                            "whole batch, AuxK normalises by its variance); " + std::to_string(ranks.size()) +
+                                            " were launched");
+            (void)sd::comm::rank_rows::of(settings.train.batch_size, ranks.rank(), ranks.size());
+        }
     } catch (const std::invalid_argument& e) {
         throw bad_settings(e.what());
     }
     if (!o.save.empty()) sd::io::check_student_destination(o.save);
     check_memory_for(settings.student_for(model.config()), settings.train.batch_size, sizeof(float));
     if (o.harvest_dir.empty()) check_harvest_memory(windows, settings, model.config().dim, model.config().n_layers);
-    const output_folder out(shared.common.out, shared.common.quiet);
+    // Only rank 0 writes and prints; the others train their rows and compute the same analyses.
+    const output_folder out = ranks.writes() ? output_folder(shared.common.out, shared.common.quiet) : output_folder::silent();
     const auto callbacks = [&](int layer, std::int64_t steps) { return out.callbacks("layer" + std::to_string(layer), steps); };
     const auto progress = [&](const std::string& stage) { out.progress(stage); };
+    ranks.setup_done();
     const auto r = with_backend(shared.common.backend, [&]<class Backend>() {
-        return sd::experiments::run_lm_distillation<Backend>(model, windows, settings, callbacks, progress);
+        return sd::experiments::run_lm_distillation<Backend>(model, windows, settings, callbacks, progress, ranks.comm());
     });
+    if (!ranks.writes()) return 0;
 
     nlohmann::json metrics = {{"model", model_name},
                               {"text", !o.text.empty() ? o.text : o.tokens},
@@ -339,6 +353,7 @@ int run_lm_on(const shared_options& shared, const lm_options& o, const student_o
                               {"analysed_tokens", r.analysed_tokens},
                               {"clean_loss", r.clean_loss},
                               {"forward_tokens_per_second", r.forward_tokens_per_second},
+                              {"ranks", ranks.size()},
                               {"layers", nlohmann::json::array()}};
     if (!o.checkpoint.empty()) metrics["checkpoint"] = o.checkpoint;
     std::printf("\n%-6s %8s %8s %8s %8s %9s %9s %7s %7s %6s %6s\n", "layer", "clean", "zero", "mean", "student", "rec-zero",
@@ -370,7 +385,7 @@ int run_lm_on(const shared_options& shared, const lm_options& o, const student_o
 
 /// `distill lm`. Real activations have another scale than the planted default: λ, lr and d_sae have
 /// their own defaults here unless given on the command line.
-inline int run_lm(const shared_options& shared, const lm_options& o) {
+inline int run_lm(const shared_options& shared, const lm_options& o, launch& ranks) {
     student_options student = shared.student;
     if (!shared.given("--l1")) student.l1 = 0.03;
     if (!shared.given("--lr")) student.lr = 3e-3;
@@ -406,7 +421,7 @@ inline int run_lm(const shared_options& shared, const lm_options& o) {
         if (o.tokenizer.empty()) throw bad_settings("lm: --checkpoint needs --tokenizer (llama2.c's tokenizer.bin)");
         const sd::lm::transformer model(sd::lm::read_llama2c_checkpoint(o.checkpoint));
         const sd::lm::tokenizer tok = sd::lm::tokenizer::read(o.tokenizer);
-        return detail::run_lm_on(shared, o, student, settings, model, &tok, o.checkpoint, "SwiGLU");
+        return detail::run_lm_on(shared, o, student, settings, model, &tok, o.checkpoint, "SwiGLU", ranks);
     }
     const sd::lm::decoder_transformer<float> model(sd::lm::read_hf_model<float>(o.model));
     std::optional<sd::lm::hf_tokenizer> tok;
@@ -422,7 +437,7 @@ inline int run_lm(const shared_options& shared, const lm_options& o) {
                            std::to_string(model.config().vocab_size) + ": the tokenizer does not belong to this model");
     const std::string kind = model.config().gated_mlp ? "SwiGLU" : std::string(sd::activation_names.name(model.config().mlp_activation)) + " (" +
                                                                          std::string(sd::lm::to_string(model.config().family)) + ")";
-    return detail::run_lm_on(shared, o, student, settings, model, tok ? &*tok : nullptr, o.model, kind);
+    return detail::run_lm_on(shared, o, student, settings, model, tok ? &*tok : nullptr, o.model, kind, ranks);
 }
 
 }  // namespace distill

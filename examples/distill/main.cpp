@@ -12,7 +12,7 @@
 // tokenize_command.hpp), each
 // with its own options; the options every subcommand reads are registered here, on the main command.
 // Exit status: 0 on success, 1 when a file cannot be read or written, 2 for bad options.
-// Built with MPI and started by mpirun, `train` runs data-parallel over the ranks (ranks.hpp).
+// Built with MPI and started by mpirun, `train` and `lm` run data-parallel over the ranks (ranks.hpp).
 #include "common_options.hpp"
 #include "lm_command.hpp"
 #include "planted_options.hpp"
@@ -80,11 +80,10 @@ int main(int argc, char** argv) {
         check_student_options(shared, sweep_command->parsed() && !sweep.k_values.empty(), ranks.writes(),
                               train_command->parsed() && train.steps > 0);
         if (train_command->parsed()) return run_train(shared, planted, train, ranks);
+        if (lm_command->parsed()) return run_lm(shared, lm, ranks);
         if (ranks.several())
-            throw bad_settings("only `distill train` runs on several ranks (" + std::to_string(ranks.size()) +
-                               " were launched); for a language model, harvest with `distill lm --harvest-dir DIR` on one rank "
-                               "and train the shards with `mpirun -np N distill train --inputs 'DIR/layerL_mlp_in.*.npy' ...`");
-        if (lm_command->parsed()) return run_lm(shared, lm);
+            throw bad_settings("only `distill train` and `distill lm` run on several ranks (" + std::to_string(ranks.size()) +
+                               " were launched)");
         if (sweep_command->parsed()) return run_sweep(shared, planted, sweep);
         (void)run_command;  // `run` and no subcommand are the same job
         return run_planted(shared, planted);

@@ -31,7 +31,13 @@ public:
         if (!log_)
             throw sd::io::io_error(dir_ / "metrics.jsonl", "file", std::string("cannot open for writing: ") + std::strerror(errno));
     }
-    ~output_folder() { std::fclose(log_); }
+    /// A folder that writes nothing and prints nothing: what the ranks other than 0 of an mpirun launch
+    /// use (their metrics log goes to /dev/null).
+    static output_folder silent() { return output_folder(); }
+
+    ~output_folder() {
+        if (log_) std::fclose(log_);
+    }
     output_folder(const output_folder&) = delete;
     output_folder& operator=(const output_folder&) = delete;
 
@@ -50,17 +56,25 @@ public:
         if (!quiet_) std::fprintf(stderr, "%s\n", stage.c_str());
     }
 
-    void write_text(const std::string& name, std::string_view text) const { sd::io::write_text_file(dir_ / name, text); }
+    void write_text(const std::string& name, std::string_view text) const {
+        if (writes_) sd::io::write_text_file(dir_ / name, text);
+    }
     void write_metrics(const nlohmann::json& metrics) const { write_text("metrics.json", metrics.dump(2) + "\n"); }
     /// report.html, and its path as the last line on stdout.
     void write_report(const sd::report::html_document& report) const {
+        if (!writes_) return;
         report.write(dir_ / "report.html");
         std::printf("\nreport: %s\n", std::filesystem::absolute(dir_ / "report.html").c_str());
     }
 
 private:
+    output_folder() : quiet_(true), writes_(false), log_(std::fopen("/dev/null", "w")) {
+        if (!log_) throw sd::io::io_error("/dev/null", "file", "cannot open for writing");
+    }
+
     std::filesystem::path dir_;
     bool quiet_;
+    bool writes_ = true;
     std::FILE* log_ = nullptr;
 };
 

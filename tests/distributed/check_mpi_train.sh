@@ -10,11 +10,14 @@
 #      resumes to the uninterrupted result;
 #   5. bad launches: ranks given different options, a rank whose shard is missing (same arguments,
 #      another working directory), a subcommand or architecture that runs on one rank only — each a
-#      clear message and a non-zero exit, never a hang.
+#      clear message and a non-zero exit, never a hang;
+#   6. with the shared data (stories260K): `mpirun -np 2 distill lm --harvest-dir` harvests each rank's
+#      windows into its own folder, gets the one-process mean-ablation loss (the ranks' means combined),
+#      and a spliced loss between the clean and the ablated one; without --harvest-dir it is refused.
 #
-#   check_mpi_train.sh DISTILL MAKE_FILES COMPARE MPIRUN WORK_DIR
+#   check_mpi_train.sh DISTILL MAKE_FILES COMPARE MPIRUN WORK_DIR [SHARED_DATA]
 set -uo pipefail
-distill=$1 make_files=$2 compare=$3 mpirun=$4 work=$5
+distill=$1 make_files=$2 compare=$3 mpirun=$4 work=$5 shared=${6:-}
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
 "$make_files" files >/dev/null || { echo "make_train_files failed"; exit 1; }
 failures=0
@@ -103,10 +106,36 @@ mkdir -p elsewhere/files/acts && cp files/teacher.safetensors elsewhere/files/ &
 expect_refusal "rank 1: error: .*shard_1.npy" \
     -np 1 --wdir "$work" "$distill" -o "$work/noshard" "${train[@]}" --steps 100 : \
     -np 1 --wdir "$work/elsewhere" "$distill" -o "$work/noshard" "${train[@]}" --steps 100
-expect_refusal "only .distill train. runs on several ranks" -np 2 "$distill" -q --tokens 20000 run
+expect_refusal "only .distill train. and .distill lm. run on several ranks" -np 2 "$distill" -q --tokens 20000 run
 expect_refusal "--arch batchtopk and --auxk-alpha run on one rank only" -np 2 "$distill" --arch batchtopk --k 4 "${train[@]}" --steps 10
 expect_refusal "cannot be split over 3 ranks" -np 3 "$distill" -q --batch 2 train --teacher files/teacher.safetensors \
     --inputs files/acts/shard_0.npy --steps 10
+
+# 6. distill lm on two ranks.
+stories=$shared/stories260K
+if [ -n "$shared" ] && [ -f "$stories/stories260K.bin" ]; then
+    lm=(-q --threads 1 --tokens 20000 lm --checkpoint "$stories/stories260K.bin" --tokenizer "$stories/tok512.bin"
+        --text "$shared/tinystories/tinystories_train_head.txt" --layers 1 --example-features 2)
+    "$distill" -o lm_one "${lm[@]}" --harvest-dir lm_one/harvest >/dev/null || fail "lm on one process"
+    mpi -np 2 "$distill" -o lm_two "${lm[@]}" --harvest-dir lm_two/harvest >/dev/null || fail "lm on 2 ranks"
+    [ -f lm_two/harvest/rank0/layer1_mlp_in.00000.npy ] && [ -f lm_two/harvest/rank1/layer1_mlp_in.00000.npy ] ||
+        fail "lm on 2 ranks: no harvest folder per rank"
+    /usr/bin/python3 - lm_one/metrics.json lm_two/metrics.json <<'PY' || fail "lm on 2 ranks: losses"
+import json, sys
+one, two = (json.load(open(f)) for f in sys.argv[1:3])
+a, b = one["layers"][0]["losses"], two["layers"][0]["losses"]
+print(f"-- lm on 2 ranks: mean-ablated {b['mean_ablated']:.6f} (one process {a['mean_ablated']:.6f}), "
+      f"spliced {b['student']:.4f} (one process {a['student']:.4f}), clean {b['clean']:.4f}")
+assert two["ranks"] == 2
+assert abs(a["mean_ablated"] - b["mean_ablated"]) < 1e-5 * a["mean_ablated"], "the ranks' mean MLP output differs"
+assert b["clean"] < b["student"] < b["zero_ablated"], "the spliced loss is not between the clean and the ablated one"
+PY
+    expect_refusal "lm on 2 ranks needs --harvest-dir" -np 2 "$distill" -o lm_refused "${lm[@]}"
+elif [ "${SD_REQUIRE_SHARED:-0}" = 1 ]; then
+    fail "SD_REQUIRE_SHARED=1 but $stories/stories260K.bin is missing"
+else
+    echo "-- lm on 2 ranks: skipped (no shared data at '$shared')"
+fi
 
 echo "$failures failed"
 [ $failures -eq 0 ]

@@ -6,6 +6,8 @@
 // features complete Fig 6.
 #include "../analysis/loss_recovered.hpp"
 #include "../analysis/student_analysis.hpp"
+#include "../comm/rank_rows.hpp"
+#include "../comm/single.hpp"
 #include "../data/paired_source.hpp"
 #include "../lm/harvest.hpp"
 #include "../lm/harvest_shards.hpp"
@@ -15,11 +17,15 @@
 #include "../pipeline/distill.hpp"
 #include "../train/trainer.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,6 +52,9 @@ struct lm_distillation_settings {
     /// Non-empty: the training harvest streams to .npy shards in this folder (lm/harvest_shards.hpp)
     /// and each student trains from them through data::sharded_npy_source, so memory does not grow
     /// with the text (keep_harvest is then moot: the shards stay). Empty: the harvest is held in memory.
+    /// On several ranks it is required, on a file system every rank sees: rank r harvests windows
+    /// r, r + N, r + 2N, … into harvest_folder/rank<r>/, and every rank trains on its rows of every batch
+    /// drawn from all ranks' shards.
     std::filesystem::path harvest_folder;
     index_t shard_rows = 0;             ///< rows per shard (0: about 32 MB per shard, lm::rows_per_shard_for)
     /// Rows shuffled together when training from shards (0: about 256 MB of rows, at least 4096);
@@ -168,9 +177,65 @@ lm::text_windows checked_text_windows(const Tokenizer& tok, std::string_view tex
 /// total_steps)` gives each layer's training callbacks (one object or a std::tuple of them);
 /// `progress(stage)` reports what is being done.
 /// The students train (and are analysed) on `Backend`; the transformer itself runs on the host.
-template <class Backend = backend::cpu, class Model, class MakeCallbacks, class Progress>
+/// What every rank's harvest wrote, in rank order, for the training of a multi-rank run: each harvested
+/// layer's shards of every rank, and the mean MLP output over all of them. Collective: every rank calls
+/// it with its own harvest, after all have written theirs.
+template <comm::communicator Comm>
+lm::sharded_harvest combine_rank_harvests(const lm::sharded_harvest& mine, Comm& comm) {
+    if (comm.size() == 1) return mine;
+    nlohmann::json listed = nlohmann::json::array();
+    for (const data::npy_shards& shards : mine.shards) {
+        nlohmann::json layer = {{"inputs", nlohmann::json::array()}, {"targets", nlohmann::json::array()}};
+        for (const auto& f : shards.inputs) layer["inputs"].push_back(f.string());
+        for (const auto& f : shards.targets) layer["targets"].push_back(f.string());
+        listed.push_back(layer);
+    }
+    lm::sharded_harvest all;
+    all.folder = mine.folder.parent_path();
+    all.layers = mine.layers;
+    all.shards.resize(mine.layers.size());
+    for (const std::string& text : comm.gather_text(listed.dump())) {
+        const nlohmann::json theirs = nlohmann::json::parse(text);
+        for (std::size_t i = 0; i < all.shards.size(); ++i) {
+            for (const auto& f : theirs.at(i).at("inputs")) all.shards[i].inputs.emplace_back(f.get<std::string>());
+            for (const auto& f : theirs.at(i).at("targets")) all.shards[i].targets.emplace_back(f.get<std::string>());
+        }
+    }
+    // Means weighted by each rank's rows, summed in rank order.
+    std::vector<double> sums{static_cast<double>(mine.rows)};
+    for (const vector<double>& mean : mine.mean_output)
+        for (index_t c = 0; c < mean.size(); ++c) sums.push_back(mean[c] * static_cast<double>(mine.rows));
+    comm.sum_in_rank_order(sums.data(), static_cast<index_t>(sums.size()));
+    all.rows = static_cast<std::uint64_t>(sums[0]);
+    std::size_t at = 1;
+    for (const vector<double>& mean : mine.mean_output) {
+        vector<double> total(mean.size());
+        for (index_t c = 0; c < mean.size(); ++c) total[c] = sums[at++] / sums[0];
+        all.mean_output.push_back(total);
+    }
+    return all;
+}
+
+/// Runs `work` on every rank and agrees on its outcome: a rank whose work threw rethrows, and the others
+/// throw naming it, so no rank goes on to a collective the failed one never reaches.
+template <comm::communicator Comm, class Work>
+void on_every_rank(Comm& comm, const std::string& what, Work&& work) {
+    if (comm.size() == 1) return work();
+    std::exception_ptr fault;
+    try {
+        work();
+    } catch (...) {
+        fault = std::current_exception();
+    }
+    const std::int64_t failed = comm.max_over_ranks(fault ? comm.rank() + 1 : 0);
+    if (fault) std::rethrow_exception(fault);
+    if (failed > 0) throw std::runtime_error(what + " failed on rank " + std::to_string(failed - 1) + " (its own message says why)");
+}
+
+template <class Backend = backend::cpu, comm::communicator Comm = comm::single, class Model, class MakeCallbacks, class Progress>
 lm_distillation_result run_lm_distillation(const Model& model, const lm::text_windows& windows,
-                                           lm_distillation_settings s, MakeCallbacks&& make_callbacks, Progress&& progress) {
+                                           lm_distillation_settings s, MakeCallbacks&& make_callbacks, Progress&& progress,
+                                           Comm comm = {}) {
     const int n_layers = model.config().n_layers;
     s.validate(model.config());
     if (s.layers.empty())
@@ -185,18 +250,36 @@ lm_distillation_result run_lm_distillation(const Model& model, const lm::text_wi
 
     const bool to_disk = !s.harvest_folder.empty();
     const index_t dim = model.config().dim;
+    const int ranks = comm.size();
+    if (ranks > 1 && !to_disk)
+        throw std::invalid_argument("run_lm_distillation: on " + std::to_string(ranks) + " ranks the training harvest goes to disk "
+                                    "(harvest_folder, on a file system every rank sees): each rank harvests its share of the windows");
+    if (static_cast<std::size_t>(ranks) > windows.train.size())
+        throw std::invalid_argument("run_lm_distillation: " + std::to_string(windows.train.size()) + " training windows for " +
+                                    std::to_string(ranks) + " ranks: each rank needs at least one");
+    // This rank's windows: every ranks-th, starting at its rank (all of them on one rank).
+    std::vector<std::vector<int>> strided;
+    if (ranks > 1)
+        for (std::size_t w = static_cast<std::size_t>(comm.rank()); w < windows.train.size(); w += static_cast<std::size_t>(ranks))
+            strided.push_back(windows.train[w]);
+    const std::vector<std::vector<int>>& mine = ranks > 1 ? strided : windows.train;
+    const std::filesystem::path folder = ranks > 1 ? s.harvest_folder / ("rank" + std::to_string(comm.rank())) : s.harvest_folder;
     progress("harvesting MLP activations of " + std::to_string(windows.train.size()) + " training windows" +
-             (to_disk ? " into " + s.harvest_folder.string() : std::string()));
+             (to_disk ? " into " + s.harvest_folder.string() : std::string()) +
+             (ranks > 1 ? " (" + std::to_string(mine.size()) + " on each of " + std::to_string(ranks) + " ranks)" : std::string()));
     const auto start = std::chrono::steady_clock::now();
     lm::harvest train;
     lm::sharded_harvest shards;
-    if (to_disk)
-        shards = lm::harvest_mlp_shards(model, windows.train, s.layers, s.harvest_folder,
-                                        s.shard_rows > 0 ? s.shard_rows : lm::rows_per_shard_for(dim), s.batch_windows);
-    else
-        train = lm::harvest_mlp_activations(model, windows.train, s.layers, s.batch_windows);
+    on_every_rank(comm, "harvesting", [&] {
+        if (to_disk)
+            shards = lm::harvest_mlp_shards(model, mine, s.layers, folder, s.shard_rows > 0 ? s.shard_rows : lm::rows_per_shard_for(dim),
+                                            s.batch_windows);
+        else
+            train = lm::harvest_mlp_activations(model, mine, s.layers, s.batch_windows);
+    });
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     r.forward_tokens_per_second = seconds > 0 ? double(to_disk ? static_cast<index_t>(shards.rows) : train.rows()) / seconds : 0;
+    if (to_disk) shards = combine_rank_harvests(shards, comm);
     const std::size_t analysed_windows =
         s.analysis_tokens > 0 ? std::min(windows.held_out.size(), static_cast<std::size_t>(std::max<index_t>(1, s.analysis_tokens / s.window)))
                               : windows.held_out.size();
@@ -226,8 +309,9 @@ lm_distillation_result run_lm_distillation(const Model& model, const lm::text_wi
         const analysis::eval_tokens<float> eval{held_acts.mlp_in, held_acts.mlp_in, held_acts.mlp_out};
         auto callbacks = make_callbacks(layer, s.train.steps());
         const auto train_on = [&](auto& source) {
-            std::apply([&](auto&... each) { static_cast<distilled_model<float>&>(out) = distill(teacher, source, eval, d, each...); },
-                       callback_refs(callbacks));
+            std::apply([&](auto&... each) {
+                static_cast<distilled_model<float>&>(out) = distill_on_ranks(comm, teacher, source, eval, d, each...);
+            }, callback_refs(callbacks));
         };
         const std::uint64_t source_seed = s.seed * 131 + static_cast<std::uint64_t>(layer);
         vector<float> mean_output;
@@ -237,6 +321,7 @@ lm_distillation_result run_lm_distillation(const Model& model, const lm::text_wi
                                                           : std::max<index_t>(4096, static_cast<index_t>((std::size_t{256} << 20) /
                                                                                                          (2 * sizeof(float) * static_cast<std::size_t>(dim))));
             from_disk.seed = source_seed;
+            if (ranks > 1) from_disk.rank_slice = comm::rank_rows::of(s.train.batch_size, comm.rank(), ranks);
             data::sharded_npy_source<float, true> source(shards.layer(layer), from_disk);
             train_on(source);
             mean_output = shards.mean_output[shards.index_of(layer)].cast<float>();

@@ -12,6 +12,7 @@
 //   model.analysis.counts                          // neuron simulators, sparse features, dead
 #include "../analysis/eval_tokens.hpp"
 #include "../analysis/student_analysis.hpp"
+#include "../comm/single.hpp"
 #include "../nn/student.hpp"
 #include "../nn/teacher.hpp"
 #include "../train/metrics_log.hpp"
@@ -21,6 +22,7 @@
 #include <stdexcept>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 namespace sparse_distill {
 
@@ -81,6 +83,27 @@ struct distilled_model {
     analysis::student_analysis analysis;
 };
 
+/// Distils `teacher` into a new student trained on `source` and analysed on the held-out `eval` tokens,
+/// data-parallel over the ranks of `comm` (each rank passes its own source: one that reads its rows of
+/// every batch, comm::rank_rows, or the whole stream; the analyses run on every rank alike).
+template <comm::communicator Comm, class Scalar, class Backend, class Source, class... Callbacks>
+distilled_model<Scalar> distill_on_ranks(Comm comm, const teacher_mlp<Scalar, Backend>& teacher, Source& source,
+                                         const analysis::eval_tokens<Scalar>& eval, const distill_settings& s,
+                                         Callbacks&&... callbacks) {
+    distilled_model<Scalar> m;
+    m.config = s.student_for(teacher.d_model(), teacher.d_mlp());
+    student_mlp<Scalar, Backend> student(m.config, s.seed);
+    using trainer_type = trainer<Scalar, Backend, Comm>;
+    if constexpr (source_with_targets<Source, Scalar>)
+        m.summary = trainer_type(student, s.train, std::move(comm)).run(source, m.history, callbacks...);
+    else
+        m.summary = trainer_type(student, teacher, s.train, std::move(comm)).run(source, m.history, callbacks...);
+    m.weights = student.weights();
+    m.batch_threshold = student.batch_threshold();
+    m.analysis = analysis::analyse_student(student, teacher, eval, s.analysis);
+    return m;
+}
+
 /// Distils `teacher` into a new student trained on `source` and analysed on the held-out `eval` tokens.
 /// `source` gives inputs (the teacher computes the targets) or (input, target) pairs (cached teacher
 /// outputs; an SAE's input = target, with analysis.compare_encoder = false). Callbacks as trainer::run.
@@ -88,17 +111,7 @@ template <class Scalar, class Backend, class Source, class... Callbacks>
 distilled_model<Scalar> distill(const teacher_mlp<Scalar, Backend>& teacher, Source& source,
                                 const analysis::eval_tokens<Scalar>& eval, const distill_settings& s,
                                 Callbacks&&... callbacks) {
-    distilled_model<Scalar> m;
-    m.config = s.student_for(teacher.d_model(), teacher.d_mlp());
-    student_mlp<Scalar, Backend> student(m.config, s.seed);
-    if constexpr (source_with_targets<Source, Scalar>)
-        m.summary = trainer<Scalar, Backend>(student, s.train).run(source, m.history, callbacks...);
-    else
-        m.summary = trainer<Scalar, Backend>(student, teacher, s.train).run(source, m.history, callbacks...);
-    m.weights = student.weights();
-    m.batch_threshold = student.batch_threshold();
-    m.analysis = analysis::analyse_student(student, teacher, eval, s.analysis);
-    return m;
+    return distill_on_ranks(comm::single{}, teacher, source, eval, s, callbacks...);
 }
 
 /// The same, with s.eval_tokens held-out tokens taken from `held_out`, a source of inputs.
