@@ -62,6 +62,9 @@ concept source_with_rank_rows = requires(const Source& s) {
 
 template <class Scalar, backend::backend_policy Backend = backend::cpu, comm::communicator Comm = comm::single>
 class trainer {
+    // comm::single (one process) compiles none of the multi-rank paths.
+    static constexpr bool several_ranks = !std::is_same_v<Comm, comm::single>;
+
 public:
     using student_type = student_mlp<Scalar, Backend>;
     using teacher_type = teacher_mlp<Scalar, Backend>;
@@ -156,7 +159,7 @@ public:
                     "trainer: checkpoint.directory is set but the source cannot save its position "
                     "(it needs position()/seek() or save_position()/restore_position())");
             // Before any step, not at the first checkpoint; only rank 0 writes checkpoints.
-            if (comm_.rank() == 0) check_checkpoint_directory(checkpoints.directory);
+            if (!several_ranks || comm_.rank() == 0) check_checkpoint_directory(checkpoints.directory);
         }
         if constexpr (resumable_source<Source>) {
             if (checkpoints.resume && !resumed_) load_checkpoint(checkpoint_file(checkpoints.directory), source);
@@ -190,7 +193,7 @@ public:
                 [[maybe_unused]] const step_report<Scalar, Backend> report{metrics, student_};
                 (detail::call_on_step(callbacks, report), ...);
             }
-            if (agree((false || ... || detail::call_should_stop(callbacks))) != 0) {
+            if (agree((false || ... || detail::call_should_stop(callbacks)))) {
                 summary.stopped_early = optimizer_.steps() < total;
                 break;
             }
@@ -210,7 +213,7 @@ public:
     nlohmann::json run_description() const {
         nlohmann::json run = sparse_distill::run_description<Scalar>(student_.config(), settings_);
         // A run on N ranks resumes on N ranks only: another N would sum the gradients in another order.
-        if (comm_.size() > 1) run["ranks"] = comm_.size();
+        if (several_ranks && comm_.size() > 1) run["ranks"] = comm_.size();
         return run;
     }
 
@@ -221,7 +224,7 @@ public:
     /// others return at once.
     template <resumable_source Source>
     void save_checkpoint(const std::filesystem::path& file, const Source& source) {
-        if (comm_.rank() != 0) {
+        if (several_ranks && comm_.rank() != 0) {
             last_checkpoint_step_ = optimizer_.steps();
             return;
         }
@@ -363,7 +366,7 @@ private:
         backend::column_sums<Backend>(matrix_view<const Scalar>{workspace_.activations.data(), rows, h},
                                       vector_view<Scalar>{fired_.data(), h});
         backend::copy_to_host<Backend>(fired_.data(), host_fired_.data(), h);
-        comm_.sum_in_rank_order(host_fired_.data(), h);  // fired anywhere in the global batch
+        if constexpr (several_ranks) comm_.sum_in_rank_order(host_fired_.data(), h);  // fired anywhere in the global batch
         index_t dead = 0;
         for (index_t j = 0; j < h; ++j) {
             std::int64_t& since = tokens_since_fired_[j];
@@ -381,7 +384,10 @@ private:
     }
 
     // The largest of the ranks' values (the value itself with one rank).
-    std::int64_t agree_max(std::int64_t value) { return comm_.size() > 1 ? comm_.max_over_ranks(value) : value; }
+    std::int64_t agree_max(std::int64_t value) {
+        if constexpr (several_ranks) return comm_.size() > 1 ? comm_.max_over_ranks(value) : value;
+        else return value;
+    }
     bool agree(bool any) { return agree_max(any ? 1 : 0) != 0; }
 
     // fetch_batch on every rank, then agreed: false when the source ran out; a rank whose fetch threw
@@ -389,6 +395,7 @@ private:
     // rank is left waiting in the step's sums.
     template <class Source>
     bool fetch_agreed(Source& source) {
+        if constexpr (!several_ranks) return fetch_batch(source);
         if (comm_.size() == 1) return fetch_batch(source);
         std::exception_ptr fault;
         bool fetched = false;
@@ -435,6 +442,11 @@ private:
             if (!teacher_)
                 throw std::logic_error("trainer: the source gives no targets and the trainer was made without a teacher");
         }
+        const auto next = [&source](matrix<Scalar>& x, matrix<Scalar>& y) {
+            if constexpr (source_with_targets<Source, Scalar>) return static_cast<bool>(source.next_batch(x, y));
+            else return static_cast<bool>(source.next_batch(x));
+        };
+        if constexpr (!several_ranks) return next(host_x_, host_y_);
         bool sliced_by_source = comm_.size() == 1;
         if constexpr (source_with_rank_rows<Source>) {
             const comm::rank_rows given = source.rank_slice();
@@ -442,10 +454,6 @@ private:
                 throw std::invalid_argument("trainer: the source hands out " + given.text() + ", this rank trains on " + rows_.text());
             sliced_by_source = sliced_by_source || given.sliced();
         }
-        const auto next = [&source](matrix<Scalar>& x, matrix<Scalar>& y) {
-            if constexpr (source_with_targets<Source, Scalar>) return static_cast<bool>(source.next_batch(x, y));
-            else return static_cast<bool>(source.next_batch(x));
-        };
         if (sliced_by_source) return next(host_x_, host_y_);
         whole_x_.resize(rows_.batch, student_.d_in());
         if constexpr (source_with_targets<Source, Scalar>) whole_y_.resize(rows_.batch, student_.d_out());
@@ -485,6 +493,7 @@ private:
 
     // The step's sums over every rank, so every rank sees the global batch's loss and agrees on it.
     void sum_over_ranks(backend::step_sums& sums) {
+        if constexpr (!several_ranks) return;
         if (comm_.size() == 1) return;
         double values[] = {sums.squared_error, sums.activations.abs_sum, sums.activations.positive_count, sums.auxk,
                            sums.total_variance, sums.threshold_window};
@@ -501,6 +510,7 @@ private:
     // place: directly for a host backend or a device communicator (sum_device_in_rank_order), else
     // through a host copy.
     void sum_gradients_over_ranks() {
+        if constexpr (!several_ranks) return;
         if (comm_.size() == 1) return;
         Scalar* gradients = student_.gradients();
         const index_t n = student_.parameter_count();
