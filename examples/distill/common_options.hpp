@@ -265,6 +265,7 @@ struct shared_options {
     common_options common;
     student_options student;
     const CLI::App* app = nullptr;
+    std::vector<std::string> arguments;  ///< the command line after the program's name, as given
 
     bool given(const std::string& option) const { return app->count(option) > 0; }
 };

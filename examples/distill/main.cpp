@@ -6,10 +6,12 @@
 //   distill [options] lm --checkpoint M.bin --tokenizer T.bin --text X.txt [--layers all]   a llama2.c model
 //   distill [options] lm --model HF_DIR (--text X.txt | --token-ids ids.npy) [--save DIR --save-format F]   a Hugging Face one
 //   distill [options] train --teacher T.safetensors --inputs X.npy... [--steps N] [--save DIR]   files in, student out
+//   distill [options] replicate [--quick] [--seeds 5] [--lm-checkpoint M.bin --lm-tokenizer T.bin --lm-text X.txt]
+//                                      the replication study: every claim over seeds, verdicts, replication.html
 //   distill tokenize --tokenizer tokenizer.json [--decode] < text_or_ids                  ids on one line, or text back
 //
 // One file per subcommand (run_command.hpp, sweep_command.hpp, lm_command.hpp, train_command.hpp,
-// tokenize_command.hpp), each
+// tokenize_command.hpp, replicate_command.hpp), each
 // with its own options; the options every subcommand reads are registered here, on the main command.
 // Exit status: 0 on success, 1 when a file cannot be read or written, 2 for bad options.
 // Built with MPI and started by mpirun, `train` and `lm` run data-parallel over the ranks (ranks.hpp).
@@ -17,6 +19,7 @@
 #include "lm_command.hpp"
 #include "planted_options.hpp"
 #include "ranks.hpp"
+#include "replicate_command.hpp"
 #include "run_command.hpp"
 #include "sweep_command.hpp"
 #include "tokenize_command.hpp"
@@ -50,6 +53,7 @@ int main(int argc, char** argv) {
     app.option_defaults()->always_capture_default();
     shared_options shared;
     shared.app = &app;
+    for (int i = 1; i < argc; ++i) shared.arguments.emplace_back(argv[i]);
     planted_options planted;
     add_common_options(app, shared.common);
     add_planted_options(app, planted);
@@ -59,11 +63,13 @@ int main(int argc, char** argv) {
     lm_options lm;
     train_options train;
     tokenize_options tokenize;
+    replicate_options replicate;
     CLI::App* run_command = add_run_command(app);
     CLI::App* sweep_command = add_sweep_command(app, sweep);
     CLI::App* lm_command = add_lm_command(app, lm);
     CLI::App* train_command = add_train_command(app, train);
     CLI::App* tokenize_command = add_tokenize_command(app, tokenize);
+    CLI::App* replicate_command = add_replicate_command(app, replicate);
     app.require_subcommand(0, 1);
     try {
         app.parse(argc, argv);
@@ -85,6 +91,7 @@ int main(int argc, char** argv) {
             throw bad_settings("only `distill train` and `distill lm` run on several ranks (" + std::to_string(ranks.size()) +
                                " were launched)");
         if (sweep_command->parsed()) return run_sweep(shared, planted, sweep);
+        if (replicate_command->parsed()) return run_replicate(shared, planted, replicate);
         (void)run_command;  // `run` and no subcommand are the same job
         return run_planted(shared, planted);
     } catch (const other_rank_failed& e) {

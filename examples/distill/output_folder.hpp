@@ -60,11 +60,11 @@ public:
         if (writes_) sd::io::write_text_file(dir_ / name, text);
     }
     void write_metrics(const nlohmann::json& metrics) const { write_text("metrics.json", metrics.dump(2) + "\n"); }
-    /// report.html, and its path as the last line on stdout.
-    void write_report(const sd::report::html_document& report) const {
+    /// The page (report.html unless named), and its path as the last line on stdout.
+    void write_report(const sd::report::html_document& report, const std::string& name = "report.html") const {
         if (!writes_) return;
-        report.write(dir_ / "report.html");
-        std::printf("\nreport: %s\n", std::filesystem::absolute(dir_ / "report.html").c_str());
+        report.write(dir_ / name);
+        std::printf("\nreport: %s\n", std::filesystem::absolute(dir_ / name).c_str());
     }
 
 private:

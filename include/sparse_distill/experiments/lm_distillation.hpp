@@ -49,6 +49,10 @@ struct lm_distillation_settings {
     index_t examples_per_feature = 5;
     int batch_windows = 16;             ///< windows per forward pass (bounds the logits held at once)
     bool keep_harvest = false;          ///< return the training harvest (e.g. to write it as .npy)
+    /// Train the post's baseline instead of a student: an SAE that reads and reconstructs the MLP's output
+    /// (spliced in as MLP(x) → SAE(MLP(x))). Its encoder lives in the output space, so it is not compared
+    /// with the teacher's input vectors, and no top-activating contexts are drawn for it.
+    bool sae = false;
     /// Non-empty: the training harvest streams to .npy shards in this folder (lm/harvest_shards.hpp)
     /// and each student trains from them through data::sharded_npy_source, so memory does not grow
     /// with the text (keep_harvest is then moot: the shards stay). Empty: the harvest is held in memory.
@@ -306,7 +310,9 @@ lm_distillation_result run_lm_distillation(const Model& model, const lm::text_wi
         progress("layer " + std::to_string(layer) + ": training a student with " + std::to_string(d.student.d_sae) +
                  " features, then its analyses");
         const lm::layer_activations& held_acts = held.layer(layer);
-        const analysis::eval_tokens<float> eval{held_acts.mlp_in, held_acts.mlp_in, held_acts.mlp_out};
+        // {teacher input, student input, target}: an SAE reads the MLP output it reconstructs.
+        const analysis::eval_tokens<float> eval{held_acts.mlp_in, s.sae ? held_acts.mlp_out : held_acts.mlp_in, held_acts.mlp_out};
+        if (s.sae) d.analysis.compare_encoder = false;
         auto callbacks = make_callbacks(layer, s.train.steps());
         const auto train_on = [&](auto& source) {
             std::apply([&](auto&... each) {
@@ -322,12 +328,14 @@ lm_distillation_result run_lm_distillation(const Model& model, const lm::text_wi
                                                                                                          (2 * sizeof(float) * static_cast<std::size_t>(dim))));
             from_disk.seed = source_seed;
             if (ranks > 1) from_disk.rank_slice = comm::rank_rows::of(s.train.batch_size, comm.rank(), ranks);
-            data::sharded_npy_source<float, true> source(shards.layer(layer), from_disk);
+            data::npy_shards files = shards.layer(layer);
+            if (s.sae) files.inputs = files.targets;
+            data::sharded_npy_source<float, true> source(files, from_disk);
             train_on(source);
             mean_output = shards.mean_output[shards.index_of(layer)].cast<float>();
         } else {
             const lm::layer_activations& acts = train.layer(layer);
-            data::paired_source<float> source(acts.mlp_in, acts.mlp_out, source_seed);
+            data::paired_source<float> source(s.sae ? acts.mlp_out : acts.mlp_in, acts.mlp_out, source_seed);
             train_on(source);
             mean_output = lm::mean_mlp_output(acts);
         }
@@ -340,13 +348,19 @@ lm_distillation_result run_lm_distillation(const Model& model, const lm::text_wi
         lm::forward_hooks zero, mean, spliced;
         zero.replace[layer] = lm::zero_ablation();
         mean.replace[layer] = lm::mean_ablation(mean_output);
-        spliced.replace[layer] = [&student](const matrix<float>& in, matrix<float>& mlp_out) { mlp_out = student.predict(in); };
+        const teacher_mlp<float> host_teacher(lm::teacher_weights(model, layer));
+        if (s.sae)
+            spliced.replace[layer] = [&](const matrix<float>& in, matrix<float>& mlp_out) { mlp_out = student.predict(host_teacher.forward(in)); };
+        else
+            spliced.replace[layer] = [&student](const matrix<float>& in, matrix<float>& mlp_out) { mlp_out = student.predict(in); };
         out.losses.zero_ablated = detail::chunked_loss(model, windows.held_out, loss_batch, zero);
         out.losses.mean_ablated = detail::chunked_loss(model, windows.held_out, loss_batch, mean);
         out.losses.student = detail::chunked_loss(model, windows.held_out, loss_batch, spliced);
 
-        out.example_features = detail::pick_example_features(out.analysis, s.example_features, s.examples_per_feature);
-        out.examples = lm::top_examples(student, held, layer, out.example_features, s.examples_per_feature);
+        if (!s.sae) {
+            out.example_features = detail::pick_example_features(out.analysis, s.example_features, s.examples_per_feature);
+            out.examples = lm::top_examples(student, held, layer, out.example_features, s.examples_per_feature);
+        }
     }
     if (s.keep_harvest) r.train_harvest = std::move(train);
     return r;
