@@ -18,9 +18,11 @@ sd_build(${SD_ROOT} ${SD_ROOT}/build-asan
 
 # Left out: "experiments: planted distillation: a ReLU student ..." and "experiments: shared data:
 # distilling ...", which take 35-70 s each in the optimised build already (long training runs of code that
-# the train: and nn: tests cover at a smaller size), and "packaging: ...", which build a consumer project
+# the train: and nn: tests cover at a smaller size), the same for "shared data: the SAE baseline ..." and the
+# single-neuron toy over five seeds (15 runs of 10,000 steps; the replication test runs it small), and
+# "packaging: ...", which build a consumer project
 # with its own, unsanitized flags. (doctest_discover_tests drops the space after "experiments:".)
-set(excluded "^experiments: ?(planted distillation: a ReLU student|shared data: distilling)|^packaging: ")
+set(excluded "^experiments: ?(planted distillation: a ReLU student|shared data: distilling|shared data: the SAE baseline|single neuron over seeds)|^packaging: ")
 
 # halt_on_error: stop at the first report; detect_leaks: LeakSanitizer runs at exit of every test program.
 set(ENV{ASAN_OPTIONS} "halt_on_error=1:abort_on_error=1:print_stacktrace=1:detect_leaks=1:check_initialization_order=1:strict_init_order=1")

@@ -26,7 +26,7 @@ struct replicate_options {
     std::int64_t neuron_steps = 10000;
     std::string lm_checkpoint, lm_tokenizer, lm_text;
     std::vector<std::string> lm_layers = {"all"};
-    std::int64_t lm_tokens = 1'000'000;
+    std::int64_t lm_tokens = 500'000;
     double lm_l1 = 0.03, lm_lr = 3e-3;
     std::vector<double> lm_l1_values = {0.01, 0.03, 0.1, 0.3};
     std::vector<sd::index_t> lm_k_values = {8, 16, 32};
@@ -91,14 +91,17 @@ inline int run_replicate(const shared_options& shared, planted_options planted, 
         throw bad_settings("replicate: the post's claims are about a ReLU student with L1 (--arch relu), not --arch " + student.arch);
     if (student.act != "relu") throw bad_settings("replicate: the study trains a ReLU student and its GELU twin itself; leave --act out");
     if (o.quick) {
-        o.seeds = shared.app->get_subcommand("replicate")->count("--seeds") ? o.seeds : quick_study::seeds;
+        // Quick sizes for whatever was not given.
+        const CLI::App* sub = shared.app->get_subcommand("replicate");
+        const auto given_here = [&](const char* name) { return sub->count(name) > 0; };
+        if (!given_here("--seeds")) o.seeds = quick_study::seeds;
         if (!shared.given("--tokens")) student.tokens = quick_study::tokens;
         if (!shared.given("--eval-tokens")) planted.eval_tokens = quick_study::eval_tokens;
-        o.neuron_steps = quick_study::neuron_steps;
-        o.l1_values = quick_study::l1_values;
-        o.lm_tokens = quick_study::lm_tokens;
-        o.lm_l1_values = quick_study::lm_l1_values;
-        o.lm_k_values = quick_study::lm_k_values;
+        if (!given_here("--neuron-steps")) o.neuron_steps = quick_study::neuron_steps;
+        if (!given_here("--l1-values")) o.l1_values = quick_study::l1_values;
+        if (!given_here("--lm-tokens")) o.lm_tokens = quick_study::lm_tokens;
+        if (!given_here("--lm-l1-values")) o.lm_l1_values = quick_study::lm_l1_values;
+        if (!given_here("--lm-k-values")) o.lm_k_values = quick_study::lm_k_values;
     }
     const bool with_lm = !o.lm_checkpoint.empty();
     if (with_lm && (o.lm_tokenizer.empty() || o.lm_text.empty()))

@@ -5,7 +5,7 @@
 # Every EXPECT_JSON field must exist and hold a value (not null: NaN is written as null).
 #
 #   cmake -DDISTILL=<exe> -DWORK_DIR=<dir> -DARGS="a,b" -DEXPECT_FILES="f1,f2" -DEXPECT_JSON="models.relu_student.analysis.l0,…"
-#         -DEXPECT_IDS="id1,id2" -P check_run_report.cmake
+#         -DEXPECT_IDS="id1,id2" [-DMETRICS=replication.json -DREPORT=replication.html] -P check_run_report.cmake
 cmake_minimum_required(VERSION 3.21)
 
 # -DREQUIRE_FILE=<path>[,<path>…]: skip (for ctest's SKIP_REGULAR_EXPRESSION) when one is absent, e.g.
@@ -15,6 +15,12 @@ include(${CMAKE_CURRENT_LIST_DIR}/../support/shared_data.cmake)
 foreach(required IN LISTS required_files)
   sd_require_shared_file("${required}")
 endforeach()
+if(NOT METRICS)
+  set(METRICS metrics.json)
+endif()
+if(NOT REPORT)
+  set(REPORT report.html)
+endif()
 file(REMOVE_RECURSE "${WORK_DIR}")
 string(REPLACE "," ";" args "${ARGS}")
 execute_process(COMMAND "${DISTILL}" -o "${WORK_DIR}" ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -33,19 +39,19 @@ foreach(f IN LISTS files)
   endif()
 endforeach()
 
-file(READ "${WORK_DIR}/metrics.json" metrics)
+file(READ "${WORK_DIR}/${METRICS}" metrics)
 string(REPLACE "," ";" fields "${EXPECT_JSON}")
 foreach(path IN LISTS fields)
   string(REPLACE "." ";" keys "${path}")
   string(JSON value ERROR_VARIABLE json_error GET "${metrics}" ${keys})
   if(json_error)
-    message(FATAL_ERROR "metrics.json lacks ${path}: ${json_error}")
+    message(FATAL_ERROR "${METRICS} lacks ${path}: ${json_error}")
   endif()
   string(JSON type TYPE "${metrics}" ${keys})
   if(type STREQUAL "NULL" OR value MATCHES "nan|inf")
-    message(FATAL_ERROR "metrics.json ${path} is ${value}: expected a number")
+    message(FATAL_ERROR "${METRICS} ${path} is ${value}: expected a value")
   endif()
-  message(STATUS "metrics.json ${path} = ${value}")
+  message(STATUS "${METRICS} ${path} = ${value}")
 endforeach()
 
 # -DEXPECT_TABLE="ROW|COLUMN|JSON.PATH[|SCALE]#…" with -DREPORT_NUMBERS=<report_numbers exe>: the numbers the
@@ -60,6 +66,6 @@ if(EXPECT_TABLE)
   endif()
 endif()
 
-set(HTML "${WORK_DIR}/report.html")
-set(SCREENSHOT "${WORK_DIR}/report.png")
+set(HTML "${WORK_DIR}/${REPORT}")
+set(SCREENSHOT "${WORK_DIR}/${REPORT}.png")
 include("${CMAKE_CURRENT_LIST_DIR}/../report/check_in_chromium.cmake")

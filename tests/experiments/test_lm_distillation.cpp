@@ -78,4 +78,29 @@ TEST_CASE("shared data: distilling a stories260K layer recovers most of the loss
         }
 }
 
+TEST_CASE("shared data: the SAE baseline on a stories260K layer reads the MLP output and is spliced in after the MLP") {
+    SD_REQUIRE_STORIES();
+    const stories data;
+    sd::experiments::lm_distillation_settings s;
+    s.layers = {1};
+    s.sae = true;
+    s.train.batch_size = 256;
+    s.train.tokens = 40'000;
+    s.train.loss.l1_coeff = 0.01;
+    s.train.schedule.lr = 3e-3;
+    const auto r = sd::experiments::run_lm_distillation(
+        data.model, data.tok, data.text, s, [](int, std::int64_t) { return sd::no_callbacks{}; }, [](const std::string&) {});
+    REQUIRE(r.layers.size() == 1);
+    const auto& l = r.layers[0];
+    MESSAGE("SAE: FVU " << l.analysis.ablation.full.fvu << ", recovered " << l.losses.recovered_vs_zero() << ", L0 " << l.analysis.activity.l0);
+    // Its encoder lives in the output space: not compared with the teacher's input vectors, and no contexts drawn.
+    CHECK(l.analysis.encoder_matches.empty());
+    CHECK(l.examples.empty());
+    // Reconstructing the output well means splicing it in recovers most of the loss. A student fed the
+    // MLP's input in its place (the wrong space) would not come near.
+    CHECK(l.analysis.ablation.full.fvu < 0.5);
+    CHECK(l.losses.recovered_vs_zero() > 0.6);
+    CHECK(l.losses.recovered_vs_zero() < 1.05);
+}
+
 }  // namespace experiments_lm_distillation_test

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -255,8 +256,13 @@ public:
 
 private:
     std::filesystem::path path_of(const std::string& key) const {
+        // "planted λ = 0.3 seed 2" → planted_0.3_seed_2: letters, digits, '-' and '.' kept, every other run one '_'.
         std::string name;
-        for (char c : key) name += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '_';
+        for (char c : key) {
+            const bool kept = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+            if (kept) name += c;
+            else if (!name.empty() && name.back() != '_') name += '_';
+        }
         return folder_ / (name + ".json");
     }
     std::filesystem::path folder_;
