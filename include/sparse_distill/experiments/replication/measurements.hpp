@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace sparse_distill::experiments::replication {
@@ -87,66 +88,50 @@ inline single_neuron_measurement measure(std::string constraint, const single_ne
     return m;
 }
 
-// JSON with NaN as null (JSON has no NaN), read back as NaN.
+/// Calls f(name, field) for every field, in order: the one list that JSON writing and reading share.
+template <class M, class F>
+    requires std::is_same_v<std::remove_const_t<M>, model_measurement>
+void for_each_field(M& m, F&& f) {
+    f("role", m.role), f("layer", m.layer), f("l1_coeff", m.l1_coeff), f("k", m.k), f("features", m.features);
+    f("simulators", m.simulators), f("sparse", m.sparse), f("dead", m.dead), f("simulator_share", m.simulator_share);
+    f("simulator_encoder_cosine", m.simulator_encoder_cosine), f("simulator_correlation", m.simulator_correlation);
+    f("mse", m.mse), f("fvu", m.fvu), f("mse_simulators_ablated", m.mse_simulators_ablated);
+    f("mse_sparse_ablated", m.mse_sparse_ablated), f("l0", m.l0), f("loss_recovered_zero", m.loss_recovered_zero);
+    f("loss_recovered_mean", m.loss_recovered_mean);
+}
+template <class M, class F>
+    requires std::is_same_v<std::remove_const_t<M>, single_neuron_measurement>
+void for_each_field(M& m, F&& f) {
+    f("constraint", m.constraint), f("encoder_tail", m.encoder_tail), f("decoder_tail", m.decoder_tail);
+    f("decoder_norm_tail", m.decoder_norm_tail), f("decoder_step", m.decoder_step), f("encoder_step", m.encoder_step);
+}
+
+// JSON has no NaN: a NaN is written as null and null is read back as NaN.
 namespace detail {
-inline nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-inline double number_from(const nlohmann::json& j) { return j.is_null() ? not_a_number : j.get<double>(); }
+template <class T>
+nlohmann::json json_value(const T& v) {
+    if constexpr (std::is_floating_point_v<T>) return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+    else return nlohmann::json(v);
+}
+template <class T>
+void read_value(const nlohmann::json& j, T& v) {
+    if constexpr (std::is_floating_point_v<T>) v = j.is_null() ? not_a_number : j.get<T>();
+    else j.get_to(v);
+}
+template <class M>
+void write_fields(nlohmann::json& j, const M& m) {
+    j = nlohmann::json::object();
+    for_each_field(m, [&](const char* name, const auto& v) { j[name] = json_value(v); });
+}
+template <class M>
+void read_fields(const nlohmann::json& j, M& m) {
+    for_each_field(m, [&](const char* name, auto& v) { read_value(j.at(name), v); });
+}
 }  // namespace detail
 
-inline void to_json(nlohmann::json& j, const model_measurement& m) {
-    using detail::number_or_null;
-    j = {{"role", m.role},
-         {"layer", m.layer},
-         {"l1_coeff", m.l1_coeff},
-         {"k", m.k},
-         {"features", m.features},
-         {"simulators", m.simulators},
-         {"sparse", m.sparse},
-         {"dead", m.dead},
-         {"simulator_share", m.simulator_share},
-         {"simulator_encoder_cosine", number_or_null(m.simulator_encoder_cosine)},
-         {"simulator_correlation", number_or_null(m.simulator_correlation)},
-         {"mse", m.mse},
-         {"fvu", m.fvu},
-         {"mse_simulators_ablated", m.mse_simulators_ablated},
-         {"mse_sparse_ablated", m.mse_sparse_ablated},
-         {"l0", m.l0},
-         {"loss_recovered_zero", number_or_null(m.loss_recovered_zero)},
-         {"loss_recovered_mean", number_or_null(m.loss_recovered_mean)}};
-}
-inline void from_json(const nlohmann::json& j, model_measurement& m) {
-    using detail::number_from;
-    j.at("role").get_to(m.role);
-    j.at("layer").get_to(m.layer);
-    j.at("l1_coeff").get_to(m.l1_coeff);
-    j.at("k").get_to(m.k);
-    j.at("features").get_to(m.features);
-    j.at("simulators").get_to(m.simulators);
-    j.at("sparse").get_to(m.sparse);
-    j.at("dead").get_to(m.dead);
-    j.at("simulator_share").get_to(m.simulator_share);
-    m.simulator_encoder_cosine = number_from(j.at("simulator_encoder_cosine"));
-    m.simulator_correlation = number_from(j.at("simulator_correlation"));
-    j.at("mse").get_to(m.mse);
-    j.at("fvu").get_to(m.fvu);
-    j.at("mse_simulators_ablated").get_to(m.mse_simulators_ablated);
-    j.at("mse_sparse_ablated").get_to(m.mse_sparse_ablated);
-    j.at("l0").get_to(m.l0);
-    m.loss_recovered_zero = number_from(j.at("loss_recovered_zero"));
-    m.loss_recovered_mean = number_from(j.at("loss_recovered_mean"));
-}
-
-inline void to_json(nlohmann::json& j, const single_neuron_measurement& m) {
-    j = {{"constraint", m.constraint},         {"encoder_tail", m.encoder_tail}, {"decoder_tail", m.decoder_tail},
-         {"decoder_norm_tail", m.decoder_norm_tail}, {"decoder_step", m.decoder_step}, {"encoder_step", m.encoder_step}};
-}
-inline void from_json(const nlohmann::json& j, single_neuron_measurement& m) {
-    j.at("constraint").get_to(m.constraint);
-    j.at("encoder_tail").get_to(m.encoder_tail);
-    j.at("decoder_tail").get_to(m.decoder_tail);
-    j.at("decoder_norm_tail").get_to(m.decoder_norm_tail);
-    j.at("decoder_step").get_to(m.decoder_step);
-    j.at("encoder_step").get_to(m.encoder_step);
-}
+inline void to_json(nlohmann::json& j, const model_measurement& m) { detail::write_fields(j, m); }
+inline void from_json(const nlohmann::json& j, model_measurement& m) { detail::read_fields(j, m); }
+inline void to_json(nlohmann::json& j, const single_neuron_measurement& m) { detail::write_fields(j, m); }
+inline void from_json(const nlohmann::json& j, single_neuron_measurement& m) { detail::read_fields(j, m); }
 
 }  // namespace sparse_distill::experiments::replication
