@@ -134,13 +134,14 @@ TEST_CASE("replication: the hypotheses change one thing each from our recipe") {
     s.student.train.loss.l1_coeff = 0.3;
     s.student.train.schedule.lr = 0.01;
     s.student.train.batch_size = 256;
+    s.student.config.d_sae = 1024;
     s.sae.sae = true;
     s.l1_values = {1.0, 0.03};
     const auto settings = rp::planted_settings_of(s);
     std::vector<std::string> names;
     for (const auto& p : settings) names.push_back(p.name);
     CHECK(names == std::vector<std::string>{"λ = 0.03", "λ = 0.3", "λ = 1.0", "post's recipe", "post's recipe at our lr",
-                                            "decoder norm = 1", "ReLU teacher", "dense inputs"});
+                                            "decoder norm = 1", "ReLU teacher", "dense inputs", "wider teacher"});
     for (const auto& p : settings) {
         CAPTURE(p.name);
         const bool ours = p.name == "λ = 0.3";
@@ -166,6 +167,8 @@ TEST_CASE("replication: the hypotheses change one thing each from our recipe") {
     CHECK(settings[5].experiment.models[0].train.batch_size == 256);
     CHECK(settings[6].experiment.teacher_act == sd::activation::relu);
     CHECK(settings[7].experiment.data.probability > 10 * s.base.data.probability);
+    CHECK(settings[8].experiment.d_mlp == 2 * s.base.d_mlp);
+    CHECK(settings[8].experiment.models[0].config.d_sae == 2 * s.student.config.d_sae);
 }
 
 TEST_CASE("replication: the language-model settings run our λ at every seed and the sweeps once") {

@@ -3,7 +3,7 @@
 //  - planted data (experiments/planted_distillation.hpp): our recipe at each λ of a sweep (a ReLU student and
 //    its GELU twin, the SAE baseline at the recipe's own λ), and one setting per hypothesis for why a claim
 //    might differ from the post: the post's own training recipe, decoder rows held at norm 1, a ReLU teacher,
-//    dense (nearly Gaussian) inputs;
+//    dense (nearly Gaussian) inputs, a teacher with twice the neurons;
 //  - the single-neuron toy (experiments/single_neuron.hpp) under each decoder-norm constraint;
 //  - a real language model (experiments/lm_distillation.hpp): the ReLU student and its GELU twin on every
 //    layer at every seed, and on the first seed λ sweeps of ReLU and GELU students and SAEs and a k sweep of
@@ -129,6 +129,8 @@ inline std::vector<planted_setting> planted_settings_of(const planted_study_sett
                [](planted_distillation_settings& e) {
                    e.data.probability = std::min(0.5, 2.0 * double(e.data.dim) / double(e.data.features));
                });
+    hypothesis("wider teacher", "twice the teacher's neurons (8·d instead of 4·d), the student still 4× the teacher",
+               [](model_spec& m) { m.config.d_sae *= 2; }, [](planted_distillation_settings& e) { e.d_mlp *= 2; });
     return out;
 }
 
