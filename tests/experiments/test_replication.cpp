@@ -141,7 +141,8 @@ TEST_CASE("replication: the hypotheses change one thing each from our recipe") {
     std::vector<std::string> names;
     for (const auto& p : settings) names.push_back(p.name);
     CHECK(names == std::vector<std::string>{"λ = 0.03", "λ = 0.3", "λ = 1.0", "post's recipe", "post's recipe at our lr",
-                                            "decoder norm = 1", "ReLU teacher", "dense inputs", "wider teacher"});
+                                            "decoder norm = 1", "ReLU teacher", "dense inputs", "wider teacher",
+                                            "higher dimension"});
     for (const auto& p : settings) {
         CAPTURE(p.name);
         const bool ours = p.name == "λ = 0.3";
@@ -169,6 +170,10 @@ TEST_CASE("replication: the hypotheses change one thing each from our recipe") {
     CHECK(settings[7].experiment.data.probability > 10 * s.base.data.probability);
     CHECK(settings[8].experiment.d_mlp == 2 * s.base.d_mlp);
     CHECK(settings[8].experiment.models[0].config.d_sae == 2 * s.student.config.d_sae);
+    CHECK(settings[9].experiment.data.dim == 2 * s.base.data.dim);
+    CHECK(settings[9].experiment.data.features == 2 * s.base.data.features);
+    CHECK(settings[9].experiment.d_mlp == 2 * s.base.d_mlp);
+    CHECK(settings[9].experiment.models[1].config.d_sae == 2 * s.student.config.d_sae);
 }
 
 TEST_CASE("replication: the language-model settings run our λ at every seed and the sweeps once") {

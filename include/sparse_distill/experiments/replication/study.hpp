@@ -3,7 +3,7 @@
 //  - planted data (experiments/planted_distillation.hpp): our recipe at each λ of a sweep (a ReLU student and
 //    its GELU twin, the SAE baseline at the recipe's own λ), and one setting per hypothesis for why a claim
 //    might differ from the post: the post's own training recipe, decoder rows held at norm 1, a ReLU teacher,
-//    dense (nearly Gaussian) inputs, a teacher with twice the neurons;
+//    dense (nearly Gaussian) inputs, a teacher with twice the neurons, every width doubled;
 //  - the single-neuron toy (experiments/single_neuron.hpp) under each decoder-norm constraint;
 //  - a real language model (experiments/lm_distillation.hpp): the ReLU student and its GELU twin on every
 //    layer at every seed, and on the first seed λ sweeps of ReLU and GELU students and SAEs and a k sweep of
@@ -131,6 +131,15 @@ inline std::vector<planted_setting> planted_settings_of(const planted_study_sett
                });
     hypothesis("wider teacher", "twice the teacher's neurons (8·d instead of 4·d), the student still 4× the teacher",
                [](model_spec& m) { m.config.d_sae *= 2; }, [](planted_distillation_settings& e) { e.d_mlp *= 2; });
+    // The post's model has d = 1024; random directions' cosines shrink as 1/√d, and the post notes that its
+    // single-neuron result depends on the input dimension.
+    hypothesis("higher dimension", "every width doubled: d, the planted features, the teacher's neurons and the student's features",
+               [](model_spec& m) { m.config.d_sae *= 2; },
+               [](planted_distillation_settings& e) {
+                   e.data.dim *= 2;
+                   e.data.features *= 2;
+                   e.d_mlp *= 2;
+               });
     return out;
 }
 
