@@ -176,8 +176,9 @@ inline int run_replicate(const shared_options& shared, planted_options planted, 
     for (const std::string& a : shared.arguments) command += " " + a;
     out.write_text("replication.json", replication_json(r, claims, o.quick, seconds, command).dump(1) + "\n");
     detail::print_replication(claims);
-    std::printf("\n%s study: %zu planted runs, %zu single-neuron runs, %zu language-model runs in %.0f s\n", o.quick ? "quick" : "full",
-                r.planted.size(), r.single_neuron.size(), r.lm.size(), seconds);
+    std::printf("\n%s study: %zu planted runs, %zu single-neuron runs, %zu language-model runs in %.0f s (%zu runs read from %s)\n",
+                o.quick ? "quick" : "full", r.planted.size(), r.single_neuron.size(), r.lm.size(), seconds, r.runs_from_cache,
+                s.cache.string().c_str());
     out.write_report(replication_page(r, claims, o.quick, seconds, command), "replication.html");
     return 0;
 }

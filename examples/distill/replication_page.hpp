@@ -45,7 +45,7 @@ inline nlohmann::json replication_json(const sd::experiments::replication::study
                                        double seconds, const std::string& command) {
     namespace rp = sd::experiments::replication;
     using detail::number_or_null;
-    nlohmann::json j = {{"command", command}, {"quick", quick}, {"seconds", seconds}, {"seeds", r.seeds}, {"lm_model", r.lm_model}};
+    nlohmann::json j = {{"command", command}, {"quick", quick}, {"seconds", seconds}, {"runs_from_cache", r.runs_from_cache}, {"seeds", r.seeds}, {"lm_model", r.lm_model}};
     for (const rp::claim_outcome& c : claims) {
         nlohmann::json settings = nlohmann::json::array();
         for (const rp::setting_outcome& s : c.settings) {
@@ -92,7 +92,8 @@ inline sd::report::html_document replication_page(const sd::experiments::replica
                   "A claim's rule (fixed in include/sparse_distill/experiments/replication/claims.hpp before any run) says which "
                   "values support it. A setting is reproduced when every seed's value does, contradicted when none does, mixed "
                   "otherwise; a claim that is reproduced in some settings and not in others depends on the setting. Command: " +
-                  command + " (" + fmt(seconds, "%.0f") + " s).");
+                  command + " (" + fmt(seconds, "%.0f") + " s; " + std::to_string(r.runs_from_cache) +
+                  " runs were read from the runs/ folder of an earlier call, their time not counted).");
 
     doc.heading("Verdicts");
     std::vector<std::vector<std::string>> rows;

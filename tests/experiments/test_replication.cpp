@@ -225,6 +225,8 @@ TEST_CASE("replication: finished runs are read back from the cache, and a cache 
     said.clear();
     const rp::study_result again = rp::run_planted_study(tiny_study(dir.path), none, progress);
     CHECK(said.front() == "[1/8] planted λ = 0.1 seed 0 (from the cache)");
+    CHECK(first.runs_from_cache == 0);
+    CHECK(again.runs_from_cache == 8);
     CHECK(nlohmann::json(again.planted[1].models) == nlohmann::json(first.planted[1].models));
     CHECK(nlohmann::json(again.single_neuron[5].measurement) == nlohmann::json(first.single_neuron[5].measurement));
 

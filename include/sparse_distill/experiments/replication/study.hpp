@@ -234,6 +234,7 @@ struct study_result {
     std::vector<model_run> lm;
     std::vector<std::uint64_t> seeds;
     std::string lm_model;  ///< what the language-model runs distilled (empty: none)
+    std::size_t runs_from_cache = 0;  ///< runs read back instead of trained (their time is not this call's)
 };
 
 namespace detail {
@@ -334,6 +335,7 @@ study_result run_planted_study(const study_settings& s, MakeCallbacks&& make_cal
             if (const auto cached = cache.load(key, identity)) {
                 announce(key + " (from the cache)");
                 run.models = cached->get<std::vector<model_measurement>>();
+                ++r.runs_from_cache;
             } else {
                 announce(key);
                 const auto result = run_planted_distillation<float, Backend>(e, make_callbacks);
@@ -355,6 +357,7 @@ study_result run_planted_study(const study_settings& s, MakeCallbacks&& make_cal
             if (const auto cached = cache.load(key, identity)) {
                 announce(key + " (from the cache)");
                 run.measurement = cached->get<single_neuron_measurement>();
+                ++r.runs_from_cache;
             } else {
                 announce(key);
                 run.measurement = measure(name, run_single_neuron<float, Backend>(n), n.summary_window);
@@ -390,6 +393,7 @@ void run_lm_study(study_result& r, const Model& model, const std::string& model_
             if (const auto cached = cache.load(key, identity)) {
                 progress(step + " (from the cache)");
                 run.models = cached->get<std::vector<model_measurement>>();
+                ++r.runs_from_cache;
             } else {
                 progress(step);
                 const lm_distillation_result result =
