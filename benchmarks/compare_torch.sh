@@ -13,6 +13,11 @@
 #            (torch.topk, sparsify's embedding_bag decode, the same shapes and optimizer).
 #   ROUNDS=3 BUILD=build THREADS=2 benchmarks/compare_torch.sh a c:l0_64
 #
+# Each round also measures the round trip of a cache line between two threads (bench_parts'
+# machine/core_round_trip): on this project's 2-vCPU VMs the host places the two vCPUs near (~100 ns) in
+# some periods and far (~340 ns) in others, and a far period slows our 2-thread toy step ~3×. The table
+# prints its min–max over the rounds, so a spread in our figures can be told from the host's.
+#
 # First it measures both sides' 2048³ float matmul and refuses (exit 3) to print ratios when the peer's
 # rate is below 70% of ours (PEER_MIN_SHARE): a slow peer makes any ratio a false claim.
 # Installs python3-torch and libopenblas0-pthread (Debian; without the latter Debian's torch runs on the
@@ -114,7 +119,7 @@ MSG
 fi
 
 echo "threads: ours OMP_NUM_THREADS=$threads; torch --threads 1 (topk: $threads) --blas-threads $threads"
-printf '%-18s %14s %14s %8s %8s   %s\n' config "ours tok/s" "torch tok/s" ratio "our L0" "min–max over rounds: ours; torch"
+printf '%-18s %14s %14s %8s %8s   %s\n' config "ours tok/s" "torch tok/s" ratio "our L0" "min–max over rounds: ours; torch; core round trip ns"
 for spec in "${configs[@]}"; do
   config=${spec%%:*}
   mode=dense
@@ -130,8 +135,11 @@ for spec in "${configs[@]}"; do
     topk_*) peer_script=$root/benchmarks/peers/torch_topk_step.py; peer_flags=(--k "${mode#topk_}"); peer_threads=$threads ;;
   esac
   read -r d m h batch name peer_steps < <(shape "$config")
-  ours=() theirs=() l0=""
+  ours=() theirs=() trips=() l0=""
   for _ in $(seq "$rounds"); do
+    # Where the host put our two cores this round (see the header): ~100 ns near, ~340 ns far.
+    trips+=("$(OMP_NUM_THREADS=$threads "$parts" --benchmark_filter='^machine/core_round_trip' --benchmark_format=json 2>/dev/null |
+               /usr/bin/python3 -c 'import json,sys; print(round(json.load(sys.stdin)["benchmarks"][0]["ns_per_round_trip"]))')")
     json=$(OMP_NUM_THREADS=$threads "$bench" --benchmark_filter="^$prefix/$name(/|\$)" --benchmark_min_time=1 \
              --benchmark_format=json 2>/dev/null)
     ours+=("$(printf '%s' "$json" | /usr/bin/python3 -c 'import json,sys; b=json.load(sys.stdin)["benchmarks"][0]; print(b["tokens/s"])')")
@@ -144,6 +152,6 @@ for spec in "${configs[@]}"; do
   o=$(printf '%s\n' "${ours[@]}" | median)
   t=$(printf '%s\n' "${theirs[@]}" | median)
   spread() { sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.0f–%.0f", lo, hi}'; }
-  printf '%-18s %14.0f %14.0f %8.2f %8s   %s; %s\n' "$spec" "$o" "$t" "$(awk -v o="$o" -v t="$t" 'BEGIN {print o / t}')" "$l0" \
-    "$(printf '%s\n' "${ours[@]}" | spread)" "$(printf '%s\n' "${theirs[@]}" | spread)"
+  printf '%-18s %14.0f %14.0f %8.2f %8s   %s; %s; %s\n' "$spec" "$o" "$t" "$(awk -v o="$o" -v t="$t" 'BEGIN {print o / t}')" "$l0" \
+    "$(printf '%s\n' "${ours[@]}" | spread)" "$(printf '%s\n' "${theirs[@]}" | spread)" "$(printf '%s\n' "${trips[@]}" | spread)"
 done

@@ -24,6 +24,8 @@ namespace sparse_distill::backend {
 /// Host memory, Eigen products, OpenMP loops; every op has finished when it returns.
 struct cpu : cpu_system::tag {
     static constexpr const char* name = "cpu";
+    /// Buffers are host memory: the trainer trains on the batch where the source wrote it.
+    static constexpr bool host_memory = true;
     template <class Scalar>
     using buffer = cpu_system::host_buffer<Scalar>;
     /// The active (token, feature) pairs of a step, by token and by feature (cpu/sparse.hpp).

@@ -83,4 +83,12 @@ concept backend_policy = std::default_initializable<Backend> && requires {
 } && detail::provides_ops_for<Backend, float> && detail::provides_ops_for<Backend, double> &&
                          detail::provides_step_replay<Backend>;
 
+/// Whether a backend's memory is the host's (a policy says so with `static constexpr bool host_memory = true`):
+/// then a batch the host wrote can be used where it lies, without a copy into backend memory.
+template <class Backend>
+inline constexpr bool memory_is_host = [] {
+    if constexpr (requires { Backend::host_memory; }) return bool(Backend::host_memory);
+    else return false;
+}();
+
 }  // namespace sparse_distill::backend

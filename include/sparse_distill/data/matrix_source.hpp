@@ -3,6 +3,7 @@
 // already in memory, or a fixed reference batch sequence. Runs out at the end unless it cycles.
 #include "../tensor/matrix.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -27,9 +28,14 @@ public:
         if (!cycle_ && position_ + n > inputs_.rows()) return false;
         if (inputs_.rows() == 0) return false;
         batch_start_ = position_;
-        for (index_t r = 0; r < n; ++r) {
-            x.row(r) = inputs_.row(position_);
-            position_ = position_ + 1 == inputs_.rows() && cycle_ ? 0 : position_ + 1;
+        // Whole runs of consecutive rows at a time (one, or two where a cycling source wraps): a row-major
+        // block is contiguous, so each run is one copy.
+        for (index_t r = 0; r < n;) {
+            const index_t run = std::min(n - r, inputs_.rows() - position_);
+            x.middleRows(r, run) = inputs_.middleRows(position_, run);
+            r += run;
+            position_ += run;
+            if (position_ == inputs_.rows() && cycle_) position_ = 0;
         }
         return true;
     }

@@ -116,8 +116,8 @@ public:
     bool step(Source& source, step_metrics& metrics) {
         if (!fetch_agreed(source)) return false;
         const index_t b = rows_.rows();
-        const matrix_view<const Scalar> x{x_.data(), b, student_.d_in()};
-        const matrix_view<const Scalar> y{y_.data(), b, student_.d_out()};
+        const matrix_view<const Scalar> x{batch_inputs(), b, student_.d_in()};
+        const matrix_view<const Scalar> y{batch_targets<Source>(), b, student_.d_out()};
         const teacher_type* targets_from = source_with_targets<Source, Scalar> ? nullptr : teacher_;
         if (!update_on(x, y, targets_from, metrics)) report_non_finite_loss(source, metrics.terms.loss);
         return true;
@@ -329,7 +329,7 @@ private:
         const index_t b = rows_.rows();
         host_x_.resize(b, student.d_in());
         host_y_.resize(b, student.d_out());
-        x_.resize(b * student.d_in());
+        if (!batch_in_host_memory) x_.resize(b * student.d_in());
         y_.resize(b * student.d_out());
         workspace_.reserve(b, student.config());
         // A replayed step cannot branch on a host value, so it keeps the dense path throughout.
@@ -422,14 +422,27 @@ private:
     template <class Source>
     bool fetch_batch(Source& source) {
         if (!take_rows(source)) return false;
-        if constexpr (source_with_targets<Source, Scalar>)
-            backend::copy_from_host<Backend>(host_y_.data(), y_.data(), host_y_.size());
         if (!detail::all_finite(host_x_.data(), host_x_.size())) report_non_finite(source, "inputs", host_x_);
         if constexpr (source_with_targets<Source, Scalar>) {
             if (!detail::all_finite(host_y_.data(), host_y_.size())) report_non_finite(source, "targets", host_y_);
         }
-        backend::copy_from_host<Backend>(host_x_.data(), x_.data(), host_x_.size());
+        if constexpr (!batch_in_host_memory) {
+            if constexpr (source_with_targets<Source, Scalar>)
+                backend::copy_from_host<Backend>(host_y_.data(), y_.data(), host_y_.size());
+            backend::copy_from_host<Backend>(host_x_.data(), x_.data(), host_x_.size());
+        }
         return true;
+    }
+
+    // Where the step reads the fetched batch: on a backend whose memory is the host's, in host_x_ (and a
+    // source's targets in host_y_) as the source wrote them, which saves copying the batch every step;
+    // else in the backend buffers x_ and y_. A teacher writes its targets into y_ either way.
+    static constexpr bool batch_in_host_memory = backend::memory_is_host<Backend>;
+    const Scalar* batch_inputs() const { return batch_in_host_memory ? host_x_.data() : x_.data(); }
+    template <class Source>
+    Scalar* batch_targets() {
+        if constexpr (batch_in_host_memory && source_with_targets<Source, Scalar>) return host_y_.data();
+        else return y_.data();
     }
 
     // This rank's rows of the next batch into host_x_ (and host_y_): straight from a source that hands

@@ -3,6 +3,7 @@
 // double, per-row partials added in row order. Twin: cuda/squared_error.cuh.
 #include "../../config.hpp"
 #include "../../tensor/view.hpp"
+#include "lane_sums.hpp"
 #include "parallel.hpp"
 #include "tag.hpp"
 
@@ -18,13 +19,26 @@ double squared_error_gradient(tag, matrix_view<const Scalar> prediction, matrix_
     // Rows (tokens) are independent; each writes its own partial sum.
 #pragma omp parallel for schedule(static) if (worth_threads(target.size()))
     for (index_t r = 0; r < target.rows; ++r) {
-        double sum = 0;
-        for (index_t c = 0; c < target.cols; ++c) {
-            const index_t i = r * target.cols + c;
-            const Scalar diff = prediction.data[i] - target.data[i];
-            grad.data[i] = scale * diff;
-            sum += static_cast<double>(diff) * static_cast<double>(diff);
+        const Scalar* p = prediction.data + r * target.cols;
+        const Scalar* t = target.data + r * target.cols;
+        Scalar* g = grad.data + r * target.cols;
+        // Squares summed in double, in sum_lanes fixed lanes so the loop vectorises (one running double
+        // would serialise on the add's latency) and the order does not depend on the address.
+        double lanes[sum_lanes] = {};
+        index_t c = 0;
+        for (; c + sum_lanes <= target.cols; c += sum_lanes)
+            for (index_t l = 0; l < sum_lanes; ++l) {
+                const Scalar diff = p[c + l] - t[c + l];
+                g[c + l] = scale * diff;
+                lanes[l] += static_cast<double>(diff) * static_cast<double>(diff);
+            }
+        for (index_t l = 0; c < target.cols; ++c, ++l) {
+            const Scalar diff = p[c] - t[c];
+            g[c] = scale * diff;
+            lanes[l] += static_cast<double>(diff) * static_cast<double>(diff);
         }
+        double sum = 0;
+        for (index_t l = 0; l < sum_lanes; ++l) sum += lanes[l];
         partials[r] = sum;
     }
     double total = 0;
