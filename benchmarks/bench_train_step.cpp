@@ -10,12 +10,19 @@
 //   train_step_width/{dense,l0_64}/<d_sae>  config (c) with d_sae from 1024 to 16384: how cost grows with width
 //   train_step_topk_{32,64}/<config> a TopK student (k = 32, 64): L0 is k from the first step, and the
 //                                    sparse path runs when k/d_sae is below sparse_below_density
+//   train_step_bf16{,_cached,_l0_64}/<config>  the same steps on backend::cpu_bf16 (bf16 operands, fp32
+//                                    accumulation, oneDNN); built where oneDNN is found, run where the CPU has
+//                                    AVX512-BF16 (elsewhere each reports an error and is skipped)
 // Every figure comes with the measured L0 and the process's peak resident memory.
 //   ./benchmarks/bench_train_step --benchmark_filter=config_c
 #include <benchmark/benchmark.h>
 #include <sparse_distill.hpp>
 
 #include <sys/resource.h>
+
+#ifdef SD_BENCH_HAVE_ONEDNN
+#include <sparse_distill/backend/cpu_bf16.hpp>
+#endif
 
 #include "shift_to_l0.hpp"
 
@@ -35,10 +42,18 @@ double peak_rss_mib() {
 }
 
 /// state.range: {d, d_mlp, d_sae, batch}; TopK students take K.
-template <class Scalar, teacher_mode Teacher, sparsity Sparsity, sd::index_t K = 0>
+template <class Scalar, teacher_mode Teacher, sparsity Sparsity, sd::index_t K = 0, class Backend = sd::backend::cpu>
 void train_step(benchmark::State& state) {
     const sd::index_t d = state.range(0), m = state.range(1), h = state.range(2), batch = state.range(3);
-    sd::teacher_mlp<Scalar> teacher(sd::random_mlp_weights<Scalar>(d, m, sd::activation::gelu, 1));
+#ifdef SD_BENCH_HAVE_ONEDNN
+    if constexpr (std::is_same_v<Backend, sd::backend::cpu_bf16>) {
+        if (!sd::backend::cpu_bf16_available()) {
+            state.SkipWithError("backend::cpu_bf16 needs AVX512-BF16, which this CPU lacks");
+            return;
+        }
+    }
+#endif
+    sd::teacher_mlp<Scalar, Backend> teacher(sd::random_mlp_weights<Scalar>(d, m, sd::activation::gelu, 1));
     sd::student_config config;
     config.d_in = config.d_out = d;
     config.d_sae = h;
@@ -47,7 +62,7 @@ void train_step(benchmark::State& state) {
         config.sparsity = sd::sparsity_mode::topk;
         config.k = K;
     }
-    sd::student_mlp<Scalar> student(config, 2);
+    sd::student_mlp<Scalar, Backend> student(config, 2);
 
     sd::matrix<Scalar> pool(pool_batches * batch, d);
     sd::data::gaussian_source<Scalar>(d, 3).next_batch(pool);
@@ -62,7 +77,7 @@ void train_step(benchmark::State& state) {
     settings.schedule = {1e-3, 0, 1000000, 0.0};
     // At a chosen L0 the steps must be tiny, or training would move the sparsity while it is timed.
     if (Sparsity == sparsity::l0_64_sparse_path || Sparsity == sparsity::l0_64_dense_path) settings.schedule.lr = 1e-6;
-    sd::trainer<Scalar> trainer(student, teacher, settings);
+    sd::trainer<Scalar, Backend> trainer(student, teacher, settings);
     sd::step_metrics metrics;
     const auto run = [&](auto& source) {
         trainer.step(source, metrics);  // allocates the optimizer state and workspaces outside the timed loop
@@ -122,5 +137,37 @@ BENCHMARK((train_step<float, teacher_mode::on_the_fly, sparsity::untrained>))
 BENCHMARK((train_step<float, teacher_mode::on_the_fly, sparsity::l0_64_sparse_path>))
     ->Name("train_step_width/l0_64")->ArgsProduct({{1024}, {4096}, {1024, 2048, 4096, 8192, 16384}, {512}})
     ->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+
+#ifdef SD_BENCH_HAVE_ONEDNN
+// backend::cpu_bf16 at configs b and c: dense, teacher cached, and at L0 ≈ 64 (the peer:
+// benchmarks/peers/torch_cpu_bf16_step.py, compare_torch.sh c:bf16).
+#define SD_TRAIN_STEP_BF16(teacher, sparsity, prefix)                                                                      \
+    SD_TRAIN_STEP_CONFIG((train_step<float, teacher, sparsity, 0, sd::backend::cpu_bf16>), prefix, "config_b",             \
+                         {256, 1024, 4096, 1024});                                                                         \
+    SD_TRAIN_STEP_CONFIG((train_step<float, teacher, sparsity, 0, sd::backend::cpu_bf16>), prefix, "config_c",             \
+                         {1024, 4096, 16384, 512})                                                                         \
+        ->Iterations(3)
+SD_TRAIN_STEP_BF16(teacher_mode::on_the_fly, sparsity::untrained, "train_step_bf16");
+
+// The machine's bf16 product rate through backend::cpu_bf16 (rounding both operands included), for
+// compare_torch.sh's check of the bf16 peer: c[2048, 2048] = a·b.
+void bf16_product(benchmark::State& state) {
+    if (!sd::backend::cpu_bf16_available()) {
+        state.SkipWithError("backend::cpu_bf16 needs AVX512-BF16, which this CPU lacks");
+        return;
+    }
+    const sd::index_t n = state.range(0);
+    sd::matrix<float> a(n, n), b(n, n), c(n, n);
+    sd::random::fill_uniform(a, sd::random::counter_rng(1, 1), -1, 1);
+    sd::random::fill_uniform(b, sd::random::counter_rng(1, 2), -1, 1);
+    const sd::matrix_view<const float> av{a.data(), n, n}, bv{b.data(), n, n};
+    for (auto _ : state) sd::backend::matmul<sd::backend::cpu_bf16>(av, false, bv, false, sd::matrix_view<float>{c.data(), n, n});
+    state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(n) * double(n) * double(n) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(bf16_product)->Name("bf16_product/square")->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
+SD_TRAIN_STEP_BF16(teacher_mode::cached, sparsity::untrained, "train_step_bf16_cached");
+SD_TRAIN_STEP_BF16(teacher_mode::on_the_fly, sparsity::l0_64_sparse_path, "train_step_bf16_l0_64");
+SD_TRAIN_STEP_BF16(teacher_mode::cached, sparsity::l0_64_sparse_path, "train_step_bf16_cached_l0_64");
+#endif
 
 BENCHMARK_MAIN();

@@ -11,6 +11,9 @@
 #            cached_l0_64 (both). The peer's cost does not depend on L0, so it runs dense.
 #            topk_32, topk_64 (configs b, c): a TopK student against benchmarks/peers/torch_topk_step.py
 #            (torch.topk, sparsify's embedding_bag decode, the same shapes and optimizer).
+#            bf16, bf16_cached, bf16_l0_64 (configs b, c): backend::cpu_bf16 (bf16 operands, fp32 accumulation)
+#            against benchmarks/peers/torch_cpu_bf16_step.py (the same step under torch.autocast bf16). Their
+#            rows are gated on the bf16 2048³ rates too: ours through cpu_bf16, the peer's torch.mm in bf16.
 #   ROUNDS=3 BUILD=build THREADS=2 benchmarks/compare_torch.sh a c:l0_64
 #
 # Each round also measures the round trip of a cache line between two threads (bench_parts'
@@ -68,8 +71,8 @@ bench_prefix() {
     cached) echo train_step_cached ;;
     l0_64) echo train_step_l0_64 ;;
     cached_l0_64) echo train_step_cached_l0_64 ;;
-    topk_32 | topk_64) echo "train_step_$1" ;;
-    *) echo "compare_torch: unknown mode '$1' (expected dense, cached, l0_64, cached_l0_64, topk_32 or topk_64)" >&2; exit 2 ;;
+    topk_32 | topk_64 | bf16 | bf16_cached | bf16_l0_64) echo "train_step_$1" ;;
+    *) echo "compare_torch: unknown mode '$1' (expected dense, cached, l0_64, cached_l0_64, topk_32, topk_64, bf16, bf16_cached or bf16_l0_64)" >&2; exit 2 ;;
   esac
 }
 
@@ -118,7 +121,30 @@ MSG
   exit 3
 fi
 
-echo "threads: ours OMP_NUM_THREADS=$threads; torch --threads 1 (topk: $threads) --blas-threads $threads"
+# The bf16 rows' gate: both sides' bf16 2048³ product (ours rounds both operands inside the timing).
+if printf '%s\n' "${configs[@]}" | grep -q ':bf16'; then
+  our_bf16=$(OMP_NUM_THREADS=$threads "$bench" --benchmark_filter='^bf16_product/square' --benchmark_repetitions=3 --benchmark_format=json 2>/dev/null |
+             /usr/bin/python3 -c 'import json,sys; print(round(max(b["GFLOP/s"] for b in json.load(sys.stdin)["benchmarks"] if b.get("run_type") == "iteration"), 1))') || {
+    echo "compare_torch: bench_train_step has no bf16 rows (build with libdnnl-dev) or this CPU lacks AVX512-BF16" >&2; exit 2; }
+  peer_bf16=$(OMP_NUM_THREADS="$threads" /usr/bin/python3 - "$threads" <<'PY'
+import sys, time
+import torch
+torch.set_num_threads(int(sys.argv[1]))
+a, b = torch.randn(2048, 2048).bfloat16(), torch.randn(2048, 2048).bfloat16()
+for _ in range(3):
+    torch.mm(a, b)
+best = min((lambda t0: (torch.mm(a, b), time.perf_counter() - t0)[1])(time.perf_counter()) for _ in range(10))
+print(f"{2 * 2048**3 / best / 1e9:.1f}")
+PY
+)
+  echo "2048³ bf16 matmul: ours ${our_bf16} GFLOP/s (backend::cpu_bf16, oneDNN), peer ${peer_bf16} GFLOP/s (torch.mm in bf16)"
+  if ! awk -v p="$peer_bf16" -v o="$our_bf16" -v s="$min_share" 'BEGIN {exit !(p >= s * o)}'; then
+    echo "compare_torch: the peer's bf16 product runs at ${peer_bf16} GFLOP/s, below ${min_share} of our ${our_bf16}: no bf16 ratio would be fair" >&2
+    exit 3
+  fi
+fi
+
+echo "threads: ours OMP_NUM_THREADS=$threads; torch --threads 1 (topk, bf16: $threads) --blas-threads $threads"
 printf '%-18s %14s %14s %8s %8s   %s\n' config "ours tok/s" "torch tok/s" ratio "our L0" "min–max over rounds: ours; torch; core round trip ns"
 for spec in "${configs[@]}"; do
   config=${spec%%:*}
@@ -133,6 +159,10 @@ for spec in "${configs[@]}"; do
     # torch.topk and embedding_bag run on torch's own threads, not the BLAS's: measured on config c,
     # --threads 2 gives the TopK peer 1125 tok/s against 880 with 1 (2026-12-01).
     topk_*) peer_script=$root/benchmarks/peers/torch_topk_step.py; peer_flags=(--k "${mode#topk_}"); peer_threads=$threads ;;
+    # Under autocast the products run in oneDNN on torch's own threads.
+    bf16) peer_script=$root/benchmarks/peers/torch_cpu_bf16_step.py; peer_threads=$threads ;;
+    bf16_cached) peer_script=$root/benchmarks/peers/torch_cpu_bf16_step.py; peer_flags=(--precompute-teacher); peer_threads=$threads ;;
+    bf16_l0_64) peer_script=$root/benchmarks/peers/torch_cpu_bf16_step.py; peer_threads=$threads ;;
   esac
   read -r d m h batch name peer_steps < <(shape "$config")
   ours=() theirs=() trips=() l0=""

@@ -8,6 +8,14 @@
 #
 #   benchmarks/roofline.sh                  ROUNDS=3 BUILD=build THREADS=2 (defaults)
 #
+# Then a cost model predicts the step on other core counts from this run alone. Each part keeps the
+# measured / bound ratio it showed here; its FLOP bound scales with the sgemm rate per core (this run's
+# rate / THREADS) times the cores; its bytes bound with the bandwidth per core (triad / THREADS) times the
+# cores, up to the machine's memory bandwidth, which this run cannot see: MEMORY_GBPS_16 (default 150) and
+# MEMORY_GBPS_64 (default 400) are assumed for a 16- and a 64-core machine (about 8 and 12 channels of
+# DDR5 at 60% of their peak). Check it by running THREADS=1 and comparing the measured step with the
+# 1-core prediction of a THREADS=2 run.
+#
 # The rates: sgemm is Eigen's row-major product on the config's encoder shape (sgemm/eigen/config_*_encoder),
 # bandwidth is STREAM's triad over 3 × 128 MB (memory/triad). A part below the cache sizes may beat the
 # bandwidth bound (share above 100%): the bound assumes every byte comes from memory.
@@ -29,12 +37,13 @@ trap 'rm -f "$parts_json" "$step_json"' EXIT
 OMP_NUM_THREADS=$threads "$build/benchmarks/bench_parts" --benchmark_repetitions="$rounds" --benchmark_format=json \
   --benchmark_filter='^(parts/config_[bc]/|sgemm/eigen/config_[bc]_encoder|memory/triad)' >"$parts_json" 2>/dev/null
 OMP_NUM_THREADS=$threads "$build/benchmarks/bench_train_step" --benchmark_repetitions="$rounds" --benchmark_format=json \
-  --benchmark_filter='^train_step_l0_64/config_[bc]$' >"$step_json" 2>/dev/null
+  --benchmark_filter='^train_step_l0_64/config_[bc](/|$)' >"$step_json" 2>/dev/null
 
-/usr/bin/python3 - "$parts_json" "$step_json" "$rounds" "$threads" <<'PY'
+/usr/bin/python3 - "$parts_json" "$step_json" "$rounds" "$threads" "${MEMORY_GBPS_16:-150}" "${MEMORY_GBPS_64:-400}" <<'PY'
 import json, sys
 
-parts_file, step_file, rounds, threads = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+parts_file, step_file, rounds, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+assumed_bandwidth = {16: float(sys.argv[5]) * 1e9, 64: float(sys.argv[6]) * 1e9}
 
 def best_runs(path):
     """name → the repetition with the shortest real time (the machine's rate, not its noise)."""
@@ -47,8 +56,16 @@ def best_runs(path):
             best[name] = b
     return best
 
-parts = best_runs(parts_file)
-steps = best_runs(step_file)
+class by_prefix(dict):
+    """Looks a benchmark up by the name it was registered with (its run name adds /args and /min_time)."""
+    def __getitem__(self, key):
+        found = [v for k, v in self.items() if k == key or k.startswith(key + "/")]
+        if len(found) != 1:
+            sys.exit(f"roofline: expected one benchmark named {key}, found {len(found)}")
+        return found[0]
+
+parts = by_prefix(best_runs(parts_file))
+steps = by_prefix(best_runs(step_file))
 bandwidth = parts["memory/triad"]["GB/s"] * 1e9  # bytes/s
 
 def ms(b):
@@ -73,6 +90,7 @@ for config, step_name in (("config_b", "train_step_l0_64/config_b"), ("config_c"
     print("| part | measured ms | FLOP bound ms | bytes bound ms | bound ms | measured / bound |")
     print("|---|---|---|---|---|---|")
     total_measured = total_bound = 0.0
+    model = []  # (flop, bytes, measured / bound) per part
     for key, label in step_parts:
         b = parts[f"parts/{config}/{key}"]
         flop_ms = b["flop"] / sgemm * 1e3
@@ -80,10 +98,25 @@ for config, step_name in (("config_b", "train_step_l0_64/config_b"), ("config_c"
         bound = max(flop_ms, bytes_ms)
         total_measured += ms(b)
         total_bound += bound
+        model.append((b["flop"], b["bytes"], ms(b) / bound))
         print(f"| {label} | {ms(b):.2f} | {flop_ms:.2f} | {bytes_ms:.2f} | {bound:.2f} | {ms(b) / bound:.2f}× |")
     step = steps[step_name]
     step_ms = ms(step)
+    batch = step["tokens/s"] * step_ms / 1e3
     print(f"| **sum of the parts** | {total_measured:.2f} | | | {total_bound:.2f} | {total_measured / total_bound:.2f}× |")
     print(f"| **whole step** (L0 {step['L0']:.1f}, {step['tokens/s']:.0f} tokens/s) | {step_ms:.2f} | | | {total_bound:.2f} | "
           f"{step_ms / total_bound:.2f}× (bound share {total_bound / step_ms:.0%}) |")
+
+    # The cost model (see the header): parts keep their inefficiency; rates scale with cores.
+    def predicted_tokens_per_s(cores):
+        rate = sgemm / threads * cores
+        memory = bandwidth / threads * cores
+        if cores in assumed_bandwidth:
+            memory = min(memory, assumed_bandwidth[cores])
+        seconds = sum(max(f / rate, b / memory) * ratio for f, b, ratio in model)
+        seconds *= step_ms / total_measured  # what the step adds around its parts (or saves by overlap)
+        return batch / seconds
+    predictions = ", ".join(f"{c} cores {predicted_tokens_per_s(c):,.0f}" for c in (1, 2, 16, 64))
+    print(f"model tokens/s: {predictions} (memory assumed {assumed_bandwidth[16] / 1e9:.0f} GB/s at 16 cores, "
+          f"{assumed_bandwidth[64] / 1e9:.0f} GB/s at 64)")
 PY

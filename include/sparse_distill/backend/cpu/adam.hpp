@@ -5,6 +5,7 @@
 #include "../../nn/decoder_norm.hpp"
 #include "../../optim/adam_update_args.hpp"
 #include "../../tensor/view.hpp"
+#include "lane_sums.hpp"
 #include "tag.hpp"
 
 #include <algorithm>
@@ -17,13 +18,44 @@ namespace sparse_distill::backend::cpu_system {
 template <class Scalar>
 void constrain_row(Scalar* row, index_t cols, decoder_norm mode) {
     if (mode == decoder_norm::none) return;
+    // Squares summed in double, in sum_lanes fixed lanes: vectorised (one running double serialised on
+    // the add's latency, ~4 cycles an element) and in the same order whatever the row's address.
+    double lanes[sum_lanes] = {};
+    index_t c = 0;
+    for (; c + sum_lanes <= cols; c += sum_lanes)
+        for (index_t l = 0; l < sum_lanes; ++l) lanes[l] += double(row[c + l]) * double(row[c + l]);
+    for (index_t l = 0; c < cols; ++c, ++l) lanes[l] += double(row[c]) * double(row[c]);
     double squared = 0;
-    for (index_t c = 0; c < cols; ++c) squared += double(row[c]) * double(row[c]);
+    for (index_t l = 0; l < sum_lanes; ++l) squared += lanes[l];
     const double norm = std::sqrt(squared);
     // A zero row has no direction to keep: `unit` leaves it at zero rather than dividing by 0.
     const double divisor = mode == decoder_norm::cap ? std::max(1.0, norm) : (norm > 0 ? norm : 1.0);
     if (divisor == 1.0) return;
-    for (index_t c = 0; c < cols; ++c) row[c] = Scalar(double(row[c]) / divisor);
+    for (index_t i = 0; i < cols; ++i) row[i] = Scalar(double(row[i]) / divisor);
+}
+
+/// The per-element constants of one Adam step.
+template <class Scalar>
+struct adam_constants {
+    Scalar beta1, beta2, one_minus_beta1, one_minus_beta2, step_size, inv_sqrt_bias2, eps, decay, decay_factor;
+};
+
+/// Adam over elements [first, last). The pointers are declared unaliased and the decay form is a template
+/// parameter, so the loop vectorises: with a run-time branch and possibly aliased pointers GCC kept it
+/// scalar, and Adam ran at half the memory bandwidth (config c, 2026-12-07).
+template <bool Decoupled, class Scalar>
+void adam_span(Scalar* __restrict params, const Scalar* __restrict grads, Scalar* __restrict m, Scalar* __restrict v,
+               index_t first, index_t last, const adam_constants<Scalar>& k) {
+    for (index_t i = first; i < last; ++i) {
+        Scalar g = grads[i];
+        if constexpr (!Decoupled) g += k.decay * params[i];
+        const Scalar mi = k.beta1 * m[i] + k.one_minus_beta1 * g;
+        const Scalar vi = k.beta2 * v[i] + k.one_minus_beta2 * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        const Scalar p = Decoupled ? params[i] * k.decay_factor : params[i];
+        params[i] = p - k.step_size * mi / (std::sqrt(vi) * k.inv_sqrt_bias2 + k.eps);
+    }
 }
 
 /// One Adam step on n parameters (see optim::adam for the formula). The bias corrections are applied
@@ -34,23 +66,19 @@ void constrain_row(Scalar* row, index_t cols, decoder_norm mode) {
 template <class Scalar>
 void adam_update(tag, Scalar* params, const Scalar* grads, Scalar* m, Scalar* v, index_t n,
                      const optim::adam_update_args& args) {
-    const Scalar beta1 = Scalar(args.beta1), beta2 = Scalar(args.beta2);
-    const Scalar one_minus_beta1 = Scalar(1 - args.beta1), one_minus_beta2 = Scalar(1 - args.beta2);
-    const Scalar step_size = Scalar(args.lr / (1 - std::pow(args.beta1, double(args.step))));
-    const Scalar inv_sqrt_bias2 = Scalar(1 / std::sqrt(1 - std::pow(args.beta2, double(args.step))));
-    const Scalar eps = Scalar(args.eps);
-    const Scalar decay = Scalar(args.weight_decay);
-    const Scalar decay_factor = Scalar(1 - args.lr * args.weight_decay);
+    const adam_constants<Scalar> k{Scalar(args.beta1),
+                                   Scalar(args.beta2),
+                                   Scalar(1 - args.beta1),
+                                   Scalar(1 - args.beta2),
+                                   Scalar(args.lr / (1 - std::pow(args.beta1, double(args.step)))),
+                                   Scalar(1 / std::sqrt(1 - std::pow(args.beta2, double(args.step)))),
+                                   Scalar(args.eps),
+                                   Scalar(args.weight_decay),
+                                   Scalar(1 - args.lr * args.weight_decay)};
     const bool decoupled = args.decoupled;
     const auto update = [&](index_t first, index_t last) {
-        for (index_t i = first; i < last; ++i) {
-            Scalar g = grads[i];
-            if (!decoupled) g += decay * params[i];
-            m[i] = beta1 * m[i] + one_minus_beta1 * g;
-            v[i] = beta2 * v[i] + one_minus_beta2 * g * g;
-            Scalar p = decoupled ? params[i] * decay_factor : params[i];
-            params[i] = p - step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bias2 + eps);
-        }
+        if (decoupled) adam_span<true>(params, grads, m, v, first, last, k);
+        else adam_span<false>(params, grads, m, v, first, last, k);
     };
     const optim::constrained_rows& rows = args.constrain;
     const bool fused = rows.mode != decoder_norm::none && rows.rows > 0;
