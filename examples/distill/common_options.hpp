@@ -128,6 +128,7 @@ struct student_options {
     double lr_min_ratio = 0.1;
     double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
     std::string weight_decay_mode = "decoupled";
+    bool lazy_adam = false;
 };
 
 /// The student architectures of --arch: each name sets the activation and the sparsity mode.
@@ -202,6 +203,8 @@ inline void add_student_options(CLI::App& app, student_options& s) {
     train->add_option("--weight-decay", s.weight_decay, "weight decay")->check(non_negative_number);
     train->add_option("--weight-decay-mode", s.weight_decay_mode, "decoupled (AdamW) or coupled (L2 in the gradient)")
         ->check(CLI::IsMember(sd::optim::weight_decay_mode_names.names()));
+    train->add_flag("--lazy-adam", s.lazy_adam,
+                    "leave features that fired on no token of a batch as they are (SparseAdam's rule; default: exact AdamW)");
 }
 
 /// The student the options describe, named "<act>_student", reporting every `log_every` steps.
@@ -244,6 +247,7 @@ inline sd::experiments::model_spec student_spec(const student_options& m, std::i
     student.train.adam.eps = m.eps;
     student.train.adam.weight_decay = m.weight_decay;
     student.train.adam.weight_decay_mode = sd::optim::parse_weight_decay_mode(m.weight_decay_mode);
+    student.train.adam.lazy_silent_features = m.lazy_adam;
     student.train.callback_every = log_every;
     student.name = (m.arch.empty() ? std::string(sd::to_string(student.config.act)) : m.arch) + "_student";
     return student;

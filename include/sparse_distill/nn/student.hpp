@@ -262,6 +262,17 @@ public:
         return {off_w_dec_, config_.d_sae, config_.d_out, config_.decoder_norm};
     }
 
+    /// The parameters of each feature as row blocks of the flat buffer: W_enc's rows, b_enc's entries (rows of
+    /// one) and W_dec's rows; what lazy Adam (adam::lazy_silent_features) skips for a feature that did not fire.
+    optim::lazy_rows feature_rows() const {
+        optim::lazy_rows rows;
+        rows.blocks[0] = {off_w_enc_, config_.d_sae, config_.d_in};
+        rows.blocks[1] = {off_b_enc_, n_b_enc_, n_b_enc_ > 0 ? 1 : 0};
+        rows.blocks[2] = {off_w_dec_, config_.d_sae, config_.d_out};
+        rows.count = 3;
+        return rows;
+    }
+
     /// Applies config().decoder_norm to the decoder rows.
     void apply_decoder_constraint() { backend::constrain_rows<Backend>(w_dec(), config_.decoder_norm); }
 

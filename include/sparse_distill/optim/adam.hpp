@@ -39,6 +39,11 @@ struct adam {
     double weight_decay = 0;
     // The member shares its enum's name, which is qualified here.
     optim::weight_decay_mode weight_decay_mode = optim::weight_decay_mode::decoupled;
+    /// Leave a feature that fired on no token of the batch as it is (its encoder row and bias, its decoder
+    /// row, their moments, no weight decay), as PyTorch's SparseAdam does; the bias corrections still use
+    /// the global step. Off: exact Adam(W), which decays and moves every parameter every step. On the CPU
+    /// backends only (backend memory in host memory); a dense student (GELU) has no silent features.
+    bool lazy_silent_features = false;
 
     void validate() const {
         if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
@@ -55,12 +60,14 @@ template <class Json>
 void to_json(Json& j, const adam& a) {
     j = Json{{"beta1", a.beta1}, {"beta2", a.beta2}, {"eps", a.eps}, {"weight_decay", a.weight_decay},
              {"weight_decay_mode", a.weight_decay_mode}};
+    // Written only when on, so settings from before the option read and compare as they did.
+    if (a.lazy_silent_features) j["lazy_silent_features"] = true;
 }
 template <class Json>
 void from_json(const Json& j, adam& a) {
     sparse_distill::detail::json_fields<Json> field(j, "adam");
     field("beta1", a.beta1)("beta2", a.beta2)("eps", a.eps)("weight_decay", a.weight_decay);
-    field("weight_decay_mode", a.weight_decay_mode).refuse_other_keys();
+    field("weight_decay_mode", a.weight_decay_mode)("lazy_silent_features", a.lazy_silent_features).refuse_other_keys();
 }
 
 /// First and second moments for one flat parameter buffer, and the number of updates made.
@@ -69,8 +76,12 @@ class adam_state {
 public:
     /// θ ← Adam(θ, g) with learning rate `lr`. The moments are allocated (zero) on the first call.
     /// `constrain` names rows of the buffer (the decoder) whose norm constraint is applied in the same pass.
+    /// With settings.lazy_silent_features, `lazy` names the per-feature rows whose zero-gradient rows are skipped.
     void update(const adam& settings, double lr, Scalar* params, const Scalar* grads, index_t n,
-                const constrained_rows& constrain = {}) {
+                const constrained_rows& constrain = {}, const lazy_rows& lazy = {}) {
+        if (settings.lazy_silent_features && !backend::memory_is_host<Backend>)
+            throw std::invalid_argument(std::string("adam: lazy_silent_features is implemented on the CPU backends, not on ") +
+                                        Backend::name);
         if (steps_ == 0 && first_moment_.size() == 0) {
             first_moment_.resize(n);
             second_moment_.resize(n);
@@ -88,6 +99,7 @@ public:
         args.decoupled = settings.weight_decay_mode == weight_decay_mode::decoupled;
         args.step = steps_;
         args.constrain = constrain;
+        if (settings.lazy_silent_features) args.lazy = lazy;
         backend::adam_update<Backend>(params, grads, first_moment_.data(), second_moment_.data(), n, args);
     }
 

@@ -497,7 +497,7 @@ private:
         sum_gradients_over_ranks();
         // The decoder constraint runs inside the Adam pass, row by row while each row is in cache.
         optimizer_.update(settings_.adam, metrics.lr, student_.parameters(), student_.gradients(),
-                          student_.parameter_count(), student_.decoder_rows());
+                          student_.parameter_count(), student_.decoder_rows(), student_.feature_rows());
         metrics.step = optimizer_.steps();
         tokens_seen_ += rows_.batch;
         metrics.tokens_seen = tokens_seen_;

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace sparse_distill::backend::cpu_system {
 
@@ -80,9 +82,31 @@ void adam_update(tag, Scalar* params, const Scalar* grads, Scalar* m, Scalar* v,
         if (decoupled) adam_span<true>(params, grads, m, v, first, last, k);
         else adam_span<false>(params, grads, m, v, first, last, k);
     };
-    const optim::constrained_rows& rows = args.constrain;
-    const bool fused = rows.mode != decoder_norm::none && rows.rows > 0;
-    const index_t rows_first = fused ? index_t(rows.offset) : n, rows_last = fused ? index_t(rows.offset + rows.rows * rows.cols) : n;
+    // Blocks of rows that need more than the flat update: the constrained decoder rows, and the lazy blocks
+    // (rows with a zero gradient skipped). Between and around them the buffer is updated flat.
+    struct rows_block {
+        index_t offset, rows, cols;
+        bool lazy, constrain;
+    };
+    std::vector<rows_block> blocks;
+    const optim::constrained_rows& constrained = args.constrain;
+    if (constrained.mode != decoder_norm::none && constrained.rows > 0)
+        blocks.push_back({index_t(constrained.offset), index_t(constrained.rows), index_t(constrained.cols), false, true});
+    for (int b = 0; b < args.lazy.count; ++b) {
+        const optim::row_block& lazy = args.lazy.blocks[static_cast<std::size_t>(b)];
+        if (lazy.rows <= 0 || lazy.cols <= 0) continue;
+        bool merged = false;
+        for (rows_block& block : blocks)
+            if (block.offset == index_t(lazy.offset) && block.rows == index_t(lazy.rows) && block.cols == index_t(lazy.cols))
+                merged = block.lazy = true;
+        if (!merged) blocks.push_back({index_t(lazy.offset), index_t(lazy.rows), index_t(lazy.cols), true, false});
+    }
+    std::sort(blocks.begin(), blocks.end(), [](const rows_block& a, const rows_block& b) { return a.offset < b.offset; });
+    for (std::size_t b = 0; b < blocks.size(); ++b) {
+        const index_t end = blocks[b].offset + blocks[b].rows * blocks[b].cols;
+        if (blocks[b].offset < 0 || end > n || (b + 1 < blocks.size() && end > blocks[b + 1].offset))
+            throw std::invalid_argument("adam_update: row blocks overlap or leave the " + std::to_string(n) + " parameters");
+    }
     // Parameters are independent: threads take equal contiguous chunks, so memory streams stay sequential.
     constexpr index_t chunk = 16384;
     const auto flat = [&](index_t first, index_t last) {
@@ -90,18 +114,20 @@ void adam_update(tag, Scalar* params, const Scalar* grads, Scalar* m, Scalar* v,
 #pragma omp parallel for schedule(static) if (last - first > 65536)
         for (index_t c = 0; c < chunks; ++c) update(first + c * chunk, std::min(last, first + (c + 1) * chunk));
     };
-    flat(0, rows_first);
-    if (fused) {
-        const index_t cols = index_t(rows.cols);
-        // Rows (features) are independent: each thread updates whole rows and normalises each while it is in cache.
-#pragma omp parallel for schedule(static) if (rows_last - rows_first > 65536)
-        for (index_t r = 0; r < index_t(rows.rows); ++r) {
-            const index_t first = rows_first + r * cols;
-            update(first, first + cols);
-            constrain_row(params + first, cols, rows.mode);
+    index_t done = 0;
+    for (const rows_block& block : blocks) {
+        flat(done, block.offset);
+        // Rows (features) are independent: each thread updates whole rows, normalising each while it is in cache.
+#pragma omp parallel for schedule(static) if (block.rows * block.cols > 65536)
+        for (index_t r = 0; r < block.rows; ++r) {
+            const index_t first = block.offset + r * block.cols, last = first + block.cols;
+            if (block.lazy && std::all_of(grads + first, grads + last, [](Scalar g) { return g == Scalar(0); })) continue;
+            update(first, last);
+            if (block.constrain) constrain_row(params + first, block.cols, constrained.mode);
         }
+        done = block.offset + block.rows * block.cols;
     }
-    flat(rows_last, n);
+    flat(done, n);
 }
 
 /// Applies the decoder constraint to each row of w (one row per feature).
