@@ -8,6 +8,10 @@
 #include <sparse_distill/backend/cuda.hpp>
 #endif
 
+#if SD_DISTILL_CPU_BF16
+#include <sparse_distill/backend/cpu_bf16.hpp>
+#endif
+
 #include <CLI/CLI.hpp>
 
 #include <cmath>
@@ -50,7 +54,7 @@ inline const CLI::Validator non_negative_number = number_in(0, false, HUGE_VAL, 
 inline const CLI::Validator unit_interval = number_in(0, false, 1, false, "[0, 1]");
 inline const CLI::Validator below_one = number_in(0, false, 1, true, "[0, 1)");
 
-inline const std::vector<std::string> backend_names = {"cpu", "cuda", "cuda_tf32", "cuda_bf16"};
+inline const std::vector<std::string> backend_names = {"cpu", "cpu_bf16", "cuda", "cuda_tf32", "cuda_bf16"};
 
 struct common_options {
     std::string out = "distill_out";
@@ -70,7 +74,8 @@ inline void add_common_options(CLI::App& app, common_options& o) {
     app.add_option("--log-every", o.log_every, "report progress and log metrics every N steps")->check(positive_number);
     app.add_flag("-q,--quiet", o.quiet, "no progress output (the summary table is still printed)");
     app.add_option("--backend", o.backend,
-                   "where students train: cpu, or cuda (fp32), cuda_tf32, cuda_bf16 in a build with -DSD_ENABLE_CUDA=ON")
+                   "where students train: cpu; cpu_bf16 (bf16 products through oneDNN, CPUs with AVX512-BF16); or cuda "
+                   "(fp32), cuda_tf32, cuda_bf16 in a build with -DSD_ENABLE_CUDA=ON")
         ->check(CLI::IsMember(backend_names));
     app.add_option_group("Analysis")
         ->add_option("--threshold", o.threshold, "max decoder cosine above which a feature is a neuron simulator")
@@ -80,6 +85,17 @@ inline void add_common_options(CLI::App& app, common_options& o) {
 /// Throws bad_settings when this build cannot train on the backend `name` (checked before any output).
 inline void check_backend_built(const std::string& name) {
     if (name == "cpu") return;
+    if (name == "cpu_bf16") {
+#if SD_DISTILL_CPU_BF16
+        if (!sd::backend::cpu_bf16_available())
+            throw bad_settings("--backend cpu_bf16: this CPU runs oneDNN at " +
+                               sd::backend::cpu_bf16_system::effective_isa_name(dnnl::get_effective_cpu_isa()) +
+                               ", without AVX512-BF16, where bf16 products would be slower than fp32: use --backend cpu");
+        return;
+#else
+        throw bad_settings("--backend cpu_bf16: this distill was built without oneDNN; install libdnnl-dev and configure again");
+#endif
+    }
 #if !SD_HAS_CUDA
     throw bad_settings("--backend " + name +
                        ": this distill was built without CUDA; configure with -DSD_ENABLE_CUDA=ON (needs nvcc and the CUDA "
@@ -95,6 +111,9 @@ decltype(auto) with_backend(const std::string& name, F&& f) {
     if (name == "cuda") return f.template operator()<sd::backend::cuda>();
     if (name == "cuda_tf32") return f.template operator()<sd::backend::cuda_tf32>();
     if (name == "cuda_bf16") return f.template operator()<sd::backend::cuda_bf16>();
+#endif
+#if SD_DISTILL_CPU_BF16
+    if (name == "cpu_bf16") return f.template operator()<sd::backend::cpu_bf16>();
 #endif
     return f.template operator()<sd::backend::cpu>();
 }
