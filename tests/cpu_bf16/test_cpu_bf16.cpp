@@ -6,11 +6,14 @@
 #include <sparse_distill.hpp>
 #include <sparse_distill/backend/cpu_bf16.hpp>
 
+#include "support/backend_agreement.hpp"
+
 #include <cmath>
 #include <iostream>
 #include <tuple>
 
 namespace sd = sparse_distill;
+using sd_backend_agreement::relative_error;
 
 namespace {
 
@@ -19,13 +22,6 @@ sd::matrix<Scalar> random_matrix(sd::index_t rows, sd::index_t cols, std::uint64
     sd::matrix<Scalar> m(rows, cols);
     sd::random::fill_uniform(m, sd::random::counter_rng(9, stream), -scale, scale);
     return m;
-}
-
-template <class A, class B>
-double relative_error(const A& ours, const B& reference) {
-    const double denominator = reference.template cast<double>().norm();
-    const double difference = (ours.template cast<double>() - reference.template cast<double>()).norm();
-    return denominator > 0 ? difference / denominator : difference;
 }
 
 /// Whether the products can run here; prints the skip marker ctest reads when they cannot.
@@ -85,28 +81,6 @@ TEST_CASE("cpu_bf16: double products and thin float products are the CPU backend
           product<float, sd::backend::cpu>(wide, false, vec, false, c2, 1.f, 0.f));
 }
 
-namespace {
-template <class Backend>
-sd::student_weights<float> ten_steps(const sd::mlp_weights<float>& teacher_weights, double sparse_below) {
-    sd::teacher_mlp<float, Backend> teacher(teacher_weights);
-    sd::student_config c;
-    c.d_in = c.d_out = 64;
-    c.d_sae = 512;
-    c.sparse_below_density = sparse_below;
-    sd::student_mlp<float, Backend> student(c, 21);
-    sd::train_settings ts;
-    ts.batch_size = 256;
-    ts.tokens = 10 * 256;
-    ts.loss.l1_coeff = 1e-3;
-    ts.schedule.lr = 1e-3;
-    ts.adam.weight_decay = 1e-2;
-    sd::data::gaussian_source<float> source(64, 22);
-    sd::trainer<float, Backend> trainer(student, teacher, ts);
-    trainer.run(source);
-    return student.weights();
-}
-}  // namespace
-
 TEST_CASE("cpu_bf16: ten trainer steps agree with fp32 within cuda_bf16's tolerance, dense and sparse path") {
     if (!bf16_here()) return;
     sd::mlp_weights<float> tw;
@@ -117,8 +91,12 @@ TEST_CASE("cpu_bf16: ten trainer steps agree with fp32 within cuda_bf16's tolera
     tw.b_out = sd::vector<float>::Zero(64);
     for (const double sparse_below : {0.0, 1.0}) {
         CAPTURE(sparse_below);
-        const auto fp32 = ten_steps<sd::backend::cpu>(tw, sparse_below);
-        const auto bf16 = ten_steps<sd::backend::cpu_bf16>(tw, sparse_below);
+        sd::student_config c;
+        c.d_in = c.d_out = 64;
+        c.d_sae = 512;
+        c.sparse_below_density = sparse_below;
+        const auto fp32 = sd_backend_agreement::ten_steps<float, sd::backend::cpu>(tw, c);
+        const auto bf16 = sd_backend_agreement::ten_steps<float, sd::backend::cpu_bf16>(tw, c);
         const double e_w_enc = relative_error(bf16.w_enc, fp32.w_enc), e_w_dec = relative_error(bf16.w_dec, fp32.w_dec);
         const double e_b_enc = relative_error(bf16.b_enc, fp32.b_enc), e_b_dec = relative_error(bf16.b_dec, fp32.b_dec);
         MESSAGE("cpu_bf16 after 10 steps, relative error W_enc " << e_w_enc << ", b_enc " << e_b_enc << ", W_dec " << e_w_dec

@@ -1,9 +1,11 @@
 #pragma once
 // Helpers of the CUDA suite: random host matrices, uploads and downloads, and the relative error
-// ‖ours − reference‖ / ‖reference‖ that every CPU-vs-CUDA comparison prints and checks.
+// ‖ours − reference‖ / ‖reference‖ (support/backend_agreement.hpp) that every CPU-vs-CUDA comparison prints and checks.
 #include <doctest/doctest.h>
 #include <sparse_distill.hpp>
 #include <sparse_distill/backend/cuda.hpp>
+
+#include "support/backend_agreement.hpp"
 
 #include <cstdint>
 #include <type_traits>
@@ -40,12 +42,7 @@ struct device_matrix {
     }
 };
 
-template <class A, class B>
-double relative_error(const A& ours, const B& reference) {
-    const double denominator = reference.template cast<double>().norm();
-    const double difference = (ours.template cast<double>() - reference.template cast<double>()).norm();
-    return denominator > 0 ? difference / denominator : difference;
-}
+using sd_backend_agreement::relative_error;
 
 /// What fp32 on both sides agrees to after a few reorderings of the same sums.
 template <class Scalar>

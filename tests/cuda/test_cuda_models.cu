@@ -150,22 +150,7 @@ TEST_CASE_TEMPLATE("cuda: teacher forward agrees with the CPU (GELU exact, GELU 
 
 namespace {
 
-/// Ten steps of the trainer with a live teacher; returns the student's weights.
-template <class Scalar, class Backend>
-sd::student_weights<Scalar> ten_steps(const sd::mlp_weights<Scalar>& teacher_weights, const sd::student_config& c) {
-    sd::teacher_mlp<Scalar, Backend> teacher(teacher_weights);
-    sd::student_mlp<Scalar, Backend> student(c, 21);
-    sd::train_settings ts;
-    ts.batch_size = 256;
-    ts.tokens = 10 * 256;
-    ts.loss.l1_coeff = 1e-3;
-    ts.schedule.lr = 1e-3;
-    ts.adam.weight_decay = 1e-2;
-    sd::data::gaussian_source<Scalar> source(c.d_in, 22);
-    sd::trainer<Scalar, Backend> trainer(student, teacher, ts);
-    trainer.run(source);
-    return student.weights();
-}
+using sd_backend_agreement::ten_steps;
 
 template <class Scalar, class Backend>
 void check_ten_steps(const sd::student_config& c, double tolerance) {
