@@ -14,7 +14,8 @@
 # cores, up to the machine's memory bandwidth, which this run cannot see: MEMORY_GBPS_16 (default 150) and
 # MEMORY_GBPS_64 (default 400) are assumed for a 16- and a 64-core machine (about 8 and 12 channels of
 # DDR5 at 60% of their peak). Check it by running THREADS=1 and comparing the measured step with the
-# 1-core prediction of a THREADS=2 run.
+# 1-core prediction of a THREADS=2 run. Last, the model calibrated on config c predicts config c's step at
+# other d_sae (2k–16k) and is put against bench_train_step's train_step_width/l0_64 rows of the same run.
 #
 # The rates: sgemm is Eigen's row-major product on the config's encoder shape (sgemm/eigen/config_*_encoder),
 # bandwidth is STREAM's triad over 3 × 128 MB (memory/triad). A part below the cache sizes may beat the
@@ -37,7 +38,7 @@ trap 'rm -f "$parts_json" "$step_json"' EXIT
 OMP_NUM_THREADS=$threads "$build/benchmarks/bench_parts" --benchmark_repetitions="$rounds" --benchmark_format=json \
   --benchmark_filter='^(parts/config_[bc]/|sgemm/eigen/config_[bc]_encoder|memory/triad)' >"$parts_json" 2>/dev/null
 OMP_NUM_THREADS=$threads "$build/benchmarks/bench_train_step" --benchmark_repetitions="$rounds" --benchmark_format=json \
-  --benchmark_filter='^train_step_l0_64/config_[bc](/|$)' >"$step_json" 2>/dev/null
+  --benchmark_filter='^(train_step_l0_64/config_[bc](/|$)|train_step_width/l0_64/)' >"$step_json" 2>/dev/null
 
 /usr/bin/python3 - "$parts_json" "$step_json" "$rounds" "$threads" "${MEMORY_GBPS_16:-150}" "${MEMORY_GBPS_64:-400}" <<'PY'
 import json, sys
@@ -72,6 +73,22 @@ def ms(b):
     scale = {"ms": 1e-3, "us": 1e-6, "ns": 1e-9, "s": 1.0}[b["time_unit"]]
     return b["real_time"] * scale * 1e3
 
+def part_costs(d, m, h, batch, l0):
+    """Each part's (FLOPs, bytes) at a shape, in step_parts' order, counted as bench_parts' set_cost counts
+    them (checked against its counters below, so the two cannot drift apart)."""
+    touched = min(h, batch * l0)  # decoder rows a batch touches
+    return [
+        (4 * batch * d * m, 4 * (2 * batch * d + 2 * d * m + 3 * batch * m)),  # teacher forward
+        (2 * batch * h * d, 4 * (batch * d + h * d + batch * h)),              # encoder product
+        (0, 12 * batch * h),                                                   # bias + ReLU + sums
+        (2 * batch * l0 * d, 4 * (batch * h + touched * d + batch * d)),       # sparse decoder
+        (3 * batch * d, 12 * batch * d),                                       # loss gradient
+        (6 * batch * l0 * d, 4 * (touched * d + 2 * h * d + 2 * batch * d)),   # sparse backward
+        (0, 28 * (2 * h * d + h + d)),                                         # AdamW: 7 streams of 4 bytes
+    ]
+
+shapes = {"config_b": (256, 1024, 4096, 1024), "config_c": (1024, 4096, 16384, 512)}
+
 # The parts a sparse step at L0 64 runs, in order. The decoder cap runs inside Adam in the step.
 step_parts = [
     ("0_teacher_forward", "teacher forward (2 products + GELU)"),
@@ -91,8 +108,11 @@ for config, step_name in (("config_b", "train_step_l0_64/config_b"), ("config_c"
     print("|---|---|---|---|---|---|")
     total_measured = total_bound = 0.0
     model = []  # (flop, bytes, measured / bound) per part
-    for key, label in step_parts:
+    for (key, label), (flop, nbytes) in zip(step_parts, part_costs(*shapes[config], 64)):
         b = parts[f"parts/{config}/{key}"]
+        if abs(b["flop"] - flop) > 1e-9 * max(flop, 1) or abs(b["bytes"] - nbytes) > 1e-9 * nbytes:
+            sys.exit(f"roofline: part_costs disagrees with bench_parts on {config}/{key}: "
+                     f"{flop:.6g} / {nbytes:.6g} against {b['flop']:.6g} / {b['bytes']:.6g}")
         flop_ms = b["flop"] / sgemm * 1e3
         bytes_ms = b["bytes"] / bandwidth * 1e3
         bound = max(flop_ms, bytes_ms)
@@ -119,4 +139,19 @@ for config, step_name in (("config_b", "train_step_l0_64/config_b"), ("config_c"
     predictions = ", ".join(f"{c} cores {predicted_tokens_per_s(c):,.0f}" for c in (1, 2, 16, 64))
     print(f"model tokens/s: {predictions} (memory assumed {assumed_bandwidth[16] / 1e9:.0f} GB/s at 16 cores, "
           f"{assumed_bandwidth[64] / 1e9:.0f} GB/s at 64)")
+    calibration = (sgemm, [ratio for _, _, ratio in model], step_ms / total_measured)
+
+# The same model against d_sae: config c's d, d_mlp and batch at L0 64 with d_sae 2k–16k, each part's cost
+# from part_costs at that width and its measured / bound ratio from config c. d_sae 1024 is left out: 64
+# of 1024 features is above the sparse path's 5% threshold, so that row runs the dense path.
+sgemm, ratios, overhead = calibration
+print()
+print(f"model against d_sae (config c's d, d_mlp, batch; L0 64; {threads} threads; calibrated on config c above):")
+print("| d_sae | measured tokens/s | model tokens/s | model / measured |")
+print("|---|---|---|---|")
+for h in (2048, 4096, 8192, 16384):
+    measured = steps[f"train_step_width/l0_64/1024/4096/{h}/512"]
+    seconds = overhead * sum(max(f / sgemm, b / bandwidth) * ratio
+                             for (f, b), ratio in zip(part_costs(1024, 4096, h, 512, 64), ratios))
+    print(f"| {h:,} | {measured['tokens/s']:,.0f} | {512 / seconds:,.0f} | {512 / seconds / measured['tokens/s']:.2f} |")
 PY
