@@ -13,6 +13,7 @@
 //   train_step_bf16{,_cached,_l0_64}/<config>  the same steps on backend::cpu_bf16 (bf16 operands, fp32
 //                                    accumulation, oneDNN); built where oneDNN is found, run where the CPU has
 //                                    AVX512-BF16 (elsewhere each reports an error and is skipped)
+//   train_step_onednn{,_cached,_l0_64}/<config>  on backend::cpu_onednn (oneDNN's fp32 products)
 // Every figure comes with the measured L0 and the process's peak resident memory.
 //   ./benchmarks/bench_train_step --benchmark_filter=config_c
 #include <benchmark/benchmark.h>
@@ -22,6 +23,7 @@
 
 #ifdef SD_BENCH_HAVE_ONEDNN
 #include <sparse_distill/backend/cpu_bf16.hpp>
+#include <sparse_distill/backend/cpu_onednn.hpp>
 #endif
 
 #include "shift_to_l0.hpp"
@@ -141,18 +143,22 @@ BENCHMARK((train_step<float, teacher_mode::on_the_fly, sparsity::l0_64_sparse_pa
 #ifdef SD_BENCH_HAVE_ONEDNN
 // backend::cpu_bf16 at configs b and c: dense, teacher cached, and at L0 ≈ 64 (the peer:
 // benchmarks/peers/torch_cpu_bf16_step.py, compare_torch.sh c:bf16).
-#define SD_TRAIN_STEP_BF16(teacher, sparsity, prefix)                                                                      \
-    SD_TRAIN_STEP_CONFIG((train_step<float, teacher, sparsity, 0, sd::backend::cpu_bf16>), prefix, "config_b",             \
-                         {256, 1024, 4096, 1024});                                                                         \
-    SD_TRAIN_STEP_CONFIG((train_step<float, teacher, sparsity, 0, sd::backend::cpu_bf16>), prefix, "config_c",             \
-                         {1024, 4096, 16384, 512})                                                                         \
+#define SD_TRAIN_STEP_ONEDNN(backend, teacher, sparsity, prefix)                                                           \
+    SD_TRAIN_STEP_CONFIG((train_step<float, teacher, sparsity, 0, backend>), prefix, "config_b", {256, 1024, 4096, 1024});    \
+    SD_TRAIN_STEP_CONFIG((train_step<float, teacher, sparsity, 0, backend>), prefix, "config_c", {1024, 4096, 16384, 512})    \
         ->Iterations(3)
+#define SD_TRAIN_STEP_BF16(teacher, sparsity, prefix) SD_TRAIN_STEP_ONEDNN(sd::backend::cpu_bf16, teacher, sparsity, prefix)
+SD_TRAIN_STEP_ONEDNN(sd::backend::cpu_onednn, teacher_mode::on_the_fly, sparsity::untrained, "train_step_onednn");
+SD_TRAIN_STEP_ONEDNN(sd::backend::cpu_onednn, teacher_mode::cached, sparsity::untrained, "train_step_onednn_cached");
+SD_TRAIN_STEP_ONEDNN(sd::backend::cpu_onednn, teacher_mode::on_the_fly, sparsity::l0_64_sparse_path, "train_step_onednn_l0_64");
+SD_TRAIN_STEP_ONEDNN(sd::backend::cpu_onednn, teacher_mode::cached, sparsity::l0_64_sparse_path, "train_step_onednn_cached_l0_64");
 SD_TRAIN_STEP_BF16(teacher_mode::on_the_fly, sparsity::untrained, "train_step_bf16");
 
-// The machine's bf16 product rate through backend::cpu_bf16 (rounding both operands included), for
-// compare_torch.sh's check of the bf16 peer: c[2048, 2048] = a·b.
-void bf16_product(benchmark::State& state) {
-    if (!sd::backend::cpu_bf16_available()) {
+// The machine's 2048³ product rate through a oneDNN policy, for compare_torch.sh's gate on the peer:
+// fp32 (cpu_onednn) and bf16 (cpu_bf16, rounding both operands included).
+template <class Backend>
+void onednn_product(benchmark::State& state) {
+    if (std::is_same_v<Backend, sd::backend::cpu_bf16> && !sd::backend::cpu_bf16_available()) {
         state.SkipWithError("backend::cpu_bf16 needs AVX512-BF16, which this CPU lacks");
         return;
     }
@@ -161,10 +167,11 @@ void bf16_product(benchmark::State& state) {
     sd::random::fill_uniform(a, sd::random::counter_rng(1, 1), -1, 1);
     sd::random::fill_uniform(b, sd::random::counter_rng(1, 2), -1, 1);
     const sd::matrix_view<const float> av{a.data(), n, n}, bv{b.data(), n, n};
-    for (auto _ : state) sd::backend::matmul<sd::backend::cpu_bf16>(av, false, bv, false, sd::matrix_view<float>{c.data(), n, n});
+    for (auto _ : state) sd::backend::matmul<Backend>(av, false, bv, false, sd::matrix_view<float>{c.data(), n, n});
     state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(n) * double(n) * double(n) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(bf16_product)->Name("bf16_product/square")->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
+BENCHMARK(onednn_product<sd::backend::cpu_onednn>)->Name("onednn_product/f32/square")->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
+BENCHMARK(onednn_product<sd::backend::cpu_bf16>)->Name("bf16_product/square")->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
 SD_TRAIN_STEP_BF16(teacher_mode::cached, sparsity::untrained, "train_step_bf16_cached");
 SD_TRAIN_STEP_BF16(teacher_mode::on_the_fly, sparsity::l0_64_sparse_path, "train_step_bf16_l0_64");
 SD_TRAIN_STEP_BF16(teacher_mode::cached, sparsity::l0_64_sparse_path, "train_step_bf16_cached_l0_64");

@@ -14,6 +14,8 @@
 #            bf16, bf16_cached, bf16_l0_64 (configs b, c): backend::cpu_bf16 (bf16 operands, fp32 accumulation)
 #            against benchmarks/peers/torch_cpu_bf16_step.py (the same step under torch.autocast bf16). Their
 #            rows are gated on the bf16 2048³ rates too: ours through cpu_bf16, the peer's torch.mm in bf16.
+#            onednn, onednn_cached, onednn_l0_64 (configs b, c): backend::cpu_onednn (oneDNN's fp32 products)
+#            against the usual fp32 peer; the fp32 gate then compares the peer with oneDNN's fp32 rate too.
 #   ROUNDS=3 BUILD=build THREADS=2 benchmarks/compare_torch.sh a c:l0_64
 #
 # Each round also measures the round trip of a cache line between two threads (bench_parts'
@@ -71,8 +73,8 @@ bench_prefix() {
     cached) echo train_step_cached ;;
     l0_64) echo train_step_l0_64 ;;
     cached_l0_64) echo train_step_cached_l0_64 ;;
-    topk_32 | topk_64 | bf16 | bf16_cached | bf16_l0_64) echo "train_step_$1" ;;
-    *) echo "compare_torch: unknown mode '$1' (expected dense, cached, l0_64, cached_l0_64, topk_32, topk_64, bf16, bf16_cached or bf16_l0_64)" >&2; exit 2 ;;
+    topk_32 | topk_64 | bf16 | bf16_cached | bf16_l0_64 | onednn | onednn_cached | onednn_l0_64) echo "train_step_$1" ;;
+    *) echo "compare_torch: unknown mode '$1' (expected dense, cached, l0_64, cached_l0_64, topk_32, topk_64, bf16, bf16_cached, bf16_l0_64, onednn, onednn_cached or onednn_l0_64)" >&2; exit 2 ;;
   esac
 }
 
@@ -121,6 +123,18 @@ MSG
   exit 3
 fi
 
+# With cpu_onednn rows the gate also holds the peer against oneDNN's fp32 rate, our fastest fp32 product.
+if printf '%s\n' "${configs[@]}" | grep -q ':onednn'; then
+  our_onednn=$(OMP_NUM_THREADS=$threads "$bench" --benchmark_filter='^onednn_product/f32/square' --benchmark_repetitions=3 --benchmark_format=json 2>/dev/null |
+               /usr/bin/python3 -c 'import json,sys; print(round(max(b["GFLOP/s"] for b in json.load(sys.stdin)["benchmarks"] if b.get("run_type") == "iteration"), 1))') || {
+    echo "compare_torch: bench_train_step has no oneDNN rows (build with libdnnl-dev)" >&2; exit 2; }
+  echo "2048³ float matmul through oneDNN (backend::cpu_onednn): ours ${our_onednn} GFLOP/s"
+  if ! awk -v p="$peer_gflops" -v o="$our_onednn" -v s="$min_share" 'BEGIN {exit !(p >= s * o)}'; then
+    echo "compare_torch: the peer multiplies at ${peer_gflops} GFLOP/s, below ${min_share} of oneDNN's ${our_onednn}: no cpu_onednn ratio would be fair" >&2
+    exit 3
+  fi
+fi
+
 # The bf16 rows' gate: both sides' bf16 2048³ product (ours rounds both operands inside the timing).
 if printf '%s\n' "${configs[@]}" | grep -q ':bf16'; then
   our_bf16=$(OMP_NUM_THREADS=$threads "$bench" --benchmark_filter='^bf16_product/square' --benchmark_repetitions=3 --benchmark_format=json 2>/dev/null |
@@ -163,6 +177,7 @@ for spec in "${configs[@]}"; do
     bf16) peer_script=$root/benchmarks/peers/torch_cpu_bf16_step.py; peer_threads=$threads ;;
     bf16_cached) peer_script=$root/benchmarks/peers/torch_cpu_bf16_step.py; peer_flags=(--precompute-teacher); peer_threads=$threads ;;
     bf16_l0_64) peer_script=$root/benchmarks/peers/torch_cpu_bf16_step.py; peer_threads=$threads ;;
+    onednn_cached) peer_flags=(--precompute-teacher) ;;
   esac
   read -r d m h batch name peer_steps < <(shape "$config")
   ours=() theirs=() trips=() l0=""

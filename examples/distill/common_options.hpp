@@ -10,6 +10,7 @@
 
 #if SD_DISTILL_CPU_BF16
 #include <sparse_distill/backend/cpu_bf16.hpp>
+#include <sparse_distill/backend/cpu_onednn.hpp>
 #endif
 
 #include <CLI/CLI.hpp>
@@ -54,7 +55,7 @@ inline const CLI::Validator non_negative_number = number_in(0, false, HUGE_VAL, 
 inline const CLI::Validator unit_interval = number_in(0, false, 1, false, "[0, 1]");
 inline const CLI::Validator below_one = number_in(0, false, 1, true, "[0, 1)");
 
-inline const std::vector<std::string> backend_names = {"cpu", "cpu_bf16", "cuda", "cuda_tf32", "cuda_bf16"};
+inline const std::vector<std::string> backend_names = {"cpu", "cpu_onednn", "cpu_bf16", "cuda", "cuda_tf32", "cuda_bf16"};
 
 struct common_options {
     std::string out = "distill_out";
@@ -74,7 +75,8 @@ inline void add_common_options(CLI::App& app, common_options& o) {
     app.add_option("--log-every", o.log_every, "report progress and log metrics every N steps")->check(positive_number);
     app.add_flag("-q,--quiet", o.quiet, "no progress output (the summary table is still printed)");
     app.add_option("--backend", o.backend,
-                   "where students train: cpu; cpu_bf16 (bf16 products through oneDNN, CPUs with AVX512-BF16); or cuda "
+                   "where students train: cpu; cpu_onednn (fp32 products through oneDNN); cpu_bf16 (bf16 products "
+                   "through oneDNN, CPUs with AVX512-BF16); or cuda "
                    "(fp32), cuda_tf32, cuda_bf16 in a build with -DSD_ENABLE_CUDA=ON")
         ->check(CLI::IsMember(backend_names));
     app.add_option_group("Analysis")
@@ -85,11 +87,17 @@ inline void add_common_options(CLI::App& app, common_options& o) {
 /// Throws bad_settings when this build cannot train on the backend `name` (checked before any output).
 inline void check_backend_built(const std::string& name) {
     if (name == "cpu") return;
+    if (name == "cpu_onednn") {
+#if !SD_DISTILL_CPU_BF16
+        throw bad_settings("--backend cpu_onednn: this distill was built without oneDNN; install libdnnl-dev and configure again");
+#endif
+        return;
+    }
     if (name == "cpu_bf16") {
 #if SD_DISTILL_CPU_BF16
         if (!sd::backend::cpu_bf16_available())
             throw bad_settings("--backend cpu_bf16: this CPU runs oneDNN at " +
-                               sd::backend::cpu_bf16_system::effective_isa_name(dnnl::get_effective_cpu_isa()) +
+                               sd::backend::onednn_system::effective_isa_name(dnnl::get_effective_cpu_isa()) +
                                ", without AVX512-BF16, where bf16 products would be slower than fp32: use --backend cpu");
         return;
 #else
@@ -114,6 +122,7 @@ decltype(auto) with_backend(const std::string& name, F&& f) {
 #endif
 #if SD_DISTILL_CPU_BF16
     if (name == "cpu_bf16") return f.template operator()<sd::backend::cpu_bf16>();
+    if (name == "cpu_onednn") return f.template operator()<sd::backend::cpu_onednn>();
 #endif
     return f.template operator()<sd::backend::cpu>();
 }

@@ -18,11 +18,15 @@ if(NOT DISTILL_HAS_CUDA)
   expect(2 "-DSD_ENABLE_CUDA=ON" sweep --backend cuda_tf32 --l1-values 0.1 -o ${out})
   expect(2 "-DSD_ENABLE_CUDA=ON" train --backend cuda_bf16 --teacher ${CMAKE_CURRENT_LIST_FILE} --inputs ${CMAKE_CURRENT_LIST_FILE} -o ${out})
 endif()
-# --backend cpu_bf16: refused with what to install in a build without oneDNN; with it, a small run trains
-# where the CPU has AVX512-BF16 and is refused naming the instruction where it has not.
+# --backend cpu_onednn and cpu_bf16: refused with what to install in a build without oneDNN; with it, a small
+# run trains on cpu_onednn, and on cpu_bf16 where the CPU has AVX512-BF16 (refused naming the instruction
+# where it has not).
 if(NOT DISTILL_HAS_BF16)
   expect(2 "built without oneDNN; install libdnnl-dev" --backend cpu_bf16 -o ${out})
+  expect(2 "built without oneDNN; install libdnnl-dev" --backend cpu_onednn -o ${out})
 else()
+  expect(0 "relu_student" --backend cpu_onednn -q --tokens 20480 --d-sae 128 --no-sae --no-gelu-student --eval-tokens 1024
+         -o ${out}_onednn)
   file(READ /proc/cpuinfo cpuinfo)
   if(cpuinfo MATCHES "avx512_bf16")
     expect(0 "relu_student" --backend cpu_bf16 -q --tokens 20480 --d-sae 128 --no-sae --no-gelu-student --eval-tokens 1024

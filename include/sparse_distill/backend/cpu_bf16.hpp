@@ -3,7 +3,7 @@
 // accumulation (oneDNN's AVX512-BF16 kernels), the CPU twin of backend::cuda_bf16. Everything else —
 // activation passes, the sparse path, Adam, the reductions — is backend::cpu's, in fp32; double products
 // stay fp64. Opt-in: include this header and link oneDNN (Debian: libdnnl-dev; CMake: the target
-// sparse_distill::cpu_bf16). A CPU without AVX512-BF16 is refused with a message at the first product
+// sparse_distill::onednn). A CPU without AVX512-BF16 is refused with a message at the first product
 // (backend::cpu_bf16_available() asks beforehand).
 #include "../config.hpp"
 #include "cpu.hpp"
@@ -23,6 +23,6 @@ struct cpu_bf16 : cpu_bf16_system::tag {
 static_assert(backend_policy<cpu_bf16>, "backend::cpu_bf16 lacks an op of the backend interface (backend/policy.hpp)");
 
 /// Whether this CPU multiplies bf16 in hardware (oneDNN's effective ISA is avx512_core_bf16 or above).
-inline bool cpu_bf16_available() { return cpu_bf16_system::cpu_bf16_available(); }
+inline bool cpu_bf16_available() { return onednn_system::cpu_bf16_available(); }
 
 }  // namespace sparse_distill::backend

@@ -15,7 +15,7 @@
 namespace sd = sparse_distill;
 using sd_backend_agreement::relative_error;
 
-namespace {
+namespace onednn_cpu_bf16_test {
 
 template <class Scalar>
 sd::matrix<Scalar> random_matrix(sd::index_t rows, sd::index_t cols, std::uint64_t stream, double scale = 1) {
@@ -28,7 +28,7 @@ sd::matrix<Scalar> random_matrix(sd::index_t rows, sd::index_t cols, std::uint64
 bool bf16_here() {
     if (sd::backend::cpu_bf16_available()) return true;
     std::cout << "SD_SKIPPED: this CPU has no AVX512-BF16 (oneDNN runs at "
-              << sd::backend::cpu_bf16_system::effective_isa_name(dnnl::get_effective_cpu_isa()) << ")\n";
+              << sd::backend::onednn_system::effective_isa_name(dnnl::get_effective_cpu_isa()) << ")\n";
     return false;
 }
 
@@ -42,7 +42,6 @@ sd::matrix<Scalar> product(const sd::matrix<Scalar>& a, bool ta, const sd::matri
     return c;
 }
 
-}  // namespace
 
 TEST_CASE("cpu_bf16: products agree with fp32 within bf16 rounding, every transpose, alpha and beta") {
     if (!bf16_here()) return;
@@ -110,23 +109,23 @@ TEST_CASE("cpu_bf16: ten trainer steps agree with fp32 within cuda_bf16's tolera
 
 TEST_CASE("cpu_bf16: a CPU without AVX512-BF16 is refused, naming what it has and what to use") {
     for (const dnnl::cpu_isa isa : {dnnl::cpu_isa::avx2, dnnl::cpu_isa::avx512_core, dnnl::cpu_isa::avx512_core_vnni}) {
-        CAPTURE(sd::backend::cpu_bf16_system::effective_isa_name(isa));
+        CAPTURE(sd::backend::onednn_system::effective_isa_name(isa));
         try {
-            sd::backend::cpu_bf16_system::require_bf16_instructions(isa);
+            sd::backend::onednn_system::require_bf16_instructions(isa);
             FAIL("no exception");
         } catch (const std::runtime_error& e) {
             const std::string message = e.what();
-            CHECK(message.find(sd::backend::cpu_bf16_system::effective_isa_name(isa)) != std::string::npos);
+            CHECK(message.find(sd::backend::onednn_system::effective_isa_name(isa)) != std::string::npos);
             CHECK(message.find("AVX512-BF16") != std::string::npos);
             CHECK(message.find("backend::cpu") != std::string::npos);
         }
     }
-    CHECK_NOTHROW(sd::backend::cpu_bf16_system::require_bf16_instructions(dnnl::cpu_isa::avx512_core_bf16));
-    CHECK_NOTHROW(sd::backend::cpu_bf16_system::require_bf16_instructions(dnnl::cpu_isa::avx512_core_amx));
+    CHECK_NOTHROW(sd::backend::onednn_system::require_bf16_instructions(dnnl::cpu_isa::avx512_core_bf16));
+    CHECK_NOTHROW(sd::backend::onednn_system::require_bf16_instructions(dnnl::cpu_isa::avx512_core_amx));
 }
 
 TEST_CASE("cpu_bf16: rounding to bf16 is to nearest even, and keeps NaN and infinities") {
-    using sd::backend::cpu_bf16_system::to_bf16;
+    using sd::backend::onednn_system::to_bf16;
     CHECK(to_bf16(1.0f) == 0x3f80);
     CHECK(to_bf16(-2.0f) == 0xc000);
     // 1 + 2⁻⁸ lies halfway between bf16 1 and 1 + 2⁻⁷: ties go to the even mantissa (1).
@@ -140,3 +139,5 @@ TEST_CASE("cpu_bf16: rounding to bf16 is to nearest even, and keeps NaN and infi
     CHECK((nan & 0x007f) != 0);
     CHECK(to_bf16(std::numeric_limits<float>::max()) == 0x7f80);  // rounds up past the largest bf16
 }
+
+}  // namespace onednn_cpu_bf16_test
