@@ -6,6 +6,7 @@
 #include <sparse_distill.hpp>
 #include <sparse_distill/backend/cpu_bf16.hpp>
 
+#include "onednn_test_support.hpp"
 #include "support/backend_agreement.hpp"
 
 #include <cmath>
@@ -14,15 +15,10 @@
 
 namespace sd = sparse_distill;
 using sd_backend_agreement::relative_error;
+using onednn_test::product;
+using onednn_test::random_matrix;
 
 namespace onednn_cpu_bf16_test {
-
-template <class Scalar>
-sd::matrix<Scalar> random_matrix(sd::index_t rows, sd::index_t cols, std::uint64_t stream, double scale = 1) {
-    sd::matrix<Scalar> m(rows, cols);
-    sd::random::fill_uniform(m, sd::random::counter_rng(9, stream), -scale, scale);
-    return m;
-}
 
 /// Whether the products can run here; prints the skip marker ctest reads when they cannot.
 bool bf16_here() {
@@ -30,16 +26,6 @@ bool bf16_here() {
     std::cout << "SD_SKIPPED: this CPU has no AVX512-BF16 (oneDNN runs at "
               << sd::backend::onednn_system::effective_isa_name(dnnl::get_effective_cpu_isa()) << ")\n";
     return false;
-}
-
-template <class Scalar, class Backend>
-sd::matrix<Scalar> product(const sd::matrix<Scalar>& a, bool ta, const sd::matrix<Scalar>& b, bool tb, const sd::matrix<Scalar>& c0,
-                           Scalar alpha, Scalar beta) {
-    sd::matrix<Scalar> c = c0;
-    sd::backend::matmul<Backend>(sd::matrix_view<const Scalar>{a.data(), a.rows(), a.cols()}, ta,
-                                 sd::matrix_view<const Scalar>{b.data(), b.rows(), b.cols()}, tb,
-                                 sd::matrix_view<Scalar>{c.data(), c.rows(), c.cols()}, alpha, beta);
-    return c;
 }
 
 

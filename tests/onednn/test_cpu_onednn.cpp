@@ -5,6 +5,7 @@
 #include <sparse_distill.hpp>
 #include <sparse_distill/backend/cpu_onednn.hpp>
 
+#include "onednn_test_support.hpp"
 #include "support/backend_agreement.hpp"
 
 #include <cmath>
@@ -14,23 +15,8 @@ namespace sd = sparse_distill;
 namespace onednn_cpu_onednn_test {
 
 using sd_backend_agreement::relative_error;
-
-template <class Scalar>
-sd::matrix<Scalar> random_matrix(sd::index_t rows, sd::index_t cols, std::uint64_t stream, double scale = 1) {
-    sd::matrix<Scalar> m(rows, cols);
-    sd::random::fill_uniform(m, sd::random::counter_rng(13, stream), -scale, scale);
-    return m;
-}
-
-template <class Scalar, class Backend>
-sd::matrix<Scalar> product(const sd::matrix<Scalar>& a, bool ta, const sd::matrix<Scalar>& b, bool tb, const sd::matrix<Scalar>& c0,
-                           Scalar alpha, Scalar beta) {
-    sd::matrix<Scalar> c = c0;
-    sd::backend::matmul<Backend>(sd::matrix_view<const Scalar>{a.data(), a.rows(), a.cols()}, ta,
-                                 sd::matrix_view<const Scalar>{b.data(), b.rows(), b.cols()}, tb,
-                                 sd::matrix_view<Scalar>{c.data(), c.rows(), c.cols()}, alpha, beta);
-    return c;
-}
+using onednn_test::product;
+using onednn_test::random_matrix;
 
 TEST_CASE("cpu_onednn: products agree with Eigen's to fp32 rounding, every transpose, alpha and beta") {
     const sd::index_t m = 96, n = 80, k = 200;

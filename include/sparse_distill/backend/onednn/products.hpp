@@ -4,6 +4,7 @@
 // shape, the rounding of fp32 operands to bf16, and the instruction-set check the bf16 policy needs.
 #include "../../config.hpp"
 #include "../../tensor/view.hpp"
+#include "../cpu/matmul.hpp"
 #include "../cpu/parallel.hpp"
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -14,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 namespace sparse_distill::backend::onednn_system {
@@ -126,6 +128,21 @@ private:
 inline products& thread_products() {
     thread_local products instance;
     return instance;
+}
+
+/// The matmul of a oneDNN policy: a dense float product through oneDNN with `Type` operands; double products
+/// and thin float products (an outer or matrix–vector product, bound by memory) as backend::cpu runs them.
+template <operands Type, class Scalar>
+void matmul(matrix_view<const Scalar> a, bool transpose_a, matrix_view<const Scalar> b, bool transpose_b,
+            matrix_view<Scalar> c, Scalar alpha, Scalar beta) {
+    const index_t k = transpose_a ? a.rows : a.cols;
+    if constexpr (std::is_same_v<Scalar, float>) {
+        if (!cpu_system::thin_product(c.rows, c.cols, k) && c.size() > 0) {
+            thread_products().run(Type, a, transpose_a, b, transpose_b, c, alpha, beta);
+            return;
+        }
+    }
+    cpu_system::matmul(cpu_system::tag{}, a, transpose_a, b, transpose_b, c, alpha, beta);
 }
 
 }  // namespace sparse_distill::backend::onednn_system
