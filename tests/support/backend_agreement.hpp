@@ -1,5 +1,5 @@
 #pragma once
-// What the suites of the backends checked against backend::cpu (tests/cuda, tests/cpu_bf16) share: the
+// What the suites of the backends checked against backend::cpu (tests/cuda, tests/onednn) share: the
 // relative error of one tensor against the reference, and ten trainer steps with a live teacher, so both
 // compare the same training run.
 #include <sparse_distill.hpp>
